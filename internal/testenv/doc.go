@@ -1,0 +1,5 @@
+// Package testenv starts the real components edgeplane's tests run against —
+// an embedded nats-server with JetStream on a temp dir (and its MQTT
+// listener), an in-process kfake Kafka cluster — and offers a polling
+// helper in place of sleeps. It is imported by tests only.
+package testenv

@@ -1,0 +1,196 @@
+package natsd
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// Options configure the embedded server. The zero value is not usable:
+// StoreDir is required.
+type Options struct {
+	// ServerName names the server; MQTT needs one. Default "edgeplane".
+	ServerName string
+	// StoreDir is where JetStream keeps its files (created if missing).
+	StoreDir string
+	// Listen is the host:port of the NATS client listener. Empty means no
+	// listener at all: only in-process connections reach the server.
+	// Port 0 or -1 picks a free port.
+	Listen string
+	// MQTTListen is the host:port of the MQTT listener; empty disables it.
+	MQTTListen string
+	// MaxStore bounds JetStream file storage in bytes; 0 means the
+	// server's default (a share of the free disk).
+	MaxStore int64
+	// MaxMemory bounds JetStream memory storage in bytes; 0 means the
+	// server's default.
+	MaxMemory int64
+	// SyncAlways makes JetStream fsync every write. Off, the server syncs
+	// every SyncInterval (the server's default is 2 minutes).
+	SyncAlways   bool
+	SyncInterval time.Duration
+	// ReadyTimeout bounds the wait for the server to start. Default 10s.
+	ReadyTimeout time.Duration
+	// Logger receives the server's notices and errors; nil silences them.
+	Logger *slog.Logger
+}
+
+// Server is a running embedded nats-server.
+type Server struct {
+	srv  *server.Server
+	opts Options
+}
+
+// Start starts the server and waits until it accepts connections.
+func Start(o Options) (*Server, error) {
+	if o.StoreDir == "" {
+		return nil, errors.New("natsd: store dir is required")
+	}
+	if o.ServerName == "" {
+		o.ServerName = "edgeplane"
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 10 * time.Second
+	}
+	if err := os.MkdirAll(o.StoreDir, 0o750); err != nil {
+		return nil, fmt.Errorf("natsd: cannot create store dir: %w", err)
+	}
+	so := &server.Options{
+		ServerName:         o.ServerName,
+		JetStream:          true,
+		StoreDir:           filepath.Clean(o.StoreDir),
+		JetStreamMaxStore:  o.MaxStore,
+		JetStreamMaxMemory: o.MaxMemory,
+		SyncAlways:         o.SyncAlways,
+		SyncInterval:       o.SyncInterval,
+		NoSigs:             true,
+		NoLog:              o.Logger == nil,
+		MaxPayload:         8 << 20,
+	}
+	if o.Listen == "" {
+		so.DontListen = true
+	} else {
+		host, port, err := splitHostPort(o.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("natsd: listen %q: %w", o.Listen, err)
+		}
+		so.Host, so.Port = host, port
+	}
+	if o.MQTTListen != "" {
+		host, port, err := splitHostPort(o.MQTTListen)
+		if err != nil {
+			return nil, fmt.Errorf("natsd: mqtt listen %q: %w", o.MQTTListen, err)
+		}
+		if port <= 0 {
+			// The server does not export the port it picked, so pick a
+			// free one here and report it from MQTTAddr.
+			if port, err = freePort(host); err != nil {
+				return nil, fmt.Errorf("natsd: mqtt listen %q: %w", o.MQTTListen, err)
+			}
+		}
+		so.MQTT.Host, so.MQTT.Port = host, port
+		o.MQTTListen = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	srv, err := server.NewServer(so)
+	if err != nil {
+		return nil, fmt.Errorf("natsd: %w", err)
+	}
+	if o.Logger != nil {
+		srv.SetLoggerV2(&slogAdapter{l: o.Logger.With("component", "nats")}, false, false, false)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(o.ReadyTimeout) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("natsd: server not ready within %s", o.ReadyTimeout)
+	}
+	return &Server{srv: srv, opts: o}, nil
+}
+
+func splitHostPort(hp string) (string, int, error) {
+	h, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		return "", 0, err
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	if n == 0 {
+		n = -1
+	}
+	return h, n, nil
+}
+
+// Connect opens an in-process client connection to the server: no socket,
+// no port. name identifies the client in the server's monitoring.
+func (s *Server) Connect(name string, extra ...nats.Option) (*nats.Conn, error) {
+	opts := append([]nats.Option{
+		nats.InProcessServer(s.srv),
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+	}, extra...)
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("natsd: in-process connect: %w", err)
+	}
+	return nc, nil
+}
+
+// MQTTAddr returns the address the MQTT listener is bound to ("" when off),
+// as tcp://host:port.
+func (s *Server) MQTTAddr() string {
+	if s.opts.MQTTListen == "" {
+		return ""
+	}
+	return "tcp://" + s.opts.MQTTListen
+}
+
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ClientURL returns the NATS client URL, or "" when there is no listener.
+func (s *Server) ClientURL() string {
+	if s.srv.Addr() == nil {
+		return ""
+	}
+	return s.srv.ClientURL()
+}
+
+// JetStreamReady reports whether JetStream is enabled and usable.
+func (s *Server) JetStreamReady() bool {
+	return s.srv.JetStreamEnabled() && s.srv.Running()
+}
+
+// Running reports whether the server is running.
+func (s *Server) Running() bool { return s.srv.Running() }
+
+// Shutdown stops the server and waits for it to finish, which flushes
+// JetStream's files.
+func (s *Server) Shutdown() {
+	s.srv.Shutdown()
+	s.srv.WaitForShutdown()
+}
+
+// slogAdapter routes nats-server logs to slog.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a *slogAdapter) Noticef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Tracef(format string, v ...any)  {}

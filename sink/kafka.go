@@ -1,0 +1,177 @@
+package sink
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// KafkaOptions configure the producer the forwarder uses.
+type KafkaOptions struct {
+	Brokers  []string
+	ClientID string // default "edgeplane"
+	// Compression is "zstd" (default, level 1 in franz-go's encoder
+	// default), "snappy", "lz4", "gzip" or "none".
+	Compression string
+	// AutoCreateTopics lets the broker create a missing topic on first
+	// produce (the broker must allow it too).
+	AutoCreateTopics bool
+	// MaxBufferedRecords keeps the client's own buffer small: JetStream is
+	// the buffer. Default 20000.
+	MaxBufferedRecords int
+	// MetadataMinAge bounds how often metadata may be refreshed; low so
+	// that leader changes recover fast. Default 250 ms.
+	MetadataMinAge time.Duration
+
+	TLS  TLSOptions
+	SASL SASLOptions
+	// Logger receives the client's warnings and errors; nil silences them.
+	Logger *slog.Logger
+}
+
+// TLSOptions configure TLS to the brokers.
+type TLSOptions struct {
+	Enabled            bool
+	CAFile             string
+	CertFile, KeyFile  string
+	ServerName         string
+	InsecureSkipVerify bool
+}
+
+// SASLOptions configure SASL authentication.
+type SASLOptions struct {
+	// Mechanism is "" (none), "plain", "scram-sha-256" or "scram-sha-512".
+	Mechanism          string
+	Username, Password string
+}
+
+// NewKafkaClient returns a producer client: acks from all in-sync replicas,
+// idempotent writes (franz-go's default), Java-compatible murmur2 key
+// partitioning, small linger.
+func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
+	if len(o.Brokers) == 0 {
+		return nil, errors.New("sink: no kafka brokers")
+	}
+	if o.ClientID == "" {
+		o.ClientID = "edgeplane"
+	}
+	if o.MaxBufferedRecords <= 0 {
+		o.MaxBufferedRecords = 20000
+	}
+	if o.MetadataMinAge <= 0 {
+		o.MetadataMinAge = 250 * time.Millisecond
+	}
+	codec, err := compressionCodec(o.Compression)
+	if err != nil {
+		return nil, err
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(o.Brokers...),
+		kgo.ClientID(o.ClientID),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerBatchCompression(codec),
+		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
+		// No RecordDeliveryTimeout: franz-go measures it from the record's
+		// timestamp, which is the aggregate's emission time, so a backlog
+		// older than the timeout would fail at once after an outage. The
+		// forwarder bounds each delivery with a context instead.
+		kgo.MaxBufferedRecords(o.MaxBufferedRecords),
+		kgo.MetadataMinAge(o.MetadataMinAge),
+		kgo.MetadataMaxAge(30 * time.Second),
+		kgo.ProducerLinger(5 * time.Millisecond),
+		kgo.RetryBackoffFn(func(tries int) time.Duration {
+			return min(time.Duration(tries)*100*time.Millisecond, 2*time.Second)
+		}),
+	}
+	if o.AutoCreateTopics {
+		opts = append(opts, kgo.AllowAutoTopicCreation())
+	}
+	if o.TLS.Enabled {
+		tc, err := tlsConfig(o.TLS)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	switch o.SASL.Mechanism {
+	case "":
+	case "plain":
+		opts = append(opts, kgo.SASL(plain.Auth{User: o.SASL.Username, Pass: o.SASL.Password}.AsMechanism()))
+	case "scram-sha-256":
+		opts = append(opts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password}.AsSha256Mechanism()))
+	case "scram-sha-512":
+		opts = append(opts, kgo.SASL(scram.Auth{User: o.SASL.Username, Pass: o.SASL.Password}.AsSha512Mechanism()))
+	default:
+		return nil, fmt.Errorf("sink: unknown SASL mechanism %q", o.SASL.Mechanism)
+	}
+	if o.Logger != nil {
+		opts = append(opts, kgo.WithLogger(kgoLogger{o.Logger.With("component", "kafka")}))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("sink: kafka client: %w", err)
+	}
+	return cl, nil
+}
+
+func compressionCodec(s string) (kgo.CompressionCodec, error) {
+	switch s {
+	case "", "zstd":
+		return kgo.ZstdCompression().WithLevel(1), nil
+	case "snappy":
+		return kgo.SnappyCompression(), nil
+	case "lz4":
+		return kgo.Lz4Compression(), nil
+	case "gzip":
+		return kgo.GzipCompression(), nil
+	case "none":
+		return kgo.NoCompression(), nil
+	}
+	return kgo.CompressionCodec{}, fmt.Errorf("sink: unknown compression %q", s)
+}
+
+func tlsConfig(o TLSOptions) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName, InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // opt-in
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("sink: kafka tls ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("sink: kafka tls ca %s: no certificates", o.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if o.CertFile != "" || o.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("sink: kafka tls client cert: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// kgoLogger adapts slog to franz-go's logger, passing warnings and errors.
+type kgoLogger struct{ l *slog.Logger }
+
+func (k kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	switch level {
+	case kgo.LogLevelError:
+		k.l.Error(msg, keyvals...)
+	case kgo.LogLevelWarn:
+		k.l.Warn(msg, keyvals...)
+	default:
+		k.l.Debug(msg, keyvals...)
+	}
+}
