@@ -1,0 +1,322 @@
+package config
+
+import (
+	"time"
+
+	"github.com/edgeplane/edgeplane/ingest"
+)
+
+// Config is one gateway's configuration file.
+type Config struct {
+	Gateway   Gateway     `yaml:"gateway"`
+	NATS      NATS        `yaml:"nats"`
+	Kafka     Kafka       `yaml:"kafka"`
+	Sources   []Source    `yaml:"sources"`
+	Pipelines []Pipeline  `yaml:"pipelines"`
+
+	// File is the path the config was loaded from ("" for LoadBytes).
+	File string `yaml:"-"`
+}
+
+// Gateway identifies the device and holds process-wide settings.
+type Gateway struct {
+	// ID names this gateway in every aggregate id and record header.
+	// Default: the host name.
+	ID string `yaml:"id"`
+	// DataDir holds the JetStream store. Default "./data".
+	DataDir string `yaml:"data_dir"`
+	// HTTPListen serves /metrics, /healthz and /readyz. Default
+	// "127.0.0.1:8080"; empty string "off" disables it.
+	HTTPListen string `yaml:"http_listen"`
+	// LogLevel is debug, info (default), warn or error.
+	LogLevel string `yaml:"log_level"`
+	// ShutdownTimeout bounds a graceful stop. Default 15s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+}
+
+// NATS configures the embedded nats-server.
+type NATS struct {
+	// Listen is the NATS client listener (host:port). Default "": no
+	// listener, in-process connections only.
+	Listen string `yaml:"listen"`
+	// MQTTListen is the embedded MQTT listener (host:port) sensors and
+	// sources with broker "embedded" connect to. Default "" (off).
+	MQTTListen string `yaml:"mqtt_listen"`
+	// MaxStore bounds all JetStream file storage. Default: the server's.
+	MaxStore ByteSize `yaml:"max_store"`
+	Buffer   Buffer   `yaml:"buffer"`
+}
+
+// Buffer configures the store-and-forward stream.
+type Buffer struct {
+	// MaxBytes bounds the backlog on disk. Default 1GiB.
+	MaxBytes ByteSize `yaml:"max_bytes"`
+	// MaxAge drops frames older than this. Default 168h (7 days).
+	MaxAge Duration `yaml:"max_age"`
+	// OnFull is drop_oldest (default: keep the newest data) or push_back
+	// (stall the operators; the rings' policy then applies).
+	OnFull string `yaml:"on_full"`
+	// Sync is "default" (the server's: fsync every 2 minutes and on
+	// shutdown) or "always" (fsync every write; slower, survives a power
+	// cut).
+	Sync string `yaml:"sync"`
+	// DuplicateWindow is how long message ids are remembered. Default 2m.
+	DuplicateWindow Duration `yaml:"duplicate_window"`
+}
+
+// Kafka configures the central cluster.
+type Kafka struct {
+	// Brokers are seed addresses (host:port). Required.
+	Brokers []string `yaml:"brokers"`
+	// ClientID default "edgeplane-<gateway id>".
+	ClientID string `yaml:"client_id"`
+	// Compression is zstd (default), snappy, lz4, gzip or none.
+	Compression string `yaml:"compression"`
+	// AutoCreateTopics lets the broker create missing topics. Default false.
+	AutoCreateTopics bool `yaml:"auto_create_topics"`
+	// DeliveryTimeout bounds one delivery attempt. Default 30s.
+	DeliveryTimeout Duration `yaml:"delivery_timeout"`
+	TLS             TLS      `yaml:"tls"`
+	SASL            SASL     `yaml:"sasl"`
+}
+
+// TLS configures a TLS client.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled"`
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SASL configures Kafka authentication.
+type SASL struct {
+	// Mechanism is plain, scram-sha-256 or scram-sha-512; empty: none.
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	// Password, or PasswordFile to read it from a file. Use ${VAR} to
+	// take it from the environment.
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Source is one input: an MQTT subscription or a WebSocket endpoint.
+type Source struct {
+	Name string `yaml:"name"`
+	// Type is mqtt (default).
+	Type   string              `yaml:"type"`
+	MQTT   MQTTSource          `yaml:"mqtt"`
+	Decode ingest.DecodeConfig `yaml:"decode"`
+}
+
+// MQTTSource configures an MQTT subscriber.
+type MQTTSource struct {
+	// Broker is a URL (tcp://host:1883, ssl://host:8883, ws://…) or
+	// "embedded" for the gateway's own MQTT listener (nats.mqtt_listen).
+	// Default "embedded".
+	Broker string `yaml:"broker"`
+	// Topics are MQTT topic filters (+ and # wildcards). Required.
+	Topics []string `yaml:"topics"`
+	// QoS is 0 or 1. Default 1.
+	QoS int `yaml:"qos"`
+	// ClientID default "edgeplane-<gateway>-<source>".
+	ClientID string `yaml:"client_id"`
+	// CleanSession false (default) keeps a persistent session so the
+	// broker queues QoS 1 messages while edgeplane is down.
+	CleanSession bool     `yaml:"clean_session"`
+	Username     string   `yaml:"username"`
+	Password     string   `yaml:"password"`
+	PasswordFile string   `yaml:"password_file"`
+	KeepAlive    Duration `yaml:"keep_alive"`
+	TLS          TLS      `yaml:"tls"`
+}
+
+// Pipeline is one windowed aggregation from sources to a Kafka topic.
+type Pipeline struct {
+	Name string `yaml:"name"`
+	// From names the sources feeding the pipeline. Required.
+	From []string `yaml:"from"`
+	// Fields restricts the pipeline to these value fields of its sources.
+	// Default: every field of every source in From.
+	Fields     []string `yaml:"fields"`
+	Window     Window   `yaml:"window"`
+	Aggregates []string `yaml:"aggregates"`
+	// MaxSeries bounds the distinct series keys. Default 10000.
+	MaxSeries int    `yaml:"max_series"`
+	Ring      Ring   `yaml:"ring"`
+	To        Output `yaml:"to"`
+}
+
+// Window configures the window operator.
+type Window struct {
+	// Type is tumbling (default), hopping or session.
+	Type string `yaml:"type"`
+	// Size of tumbling and hopping windows. Default 1m.
+	Size Duration `yaml:"size"`
+	// Advance of hopping windows (must divide nothing; panes are gcd).
+	Advance Duration `yaml:"advance"`
+	// Gap of session windows.
+	Gap Duration `yaml:"gap"`
+	// Offset shifts epoch alignment of tumbling and hopping windows.
+	Offset Duration `yaml:"offset"`
+	// OutOfOrderness is the watermark's bound B. Default 5s.
+	OutOfOrderness Duration `yaml:"out_of_orderness"`
+	// AllowedLateness L: late events within it re-fire their window.
+	AllowedLateness Duration `yaml:"allowed_lateness"`
+	// Emit is update (default) or final.
+	Emit string `yaml:"emit"`
+	// Time is event (default) or processing.
+	Time string `yaml:"time"`
+	// IdleTimeout marks a silent source idle. Default 30s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// MaxOpenWindows per series and field. Default 16.
+	MaxOpenWindows int `yaml:"max_open_windows"`
+}
+
+// Ring configures the rings between ingest and the operators.
+type Ring struct {
+	// Capacity per shard, rounded up to a power of two. Default 8192.
+	Capacity int `yaml:"capacity"`
+	// Policy when a ring is full: block (default), drop_newest, drop_oldest.
+	Policy string `yaml:"policy"`
+	// Shards is the number of operator goroutines. Default 1.
+	Shards int `yaml:"shards"`
+}
+
+// Output says where aggregates go.
+type Output struct {
+	// Topic is the Kafka topic. Default "edgeplane.<pipeline>".
+	Topic string `yaml:"topic"`
+	// Format is json (default).
+	Format string `yaml:"format"`
+	// LateTopic receives late events as JSON when set.
+	LateTopic string `yaml:"late_topic"`
+}
+
+// Defaults applied by ApplyDefaults.
+const (
+	DefaultDataDir    = "./data"
+	DefaultHTTPListen = "127.0.0.1:8080"
+	DefaultMaxSeries  = 10000
+)
+
+// ApplyDefaults fills every unset option with its documented default.
+func (c *Config) ApplyDefaults(hostname string) {
+	g := &c.Gateway
+	if g.ID == "" {
+		g.ID = hostname
+	}
+	if g.DataDir == "" {
+		g.DataDir = DefaultDataDir
+	}
+	if g.HTTPListen == "" {
+		g.HTTPListen = DefaultHTTPListen
+	}
+	if g.LogLevel == "" {
+		g.LogLevel = "info"
+	}
+	if g.ShutdownTimeout == 0 {
+		g.ShutdownTimeout = Duration(15 * time.Second)
+	}
+	b := &c.NATS.Buffer
+	if b.MaxBytes == 0 {
+		b.MaxBytes = 1 << 30
+	}
+	if b.MaxAge == 0 {
+		b.MaxAge = Duration(7 * 24 * time.Hour)
+	}
+	if b.OnFull == "" {
+		b.OnFull = "drop_oldest"
+	}
+	if b.Sync == "" {
+		b.Sync = "default"
+	}
+	if b.DuplicateWindow == 0 {
+		b.DuplicateWindow = Duration(2 * time.Minute)
+	}
+	k := &c.Kafka
+	if k.ClientID == "" {
+		k.ClientID = "edgeplane-" + g.ID
+	}
+	if k.Compression == "" {
+		k.Compression = "zstd"
+	}
+	if k.DeliveryTimeout == 0 {
+		k.DeliveryTimeout = Duration(30 * time.Second)
+	}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		if s.Type == "" {
+			s.Type = "mqtt"
+		}
+		if s.Type == "mqtt" {
+			m := &s.MQTT
+			if m.Broker == "" {
+				m.Broker = "embedded"
+			}
+			if m.ClientID == "" {
+				m.ClientID = "edgeplane-" + g.ID + "-" + s.Name
+			}
+			if m.KeepAlive == 0 {
+				m.KeepAlive = Duration(30 * time.Second)
+			}
+		}
+	}
+	for i := range c.Pipelines {
+		p := &c.Pipelines[i]
+		w := &p.Window
+		if w.Type == "" {
+			w.Type = "tumbling"
+		}
+		if w.Size == 0 && w.Type != "session" {
+			w.Size = Duration(time.Minute)
+		}
+		if w.OutOfOrderness == 0 {
+			w.OutOfOrderness = Duration(5 * time.Second)
+		}
+		if w.Emit == "" {
+			w.Emit = "update"
+		}
+		if w.Time == "" {
+			w.Time = "event"
+		}
+		if w.IdleTimeout == 0 {
+			w.IdleTimeout = Duration(30 * time.Second)
+		}
+		if w.MaxOpenWindows == 0 {
+			w.MaxOpenWindows = 16
+		}
+		if len(p.Aggregates) == 0 {
+			p.Aggregates = []string{"count", "sum", "min", "max", "mean"}
+		}
+		if p.MaxSeries == 0 {
+			p.MaxSeries = DefaultMaxSeries
+		}
+		if p.Ring.Capacity == 0 {
+			p.Ring.Capacity = 8192
+		}
+		if p.Ring.Policy == "" {
+			p.Ring.Policy = "block"
+		}
+		if p.Ring.Shards == 0 {
+			p.Ring.Shards = 1
+		}
+		if p.To.Topic == "" {
+			p.To.Topic = "edgeplane." + p.Name
+		}
+		if p.To.Format == "" {
+			p.To.Format = "json"
+		}
+	}
+}
+
+// Source returns the source named name, or nil.
+func (c *Config) Source(name string) *Source {
+	for i := range c.Sources {
+		if c.Sources[i].Name == name {
+			return &c.Sources[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,375 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgeplane/edgeplane/sink"
+)
+
+// pathProblem is a problem at a YAML path, located by the loader.
+type pathProblem struct{ Path, Msg string }
+
+type problems []pathProblem
+
+func (ps *problems) add(path, format string, args ...any) {
+	*ps = append(*ps, pathProblem{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// validate checks a defaulted config as a whole and returns every problem.
+func (c *Config) validate() problems {
+	var ps problems
+	c.validateGateway(&ps)
+	c.validateNATS(&ps)
+	c.validateKafka(&ps)
+	names := map[string]bool{}
+	for i := range c.Sources {
+		c.validateSource(&ps, i, names)
+	}
+	if len(c.Sources) == 0 {
+		ps.add("sources", "at least one source is required")
+	}
+	pnames := map[string]bool{}
+	for i := range c.Pipelines {
+		c.validatePipeline(&ps, i, pnames)
+	}
+	if len(c.Pipelines) == 0 {
+		ps.add("pipelines", "at least one pipeline is required")
+	}
+	return ps
+}
+
+func (c *Config) validateGateway(ps *problems) {
+	g := &c.Gateway
+	if !validName(g.ID) {
+		ps.add("gateway.id", "%q is not a valid id (letters, digits, '-', '_', '.'; at most 64)", g.ID)
+	}
+	if g.HTTPListen != "off" {
+		checkHostPort(ps, "gateway.http_listen", g.HTTPListen)
+	}
+	switch g.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		ps.add("gateway.log_level", "unknown level %q (want debug, info, warn or error)", g.LogLevel)
+	}
+	if g.ShutdownTimeout <= 0 {
+		ps.add("gateway.shutdown_timeout", "must be positive")
+	}
+}
+
+func (c *Config) validateNATS(ps *problems) {
+	n := &c.NATS
+	if n.Listen != "" {
+		checkHostPort(ps, "nats.listen", n.Listen)
+	}
+	if n.MQTTListen != "" {
+		checkHostPort(ps, "nats.mqtt_listen", n.MQTTListen)
+	}
+	b := &n.Buffer
+	if b.MaxBytes < 1<<20 {
+		ps.add("nats.buffer.max_bytes", "%d bytes is too small (at least 1MiB)", b.MaxBytes)
+	}
+	if b.MaxAge < 0 {
+		ps.add("nats.buffer.max_age", "must not be negative")
+	}
+	if _, err := sink.ParseOnFull(b.OnFull); err != nil {
+		ps.add("nats.buffer.on_full", "%v", err)
+	}
+	switch b.Sync {
+	case "default", "always":
+	default:
+		ps.add("nats.buffer.sync", "unknown sync policy %q (want default or always)", b.Sync)
+	}
+	if b.DuplicateWindow < Duration(time.Second) {
+		ps.add("nats.buffer.duplicate_window", "must be at least 1s")
+	}
+}
+
+func (c *Config) validateKafka(ps *problems) {
+	k := &c.Kafka
+	if len(k.Brokers) == 0 {
+		ps.add("kafka.brokers", "at least one broker address is required")
+	}
+	for i, b := range k.Brokers {
+		checkHostPort(ps, fmt.Sprintf("kafka.brokers[%d]", i), b)
+	}
+	switch k.Compression {
+	case "zstd", "snappy", "lz4", "gzip", "none":
+	default:
+		ps.add("kafka.compression", "unknown codec %q (want zstd, snappy, lz4, gzip or none)", k.Compression)
+	}
+	if k.DeliveryTimeout < Duration(time.Second) {
+		ps.add("kafka.delivery_timeout", "must be at least 1s")
+	}
+	checkTLS(ps, "kafka.tls", &k.TLS)
+	s := &k.SASL
+	switch s.Mechanism {
+	case "":
+	case "plain", "scram-sha-256", "scram-sha-512":
+		if s.Username == "" {
+			ps.add("kafka.sasl.username", "required with mechanism %s", s.Mechanism)
+		}
+		checkSecret(ps, "kafka.sasl", s.Password, s.PasswordFile)
+	default:
+		ps.add("kafka.sasl.mechanism", "unknown mechanism %q (want plain, scram-sha-256 or scram-sha-512)", s.Mechanism)
+	}
+}
+
+func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
+	s := &c.Sources[i]
+	at := fmt.Sprintf("sources[%d]", i)
+	if !validName(s.Name) {
+		ps.add(at+".name", "%q is not a valid name (letters, digits, '-', '_', '.'; at most 64)", s.Name)
+	} else if names[s.Name] {
+		ps.add(at+".name", "duplicate source name %q", s.Name)
+	}
+	names[s.Name] = true
+	switch s.Type {
+	case "mqtt":
+		m := &s.MQTT
+		if m.Broker == "embedded" {
+			if c.NATS.MQTTListen == "" {
+				ps.add(at+".mqtt.broker", "broker is embedded but nats.mqtt_listen is not set")
+			}
+		} else if u, err := url.Parse(m.Broker); err != nil || u.Host == "" {
+			ps.add(at+".mqtt.broker", "%q is not a broker URL (want tcp://host:1883, ssl://host:8883, ws://host/path or embedded)", m.Broker)
+		} else {
+			switch u.Scheme {
+			case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+			default:
+				ps.add(at+".mqtt.broker", "unsupported scheme %q", u.Scheme)
+			}
+		}
+		if len(m.Topics) == 0 {
+			ps.add(at+".mqtt.topics", "at least one topic filter is required")
+		}
+		for j, t := range m.Topics {
+			if err := checkFilter(t); err != nil {
+				ps.add(fmt.Sprintf("%s.mqtt.topics[%d]", at, j), "%v", err)
+			}
+		}
+		if m.QoS != 0 && m.QoS != 1 {
+			ps.add(at+".mqtt.qos", "qos must be 0 or 1, not %d", m.QoS)
+		}
+		if len(m.ClientID) > 128 {
+			ps.add(at+".mqtt.client_id", "longer than 128 bytes")
+		}
+		if m.KeepAlive < Duration(time.Second) {
+			ps.add(at+".mqtt.keep_alive", "must be at least 1s")
+		}
+		if m.Password != "" || m.PasswordFile != "" {
+			checkSecret(ps, at+".mqtt", m.Password, m.PasswordFile)
+		}
+		checkTLS(ps, at+".mqtt.tls", &m.TLS)
+	default:
+		ps.add(at+".type", "unknown source type %q (want mqtt)", s.Type)
+	}
+	for _, p := range s.Decode.Validate() {
+		ps.add(at+".decode."+p.Path, "%s", p.Msg)
+	}
+}
+
+func (c *Config) validatePipeline(ps *problems, i int, names map[string]bool) {
+	p := &c.Pipelines[i]
+	at := fmt.Sprintf("pipelines[%d]", i)
+	if !validName(p.Name) || strings.Contains(p.Name, ".") {
+		ps.add(at+".name", "%q is not a valid name (letters, digits, '-', '_'; at most 64)", p.Name)
+	} else if names[p.Name] {
+		ps.add(at+".name", "duplicate pipeline name %q", p.Name)
+	}
+	names[p.Name] = true
+	if len(p.From) == 0 {
+		ps.add(at+".from", "at least one source is required")
+	}
+	if len(p.From) > 255 {
+		ps.add(at+".from", "at most 255 sources")
+	}
+	fields := map[string]bool{}
+	for j, name := range p.From {
+		s := c.Source(name)
+		if s == nil {
+			ps.add(fmt.Sprintf("%s.from[%d]", at, j), "no source named %q", name)
+			continue
+		}
+		for _, f := range s.Decode.FieldNames() {
+			fields[f] = true
+		}
+	}
+	for j, f := range p.Fields {
+		if len(fields) > 0 && !fields[f] {
+			ps.add(fmt.Sprintf("%s.fields[%d]", at, j), "no source in from has a field %q", f)
+		}
+	}
+	c.validateWindow(ps, at+".window", &p.Window)
+	if _, err := sink.ParseColumns(p.Aggregates); err != nil {
+		ps.add(at+".aggregates", "%v (want count, sum, min, max, mean, first, last, variance, stddev, rate, pNN)", err)
+	}
+	if p.MaxSeries <= 0 || p.MaxSeries > 10_000_000 {
+		ps.add(at+".max_series", "must be between 1 and 10000000, not %d", p.MaxSeries)
+	}
+	r := &p.Ring
+	if r.Capacity < 2 || r.Capacity > 1<<24 {
+		ps.add(at+".ring.capacity", "must be between 2 and 16777216, not %d", r.Capacity)
+	}
+	switch r.Policy {
+	case "block", "drop_newest", "drop_oldest":
+	default:
+		ps.add(at+".ring.policy", "unknown policy %q (want block, drop_newest or drop_oldest)", r.Policy)
+	}
+	if r.Shards < 1 || r.Shards > 256 {
+		ps.add(at+".ring.shards", "must be between 1 and 256, not %d", r.Shards)
+	}
+	if !validTopic(p.To.Topic) {
+		ps.add(at+".to.topic", "%q is not a valid Kafka topic name", p.To.Topic)
+	}
+	if p.To.LateTopic != "" && !validTopic(p.To.LateTopic) {
+		ps.add(at+".to.late_topic", "%q is not a valid Kafka topic name", p.To.LateTopic)
+	}
+	if p.To.Format != "json" {
+		ps.add(at+".to.format", "unknown format %q (want json)", p.To.Format)
+	}
+}
+
+func (c *Config) validateWindow(ps *problems, at string, w *Window) {
+	switch w.Type {
+	case "tumbling":
+		if w.Size <= 0 {
+			ps.add(at+".size", "must be positive")
+		}
+	case "hopping":
+		if w.Size <= 0 {
+			ps.add(at+".size", "must be positive")
+		}
+		if w.Advance <= 0 || w.Advance > w.Size {
+			ps.add(at+".advance", "must be positive and at most size (%s)", w.Size.D())
+		}
+	case "session":
+		if w.Gap <= 0 {
+			ps.add(at+".gap", "session windows need a positive gap")
+		}
+	default:
+		ps.add(at+".type", "unknown window type %q (want tumbling, hopping or session)", w.Type)
+	}
+	if w.Size.D()%time.Millisecond != 0 || w.Advance.D()%time.Millisecond != 0 || w.Gap.D()%time.Millisecond != 0 {
+		ps.add(at, "window durations must be whole milliseconds")
+	}
+	if w.Offset < 0 || (w.Size > 0 && w.Offset >= w.Size) {
+		ps.add(at+".offset", "must be between 0 and size")
+	}
+	if w.OutOfOrderness < 0 {
+		ps.add(at+".out_of_orderness", "must not be negative")
+	}
+	if w.AllowedLateness < 0 {
+		ps.add(at+".allowed_lateness", "must not be negative")
+	}
+	switch w.Emit {
+	case "update", "final":
+	default:
+		ps.add(at+".emit", "unknown emit mode %q (want update or final)", w.Emit)
+	}
+	switch w.Time {
+	case "event", "processing":
+	default:
+		ps.add(at+".time", "unknown time %q (want event or processing)", w.Time)
+	}
+	if w.IdleTimeout < 0 {
+		ps.add(at+".idle_timeout", "must not be negative")
+	}
+	if w.MaxOpenWindows < 1 || w.MaxOpenWindows > 4096 {
+		ps.add(at+".max_open_windows", "must be between 1 and 4096")
+	}
+}
+
+func checkHostPort(ps *problems, path, hp string) {
+	h, p, err := net.SplitHostPort(hp)
+	if err != nil {
+		ps.add(path, "%q is not host:port", hp)
+		return
+	}
+	_ = h
+	if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
+		ps.add(path, "bad port %q", p)
+	}
+}
+
+func checkTLS(ps *problems, at string, t *TLS) {
+	for _, f := range []struct{ key, path string }{{"ca_file", t.CAFile}, {"cert_file", t.CertFile}, {"key_file", t.KeyFile}} {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			ps.add(at+"."+f.key, "cannot read %s: %v", f.path, err)
+		}
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		ps.add(at, "cert_file and key_file go together")
+	}
+}
+
+func checkSecret(ps *problems, at, value, file string) {
+	switch {
+	case value != "" && file != "":
+		ps.add(at+".password_file", "set password or password_file, not both")
+	case value == "" && file == "":
+		ps.add(at+".password", "a password (or password_file) is required")
+	case file != "":
+		if _, err := os.Stat(file); err != nil {
+			ps.add(at+".password_file", "cannot read %s: %v", file, err)
+		}
+	}
+}
+
+// checkFilter checks an MQTT topic filter, including $share/group/filter.
+func checkFilter(f string) error {
+	if f == "" {
+		return fmt.Errorf("empty topic filter")
+	}
+	if strings.HasPrefix(f, "$share/") {
+		parts := strings.SplitN(f, "/", 3)
+		if len(parts) < 3 || parts[1] == "" || parts[2] == "" {
+			return fmt.Errorf("shared subscription %q must be $share/group/filter", f)
+		}
+		f = parts[2]
+	}
+	levels := strings.Split(f, "/")
+	for i, l := range levels {
+		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
+			return fmt.Errorf("filter %q: # must be a whole last level", f)
+		}
+		if strings.Contains(l, "+") && l != "+" {
+			return fmt.Errorf("filter %q: + must be a whole level", f)
+		}
+	}
+	return nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if r == '-' || r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+func validTopic(s string) bool {
+	if s == "" || len(s) > 249 || s == "." || s == ".." {
+		return false
+	}
+	for _, r := range s {
+		if r == '-' || r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
+}
