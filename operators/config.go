@@ -1,0 +1,565 @@
+package operators
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/edgeplane/edgeplane/record"
+)
+
+// WindowKind selects the window assigner of a pipeline.
+type WindowKind uint8
+
+// Window kinds.
+const (
+	// Tumbling windows are [start, start+Size), aligned to the epoch plus
+	// Offset. They are hopping windows whose Advance equals Size.
+	Tumbling WindowKind = iota
+	// Hopping windows of Size start every Advance; their state is kept in
+	// panes of gcd(Size, Advance) (WINDOWS.md rule 3).
+	Hopping
+	// Session windows open [t, t+Gap) per event and merge when they overlap
+	// or touch (WINDOWS.md rule 4).
+	Session
+)
+
+func (k WindowKind) String() string {
+	switch k {
+	case Tumbling:
+		return "tumbling"
+	case Hopping:
+		return "hopping"
+	case Session:
+		return "session"
+	}
+	return "WindowKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// recordKind maps k to record.Kind*.
+func (k WindowKind) recordKind() uint8 {
+	switch k {
+	case Hopping:
+		return record.KindHopping
+	case Session:
+		return record.KindSession
+	}
+	return record.KindTumbling
+}
+
+// EmitMode says when a window's result is emitted.
+type EmitMode uint8
+
+// Emission modes.
+const (
+	// Update emits a window when the watermark passes its end, then again
+	// with the cumulative result (Revision+1) for every accepted late event.
+	// This is the default.
+	Update EmitMode = iota
+	// Final emits a window once, when its state is purged (the watermark
+	// passes end-1+AllowedLateness), like Kafka Streams' emit-on-close.
+	Final
+)
+
+// TimeMode selects what time windows are assigned by.
+type TimeMode uint8
+
+// Time modes.
+const (
+	// EventTime uses record.Sample.Time and watermarks. This is the default.
+	EventTime TimeMode = iota
+	// ProcessingTime replaces each sample's time with the wall clock passed
+	// to Process; the watermark is then nowMs-1, so nothing is ever late.
+	ProcessingTime
+)
+
+// AggSet is a set of aggregates a pipeline computes.
+type AggSet uint32
+
+// Aggregates. Count is always maintained (the others need it); the rest
+// cost only when selected.
+const (
+	Count AggSet = 1 << iota
+	Sum
+	Min
+	Max
+	Mean
+	First
+	Last
+	Variance
+	Stddev
+	Rate
+	Quantiles
+
+	aggEnd
+
+	// DefaultAggregates is used when Config.Aggregates is 0.
+	DefaultAggregates = Count | Sum | Min | Max | Mean
+)
+
+var aggNames = [...]string{"count", "sum", "min", "max", "mean", "first", "last", "variance", "stddev", "rate", "quantiles"}
+
+func (a AggSet) String() string {
+	var b strings.Builder
+	for i, n := range aggNames {
+		if a&(1<<i) != 0 {
+			if b.Len() > 0 {
+				b.WriteByte('|')
+			}
+			b.WriteString(n)
+		}
+	}
+	if b.Len() == 0 {
+		return "none"
+	}
+	return b.String()
+}
+
+// needs derived from an AggSet: which parts of an accumulator to maintain.
+func (a AggSet) needSum() bool       { return a&(Sum|Mean) != 0 }
+func (a AggSet) needMinMax() bool    { return a&(Min|Max) != 0 }
+func (a AggSet) needFirstLast() bool { return a&(First|Last|Rate) != 0 }
+func (a AggSet) needWelford() bool   { return a&(Variance|Stddev) != 0 }
+
+// ParseAggregates turns configuration names into an AggSet and a quantile
+// list. Names: count, sum, min, max, mean (avg), first, last, variance (var),
+// stddev (std), rate, median, and pN quantiles: p50 = 0.5, p95 = 0.95,
+// p5 = 0.05, p999 = 0.999 (three or more digits read as a decimal
+// fraction), p99.9 = 0.999, p100 = 1. Any quantile sets Quantiles. Every
+// unknown name is reported, joined in one error.
+func ParseAggregates(names []string) (AggSet, []float64, error) {
+	var set AggSet
+	var qs []float64
+	var errs []error
+	for _, raw := range names {
+		n := strings.ToLower(strings.TrimSpace(raw))
+		switch n {
+		case "count":
+			set |= Count
+		case "sum":
+			set |= Sum
+		case "min":
+			set |= Min
+		case "max":
+			set |= Max
+		case "mean", "avg":
+			set |= Mean
+		case "first":
+			set |= First
+		case "last":
+			set |= Last
+		case "variance", "var":
+			set |= Variance
+		case "stddev", "std":
+			set |= Stddev
+		case "rate", "increase":
+			set |= Rate
+		case "median":
+			qs = appendQuantile(qs, 0.5)
+		default:
+			q, err := parseQuantileName(n)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("aggregates: unknown aggregate %q: %w", raw, err))
+				continue
+			}
+			qs = appendQuantile(qs, q)
+		}
+	}
+	if len(qs) > 0 {
+		set |= Quantiles
+	}
+	if len(qs) > record.MaxQuantiles {
+		errs = append(errs, fmt.Errorf("aggregates: %d quantiles requested, at most %d (record.MaxQuantiles)", len(qs), record.MaxQuantiles))
+	}
+	return set, qs, errors.Join(errs...)
+}
+
+func appendQuantile(qs []float64, q float64) []float64 {
+	for _, x := range qs {
+		if x == q {
+			return qs
+		}
+	}
+	return append(qs, q)
+}
+
+func parseQuantileName(n string) (float64, error) {
+	if len(n) < 2 || n[0] != 'p' {
+		return 0, errors.New("want count, sum, min, max, mean, first, last, variance, stddev, rate, median or pN")
+	}
+	d := n[1:]
+	if d == "100" {
+		return 1, nil
+	}
+	// Percent to fraction by moving the decimal point in the text, so that
+	// p99.9 is exactly the float 0.999.
+	ip, frac, dotted := strings.Cut(d, ".")
+	switch {
+	case !dotted && len(ip) > 2:
+		ip, frac = "", ip // p999 = 0.999
+	case len(ip) > 2:
+		return 0, fmt.Errorf("quantile p%s above p100", d)
+	default:
+		for len(ip) < 2 {
+			ip = "0" + ip
+		}
+	}
+	for _, r := range ip + frac {
+		if r < '0' || r > '9' {
+			return 0, fmt.Errorf("quantile p%s: want digits", d)
+		}
+	}
+	q, err := strconv.ParseFloat("0."+ip+frac, 64)
+	if err != nil {
+		return 0, err
+	}
+	if !(q >= 0 && q <= 1) {
+		return 0, fmt.Errorf("quantile %v outside [0, 1]", q)
+	}
+	return q, nil
+}
+
+// AllFields in a Filter, FieldMap or Deadband applies it to every field.
+const AllFields = -1
+
+// FilterOp is the test of a Filter.
+type FilterOp uint8
+
+// Filter operations.
+const (
+	// InRange keeps Min <= v <= Max (NaN is dropped).
+	InRange FilterOp = iota
+	// Equal keeps v == Min.
+	Equal
+	// NotEqual keeps v != Min.
+	NotEqual
+)
+
+// Filter drops samples of Field whose value fails Op. Several filters on
+// one field must all pass.
+type Filter struct {
+	Field    int // field id, or AllFields
+	Op       FilterOp
+	Min, Max float64
+}
+
+// FieldMap rewrites the value of Field as v*Scale + Offset, after filtering.
+// UnitConversion gives Scale and Offset for common unit pairs. Several maps
+// on one field compose in order.
+type FieldMap struct {
+	Field         int // field id, or AllFields
+	Scale, Offset float64
+}
+
+// Deadband suppresses a reading of Field whose value differs from the last
+// reading passed for the same (series, field) by less than Threshold
+// (absolute). MaxGap > 0 passes a reading anyway when the last one passed is
+// MaxGap ms older, so windows of a flat signal are not left empty.
+type Deadband struct {
+	Field     int // field id, or AllFields
+	Threshold float64
+	MaxGap    int64
+}
+
+// Config configures the operators of one pipeline. The zero value of an
+// option selects its documented default; Validate reports every problem of
+// the defaulted configuration at once.
+type Config struct {
+	Kind WindowKind
+	// Size is the window length in ms (tumbling, hopping). Advance is the
+	// hop of hopping windows (0 < Advance <= Size). Gap is the session gap.
+	// Offset shifts the epoch alignment (-slide < Offset < slide).
+	Size, Advance, Gap, Offset int64
+	// OutOfOrder is the bound B in ms: a source's watermark is its
+	// maximum event time - B - 1.
+	OutOfOrder int64
+	// AllowedLateness is L in ms: a window keeps its state until the
+	// watermark passes end-1+L, and accepts late events until then.
+	AllowedLateness int64
+	Mode            EmitMode
+	TimeMode        TimeMode
+	// MaxFuture, when > 0, refuses (and counts) samples whose event time
+	// is more than MaxFuture ms ahead of the wall clock passed to Process:
+	// one reading from a sensor with a wild clock would otherwise drive the
+	// watermark years ahead and make every later reading late. Samples
+	// outside ±2⁶² ms are always refused, so window arithmetic cannot
+	// overflow. Default 0 (off).
+	MaxFuture int64
+	// IdleTimeout in ms marks a source idle after this long without data
+	// (by the wall clock passed to Process/Advance). 0: sources never idle.
+	IdleTimeout int64
+	// Aggregates to compute; default DefaultAggregates.
+	Aggregates AggSet
+	// Quantiles to estimate (at most record.MaxQuantiles), each in [0,1].
+	// A non-empty list implies the Quantiles aggregate.
+	Quantiles []float64
+	// SketchAlpha is the relative accuracy of quantiles; default 0.01.
+	SketchAlpha float64
+	// MaxSeries bounds series ids: 0..MaxSeries-1 (record.SeriesTable).
+	MaxSeries int
+	// Fields bounds field ids: 0..Fields-1. Default 1.
+	Fields int
+	// MaxOpenWindows bounds the open state units per (series, field):
+	// windows for tumbling and session, panes for hopping. Default 16 for
+	// tumbling and session; for hopping max(16, (Size+OutOfOrder+
+	// AllowedLateness)/pane + 2).
+	MaxOpenWindows int
+	// Sources is the number of sources (record.Sample.Source). Default 1.
+	Sources int
+
+	// Shards is how many shards share MaxSeries (series % Shards); used
+	// only to size each shard's state pool. Default 1.
+	Shards int
+	// StateBudget is the number of window (or pane) slots each shard
+	// preallocates. Default: MaxSeries/Shards × Fields × the slots a key
+	// needs in steady state (1 + ceil((OutOfOrder+AllowedLateness)/slide),
+	// at most MaxOpenWindows), plus 1/8 slack.
+	StateBudget int
+	// SketchBudget is the number of quantile sketches each shard
+	// preallocates when quantiles are configured (about 8 KiB each; the
+	// memory is touched only when a sketch is first used). A window that
+	// finds the pool empty has no quantiles (counted). Default:
+	// StateBudget, capped at MaxSketchMemory/Shards bytes.
+	SketchBudget int
+	// MaxSketchMemory caps the default SketchBudget of the pipeline's
+	// shards together; default 256 MiB.
+	MaxSketchMemory int
+
+	// Stateless chain, applied per sample before windowing in this order:
+	// dedup, filters, maps, deadband.
+	Filters   []Filter
+	Maps      []FieldMap
+	Deadbands []Deadband
+	// Dedup drops a sample whose (series, field, time) equals one of the
+	// last DedupDepth distinct times seen for that (series, field).
+	Dedup bool
+}
+
+// DedupDepth is how many recent event times per (series, field) Dedup
+// remembers: QoS 1 redeliveries repeat recent readings, and a bounded
+// window keeps the state fixed-size.
+const DedupDepth = 4
+
+// Event times outside ±maxTime are refused, and spans (size, lateness, …)
+// above maxSpan are invalid, so that t + size + lateness + B never
+// overflows int64.
+const (
+	maxTime = 1 << 62
+	maxSpan = 1 << 52
+)
+
+// maxPanesPerWindow bounds Size/gcd(Size, Advance): each firing merges that
+// many panes.
+const maxPanesPerWindow = 4096
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// slide is the alignment step of window starts (tumbling: Size, hopping:
+// Advance) or the session gap.
+func (c *Config) slide() int64 {
+	switch c.Kind {
+	case Hopping:
+		return c.Advance
+	case Session:
+		return c.Gap
+	}
+	return c.Size
+}
+
+// withDefaults returns a copy of c with defaults applied.
+func (c *Config) withDefaults() Config {
+	d := *c
+	d.Quantiles = append([]float64(nil), c.Quantiles...)
+	if d.Kind == Tumbling {
+		d.Advance = d.Size
+	}
+	if d.Aggregates == 0 {
+		d.Aggregates = DefaultAggregates
+	}
+	if len(d.Quantiles) > 0 {
+		d.Aggregates |= Quantiles
+	}
+	d.Aggregates |= Count
+	if d.SketchAlpha == 0 {
+		d.SketchAlpha = 0.01
+	}
+	if d.Fields == 0 {
+		d.Fields = 1
+	}
+	if d.Sources == 0 {
+		d.Sources = 1
+	}
+	if d.Shards <= 0 {
+		d.Shards = 1
+	}
+	if d.TimeMode == ProcessingTime {
+		d.OutOfOrder = 0
+	}
+	if d.MaxOpenWindows == 0 {
+		d.MaxOpenWindows = 16
+		if d.Kind == Hopping && d.Size > 0 && d.Advance > 0 {
+			p := gcd(d.Size, d.Advance)
+			if n := (d.Size+d.OutOfOrder+d.AllowedLateness)/p + 2; n > 16 && n < 1<<16 {
+				d.MaxOpenWindows = int(n)
+			}
+		}
+	}
+	if d.StateBudget == 0 && d.MaxSeries > 0 && d.slide() > 0 {
+		per := int64(1) + (d.OutOfOrder+d.AllowedLateness+d.slide()-1)/d.slide()
+		if d.Kind == Hopping {
+			p := gcd(d.Size, d.Advance)
+			per = (d.Size+d.OutOfOrder+d.AllowedLateness+p-1)/p + 1
+		}
+		if per > int64(d.MaxOpenWindows) {
+			per = int64(d.MaxOpenWindows)
+		}
+		keys := (int64(d.MaxSeries) + int64(d.Shards) - 1) / int64(d.Shards) * int64(d.Fields)
+		n := keys * per
+		n += n/8 + 64
+		if n > math.MaxInt32 {
+			n = math.MaxInt32
+		}
+		d.StateBudget = int(n)
+	}
+	if d.MaxSketchMemory == 0 {
+		d.MaxSketchMemory = 256 << 20
+	}
+	if d.SketchBudget == 0 && d.Aggregates&Quantiles != 0 {
+		d.SketchBudget = d.StateBudget
+		if lim := d.MaxSketchMemory / d.Shards / sketchBytes; d.SketchBudget > lim {
+			d.SketchBudget = lim
+		}
+	}
+	return d
+}
+
+// Validate reports every problem of the configuration (after defaults),
+// joined with errors.Join; each error names the option.
+func (c *Config) Validate() error {
+	d := c.withDefaults()
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch d.Kind {
+	case Tumbling, Hopping:
+		if d.Size <= 0 {
+			bad("window size: %d ms, want > 0", d.Size)
+		}
+		if d.Kind == Hopping {
+			if d.Advance <= 0 || (d.Size > 0 && d.Advance > d.Size) {
+				bad("window advance: %d ms, want 0 < advance <= size (%d ms)", d.Advance, d.Size)
+			} else if d.Size > 0 && d.Size/gcd(d.Size, d.Advance) > maxPanesPerWindow {
+				bad("window advance: size %d / gcd(size, advance %d) = %d panes per window, want <= %d", d.Size, d.Advance, d.Size/gcd(d.Size, d.Advance), maxPanesPerWindow)
+			}
+		}
+		if s := d.slide(); s > 0 && (d.Offset <= -s || d.Offset >= s) {
+			bad("window offset: %d ms, want -%d < offset < %d", d.Offset, s, s)
+		}
+	case Session:
+		if d.Gap <= 0 {
+			bad("session gap: %d ms, want > 0", d.Gap)
+		}
+	default:
+		bad("window kind: %d, want tumbling, hopping or session", d.Kind)
+	}
+	if d.OutOfOrder < 0 {
+		bad("out_of_order: %d ms, want >= 0", d.OutOfOrder)
+	}
+	if d.AllowedLateness < 0 {
+		bad("allowed_lateness: %d ms, want >= 0", d.AllowedLateness)
+	}
+	if d.Mode > Final {
+		bad("emit mode: %d, want update or final", d.Mode)
+	}
+	if d.TimeMode > ProcessingTime {
+		bad("time mode: %d, want event or processing", d.TimeMode)
+	}
+	if d.MaxFuture < 0 {
+		bad("max_future: %d ms, want >= 0", d.MaxFuture)
+	}
+	for _, v := range []struct {
+		name string
+		ms   int64
+	}{{"window size", d.Size}, {"window advance", d.Advance}, {"session gap", d.Gap}, {"out_of_order", d.OutOfOrder}, {"allowed_lateness", d.AllowedLateness}, {"idle_timeout", d.IdleTimeout}} {
+		if v.ms > maxSpan {
+			bad("%s: %d ms, want at most %d (about 146 years)", v.name, v.ms, int64(maxSpan))
+		}
+	}
+	if d.IdleTimeout < 0 {
+		bad("idle_timeout: %d ms, want >= 0", d.IdleTimeout)
+	}
+	if d.Aggregates >= aggEnd {
+		bad("aggregates: unknown bits %#x", uint32(d.Aggregates&^(aggEnd-1)))
+	}
+	if d.Aggregates&Quantiles != 0 && len(d.Quantiles) == 0 {
+		bad("quantiles: the quantiles aggregate needs at least one quantile")
+	}
+	if len(d.Quantiles) > record.MaxQuantiles {
+		bad("quantiles: %d, want at most %d", len(d.Quantiles), record.MaxQuantiles)
+	}
+	for _, q := range d.Quantiles {
+		if !(q >= 0 && q <= 1) {
+			bad("quantiles: %v outside [0, 1]", q)
+		}
+	}
+	if !(d.SketchAlpha > 0 && d.SketchAlpha < 0.5) {
+		bad("sketch_alpha: %v, want 0 < alpha < 0.5", d.SketchAlpha)
+	}
+	if d.MaxSeries <= 0 {
+		bad("max_series: %d, want > 0", d.MaxSeries)
+	}
+	if d.Fields <= 0 || d.Fields > 1<<16 {
+		bad("fields: %d, want 1..65536", d.Fields)
+	}
+	if d.MaxSeries > 0 && d.Fields > 0 && int64(d.MaxSeries)*int64(d.Fields) > math.MaxInt32 {
+		bad("max_series × fields: %d, want <= %d", int64(d.MaxSeries)*int64(d.Fields), math.MaxInt32)
+	}
+	if d.MaxOpenWindows <= 0 || d.MaxOpenWindows >= 1<<16 {
+		bad("max_open_windows: %d, want 1..65535", d.MaxOpenWindows)
+	}
+	if d.Sources <= 0 || d.Sources > 256 {
+		bad("sources: %d, want 1..256", d.Sources)
+	}
+	if d.StateBudget < 0 || d.StateBudget > math.MaxInt32 {
+		bad("state_budget: %d, want 0..%d", d.StateBudget, math.MaxInt32)
+	}
+	if d.SketchBudget < 0 || d.SketchBudget > math.MaxInt32 {
+		bad("sketch_budget: %d, want 0..%d", d.SketchBudget, math.MaxInt32)
+	}
+	field := func(opt string, i, f int) {
+		if f != AllFields && (f < 0 || f >= d.Fields) {
+			bad("%s[%d].field: %d, want 0..%d or AllFields", opt, i, f, d.Fields-1)
+		}
+	}
+	for i, f := range d.Filters {
+		field("filters", i, f.Field)
+		if f.Op > NotEqual {
+			bad("filters[%d].op: %d, want range, eq or ne", i, f.Op)
+		}
+		if f.Op == InRange && !(f.Min <= f.Max) {
+			bad("filters[%d]: min %v > max %v", i, f.Min, f.Max)
+		}
+	}
+	for i, m := range d.Maps {
+		field("maps", i, m.Field)
+		if math.IsNaN(m.Scale) || math.IsInf(m.Scale, 0) || math.IsNaN(m.Offset) || math.IsInf(m.Offset, 0) {
+			bad("maps[%d]: scale %v, offset %v, want finite", i, m.Scale, m.Offset)
+		}
+	}
+	for i, db := range d.Deadbands {
+		field("deadbands", i, db.Field)
+		if !(db.Threshold >= 0) {
+			bad("deadbands[%d].threshold: %v, want >= 0", i, db.Threshold)
+		}
+		if db.MaxGap < 0 {
+			bad("deadbands[%d].max_gap: %d ms, want >= 0", i, db.MaxGap)
+		}
+	}
+	return errors.Join(errs...)
+}

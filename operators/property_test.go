@@ -1,0 +1,377 @@
+package operators
+
+import (
+	"cmp"
+	"flag"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/edgeplane/edgeplane/record"
+)
+
+// The reference: a direct, per-event simulation of WINDOWS.md with maps and
+// slices of events, recomputing every aggregate from scratch. It shares no
+// code with the operators except the record types.
+
+type refEvent struct {
+	t   int64
+	seq uint64
+	v   float64
+}
+
+type refWin struct {
+	start, end  int64
+	events      []refEvent
+	fires, late uint32
+	dirty       bool
+}
+
+type refKey struct {
+	series uint32
+	field  uint16
+}
+
+type reference struct {
+	c       Config
+	srcMax  []int64
+	wm      int64
+	aligned map[refKey]map[int64]*refWin // key → window start → window
+	session map[refKey][]*refWin         // sorted by start
+	out     []record.Aggregate
+	late    int
+}
+
+func newReference(c Config) *reference {
+	r := &reference{c: c.withDefaults(), wm: math.MinInt64, aligned: map[refKey]map[int64]*refWin{}, session: map[refKey][]*refWin{}}
+	r.srcMax = make([]int64, r.c.Sources)
+	for i := range r.srcMax {
+		r.srcMax[i] = math.MinInt64
+	}
+	return r
+}
+
+func (r *reference) emit(k refKey, w *refWin, final bool) {
+	a := record.Aggregate{Kind: r.c.Kind.recordKind(), Series: k.series, Field: k.field, Start: w.start, End: w.end, Revision: w.fires, Late: w.late}
+	ev := slices.Clone(w.events)
+	slices.SortFunc(ev, func(x, y refEvent) int {
+		return cmp.Or(cmp.Compare(x.t, y.t), cmp.Compare(x.seq, y.seq))
+	})
+	a.Count = uint64(len(ev))
+	a.Min, a.Max = math.Inf(1), math.Inf(-1)
+	for _, e := range ev {
+		a.Sum += e.v
+		a.Min = math.Min(a.Min, e.v)
+		a.Max = math.Max(a.Max, e.v)
+	}
+	a.FirstTime, a.First = ev[0].t, ev[0].v
+	a.LastTime, a.Last = ev[len(ev)-1].t, ev[len(ev)-1].v
+	mean := a.Sum / float64(a.Count)
+	for _, e := range ev {
+		a.M2 += (e.v - mean) * (e.v - mean)
+	}
+	a.WMean = mean
+	if len(r.c.Quantiles) > 0 {
+		sk := NewSketch(r.c.SketchAlpha)
+		for _, e := range ev {
+			sk.Add(e.v)
+		}
+		a.NQ = uint8(len(r.c.Quantiles))
+		for i, q := range r.c.Quantiles {
+			a.Q[i], a.QV[i] = q, sk.Quantile(q)
+		}
+	}
+	if final {
+		a.Flags |= record.AggFinal
+	}
+	w.fires++
+	w.dirty = false
+	r.out = append(r.out, a)
+}
+
+func (r *reference) floorMod(a, m int64) int64 { return ((a % m) + m) % m }
+
+func (r *reference) process(s record.Sample) {
+	k := refKey{s.Series, s.Field}
+	e := refEvent{s.Time, s.Seq, s.Value}
+	wmBefore := r.wm
+	L := r.c.AllowedLateness
+	if r.c.Kind == Session {
+		r.addSession(k, e, wmBefore)
+	} else {
+		// Every window containing t, not before the epoch (but always the
+		// last one), as in Kafka Streams.
+		S, A := r.c.Size, r.c.Advance
+		last := e.t - r.floorMod(e.t-r.c.Offset, A)
+		minStart := -r.floorMod(-r.c.Offset, A)
+		accepted := false
+		var lateWins []*refWin
+		for ws := last; ws > e.t-S; ws -= A {
+			if ws < minStart && ws != last {
+				break
+			}
+			if ws+S-1+L <= wmBefore {
+				continue
+			}
+			accepted = true
+			m := r.aligned[k]
+			if m == nil {
+				m = map[int64]*refWin{}
+				r.aligned[k] = m
+			}
+			w := m[ws]
+			if w == nil {
+				w = &refWin{start: ws, end: ws + S}
+				m[ws] = w
+			}
+			w.events = append(w.events, e)
+			w.dirty = true
+			if ws+S-1 <= wmBefore {
+				w.late++
+				lateWins = append(lateWins, w)
+			}
+		}
+		if !accepted {
+			r.late++
+		} else if r.c.Mode == Update {
+			slices.SortFunc(lateWins, func(x, y *refWin) int { return cmp.Compare(x.start, y.start) })
+			for _, w := range lateWins {
+				r.emit(k, w, false)
+			}
+		}
+	}
+	if int(s.Source) < len(r.srcMax) && s.Time > r.srcMax[s.Source] {
+		r.srcMax[s.Source] = s.Time
+	}
+	wm := int64(math.MaxInt64)
+	for _, m := range r.srcMax {
+		if m == math.MinInt64 {
+			wm = math.MinInt64
+			break
+		}
+		wm = min(wm, m-r.c.OutOfOrder-1)
+	}
+	if wm > r.wm {
+		r.wm = wm
+		r.fire()
+	}
+}
+
+func (r *reference) addSession(k refKey, e refEvent, wmBefore int64) {
+	L, gap := r.c.AllowedLateness, r.c.Gap
+	nw := &refWin{start: e.t, end: e.t + gap, events: []refEvent{e}}
+	var keepWins []*refWin
+	for _, w := range r.session[k] {
+		if w.start <= nw.end && w.end >= nw.start {
+			nw.start, nw.end = min(nw.start, w.start), max(nw.end, w.end)
+			nw.events = append(nw.events, w.events...)
+			nw.late += w.late
+			nw.fires = max(nw.fires, w.fires)
+			continue
+		}
+		keepWins = append(keepWins, w)
+	}
+	if len(nw.events) == 1 && nw.end-1+L <= wmBefore {
+		r.late++
+		return
+	}
+	nw.dirty = true
+	keepWins = append(keepWins, nw)
+	slices.SortFunc(keepWins, func(x, y *refWin) int { return cmp.Compare(x.start, y.start) })
+	r.session[k] = keepWins
+	if nw.end-1 <= wmBefore {
+		nw.late++
+		if r.c.Mode == Update {
+			r.emit(k, nw, false)
+		}
+	}
+}
+
+func (r *reference) fire() {
+	L := r.c.AllowedLateness
+	due := func(w *refWin) (emit, final, purge bool) {
+		purge = w.end-1+L <= r.wm
+		if r.c.Mode == Update {
+			return w.dirty && w.end-1 <= r.wm, purge, purge
+		}
+		return purge, true, purge
+	}
+	for k, m := range r.aligned {
+		for ws, w := range m {
+			if emit, final, _ := due(w); emit {
+				r.emit(k, w, final)
+			}
+			if w.end-1+L <= r.wm {
+				delete(m, ws)
+			}
+		}
+	}
+	for k, ws := range r.session {
+		var keepWins []*refWin
+		for _, w := range ws {
+			emit, final, purge := due(w)
+			if emit {
+				r.emit(k, w, final)
+			}
+			if !purge {
+				keepWins = append(keepWins, w)
+			}
+		}
+		r.session[k] = keepWins
+	}
+}
+
+func (r *reference) flush() {
+	for k, m := range r.aligned {
+		for _, w := range m {
+			r.emit(k, w, true)
+		}
+	}
+	for k, ws := range r.session {
+		for _, w := range ws {
+			r.emit(k, w, true)
+		}
+	}
+	r.aligned = map[refKey]map[int64]*refWin{}
+	r.session = map[refKey][]*refWin{}
+}
+
+func sortAggs(a []record.Aggregate) {
+	slices.SortFunc(a, func(x, y record.Aggregate) int {
+		return cmp.Or(cmp.Compare(x.Series, y.Series), cmp.Compare(x.Field, y.Field),
+			cmp.Compare(x.Start, y.Start), cmp.Compare(x.End, y.End), cmp.Compare(x.Revision, y.Revision),
+			cmp.Compare(x.Count, y.Count))
+	})
+}
+
+func closeTo(a, b float64) bool {
+	return a == b || math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+func aggEqual(g, w *record.Aggregate) bool {
+	return g.Kind == w.Kind && g.Series == w.Series && g.Field == w.Field && g.Start == w.Start && g.End == w.End &&
+		g.Revision == w.Revision && g.Late == w.Late && g.Flags == w.Flags && g.Count == w.Count &&
+		g.Sum == w.Sum && g.Min == w.Min && g.Max == w.Max &&
+		g.FirstTime == w.FirstTime && g.First == w.First && g.LastTime == w.LastTime && g.Last == w.Last &&
+		closeTo(g.WMean, w.WMean) && closeTo(g.M2, w.M2) && g.NQ == w.NQ && g.Q == w.Q && g.QV == w.QV
+}
+
+var propIters = flag.Int("prop.iters", 300, "random streams per TestPropertyAgainstReference run")
+
+// TestPropertyAgainstReference runs random streams with out-of-order and
+// late events through every window kind and mode and compares every
+// emission and the late count with the reference.
+func TestPropertyAgainstReference(t *testing.T) {
+	iters := *propIters
+	if testing.Short() {
+		iters = 60
+	}
+	f := func(seed uint64) {
+		t.Helper()
+		rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+		c := Config{
+			Kind:            WindowKind(rng.IntN(3)),
+			OutOfOrder:      int64(rng.IntN(6)),
+			AllowedLateness: int64(rng.IntN(3)) * int64(rng.IntN(8)),
+			Mode:            EmitMode(rng.IntN(2)),
+			Aggregates:      Count | Sum | Min | Max | Mean | First | Last | Variance,
+			MaxSeries:       3,
+			Fields:          2,
+			Sources:         1 + rng.IntN(2),
+			MaxOpenWindows:  1000,
+			StateBudget:     4000,
+		}
+		if rng.IntN(3) == 0 {
+			// Sketches merged from panes and sessions equal the sketch of
+			// the window's events, so the quantiles match exactly.
+			c.Quantiles = []float64{0.1, 0.5, 0.99}
+		}
+		switch c.Kind {
+		case Tumbling:
+			c.Size = int64(2 + rng.IntN(10))
+			c.Offset = int64(rng.IntN(int(c.Size)))
+		case Hopping:
+			c.Advance = int64(1 + rng.IntN(6))
+			c.Size = c.Advance * int64(1+rng.IntN(4))
+			if rng.IntN(2) == 0 {
+				c.Size += int64(rng.IntN(int(c.Advance)))
+			}
+			c.Offset = int64(rng.IntN(int(c.Advance)))
+		case Session:
+			c.Gap = int64(1 + rng.IntN(8))
+		}
+		ref := newReference(c)
+		rec := &recorder{}
+		sh, err := NewShard(&c, NewWatermarks(&c), rec)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		n := 50 + rng.IntN(300)
+		clock := int64(rng.IntN(30))
+		batchLen := 1 + rng.IntN(3)*rng.IntN(8) // per-sample semantics hold in any batch
+		var batch []record.Sample
+		for i := range n {
+			clock += int64(rng.IntN(3))
+			tm := clock
+			switch rng.IntN(10) {
+			case 0, 1:
+				tm -= int64(rng.IntN(8)) // out of order
+			case 2:
+				tm -= int64(rng.IntN(40)) // likely late
+			}
+			tm = max(tm, 0)
+			s := record.Sample{
+				Series: uint32(rng.IntN(3)), Field: uint16(rng.IntN(2)), Source: uint8(rng.IntN(c.Sources)),
+				Time: tm, Value: float64(rng.IntN(200) - 50), Seq: uint64(i),
+			}
+			ref.process(s)
+			batch = append(batch, s)
+			if len(batch) >= batchLen {
+				sh.Process(batch, 0)
+				batch = batch[:0]
+			}
+		}
+		sh.Process(batch, 0)
+		if rng.IntN(2) == 0 {
+			ref.flush()
+			sh.Flush()
+		}
+		got, want := rec.aggs, ref.out
+		sortAggs(got)
+		sortAggs(want)
+		st := sh.Stats()
+		fail := func(format string, args ...any) {
+			t.Helper()
+			t.Errorf("seed %d, config %+v: %s", seed, c, fmt.Sprintf(format, args...))
+		}
+		if st.Late != uint64(ref.late) {
+			fail("late %d, reference %d", st.Late, ref.late)
+		}
+		if st.RefusedWindows != 0 {
+			fail("refused %d", st.RefusedWindows)
+		}
+		if len(got) != len(want) {
+			fail("%d emissions, reference %d\n got %v\nwant %v", len(got), len(want), brief(got), brief(want))
+			return
+		}
+		for i := range got {
+			if !aggEqual(&got[i], &want[i]) {
+				fail("emission %d:\n got %+v\nwant %+v", i, got[i], want[i])
+				return
+			}
+		}
+	}
+	for i := range iters {
+		f(uint64(i))
+	}
+}
+
+func brief(a []record.Aggregate) []string {
+	var s []string
+	for i := range a {
+		s = append(s, fmt.Sprintf("%d/%d%s", a[i].Series, a[i].Field, short(&a[i], 0)))
+	}
+	return s
+}

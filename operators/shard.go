@@ -1,0 +1,528 @@
+package operators
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/edgeplane/edgeplane/record"
+)
+
+// Emitter receives what a Shard produces. Its methods are called
+// synchronously from the shard's goroutine.
+type Emitter interface {
+	// Emit receives a window result. a is only valid during the call:
+	// copy it to keep it.
+	Emit(a *record.Aggregate)
+	// Late receives an event that no window accepted (already counted in
+	// ShardStats.Late), as it left the stateless chain (mapped value). s is
+	// only valid during the call.
+	Late(s *record.Sample)
+}
+
+// ShardStats are a shard's counters. Every sample that enters Process is
+// counted in SamplesIn and, unless it reached a window, in exactly one of
+// Filtered, Deduped, Deadbanded, Late or Refused*.
+type ShardStats struct {
+	SamplesIn  uint64
+	Filtered   uint64 // dropped by a Filter
+	Deduped    uint64 // dropped by Dedup
+	Deadbanded uint64 // suppressed by a Deadband
+	// Late counts events no window accepted (sent to Emitter.Late).
+	Late uint64
+	// LateAccepted counts events that arrived behind the watermark for at
+	// least one of their windows and were still accepted (allowed lateness).
+	LateAccepted uint64
+	// Emitted counts aggregates passed to Emitter.Emit; Refired those of
+	// them that were re-firings (Revision > 0).
+	Emitted uint64
+	Refired uint64
+	// Purged counts window (or pane) state slots released.
+	Purged uint64
+	// RefusedSeries: series id >= MaxSeries. RefusedField: field id >=
+	// Fields. RefusedSource: source >= Sources. RefusedWindows: the
+	// per-(series, field) MaxOpenWindows or the shard's StateBudget was
+	// exhausted (the sample is dropped; or, rarely, a hopping window's
+	// bookkeeping pane could not be made and its revisions restart at 0).
+	RefusedSeries  uint64
+	RefusedField   uint64
+	RefusedSource  uint64
+	RefusedWindows uint64
+	// RefusedTime: event time beyond Config.MaxFuture ahead of the wall
+	// clock, or outside ±2⁶² ms.
+	RefusedTime uint64
+	// SketchRefused counts windows (or panes) that got no quantile sketch
+	// because SketchBudget was exhausted; their aggregates have NQ = 0.
+	SketchRefused uint64
+	// OpenSlots is the number of window (or pane) slots in use (a gauge).
+	OpenSlots uint64
+	// Watermark is the shard's view of the pipeline watermark.
+	Watermark int64
+}
+
+const (
+	cIn = iota
+	cFiltered
+	cDeduped
+	cDeadbanded
+	cLate
+	cLateAccepted
+	cEmitted
+	cRefired
+	cPurged
+	cRefusedSeries
+	cRefusedField
+	cRefusedSource
+	cRefusedWindows
+	cRefusedTime
+	cSketchRefused
+	cOpen
+	cWatermark
+	nCounters
+)
+
+// slot is one pane (tumbling, hopping: [start, start+pane)) or one session
+// window ([start, end)) of one (series, field). Slots live in a
+// preallocated pool and link into per-key lists sorted by start.
+//
+// Field order is for the hot path: start, the links and the first words of
+// acc (count, sum, min, max) share the slot's first 64 bytes.
+type slot struct {
+	start      int64
+	prev, next int32
+	acc        acc
+	end        int64
+	sk         int32 // sketch index, -1 = none
+	key        int32
+	// late and fires are the window's accepted late events and emissions
+	// so far (Late and Revision): of the session, or of the aligned window
+	// starting at this pane.
+	late  uint32
+	fires uint32
+	dirty bool // sessions: changed since the last emission
+}
+
+// keyState is the per-(series, field) state: a list of slots sorted by
+// start and, for tumbling/hopping, the firing cursor.
+type keyState struct {
+	head, tail int32
+	n          uint16
+	// cursor is the start of the last window handled by firing: every
+	// window starting at or before it has been emitted, skipped as empty,
+	// or found expired. NoWatermark before the first.
+	cursor int64
+}
+
+// Shard owns the window state of the series routed to it. It is not safe
+// for concurrent use: one goroutine calls Process, Advance and Flush.
+// Stats may be called from any goroutine; it reports the counters as of the
+// end of the last Process, Advance or Flush call.
+type Shard struct {
+	cfg       Config
+	set       AggSet
+	kind      uint8
+	mode      EmitMode
+	proc      bool
+	maxFuture int64
+	fields    int32
+	series    uint32
+	maxOpen   uint16
+	wm        *Watermarks
+	out       Emitter
+	cur       int64  // the shard's view of the pipeline watermark
+	view      wmView // this shard's view of the per-source event time
+	b         int64  // OutOfOrder
+
+	// window geometry (ms)
+	size, adv, pane, off, gap, lateness int64
+	fireDelay                           int64 // 0 (update) or lateness (final)
+	minStart                            int64 // last aligned window start <= 0
+
+	chain  chain
+	slots  []slot
+	free   int32
+	keys   []keyState
+	timers timerHeap
+
+	sketches []Sketch
+	skFree   []int32
+	skProto  Sketch // parameters only
+	quant    []float64
+
+	scratch   acc
+	scratchSk Sketch
+	agg       record.Aggregate
+	lateBuf   record.Sample
+
+	c   [nCounters]uint64
+	pub [nCounters]atomic.Uint64
+}
+
+// NewShard returns a shard for the pipeline configured by c, reading and
+// publishing event time through wm (one per pipeline, shared by its shards)
+// and emitting to out. It preallocates all window, timer and sketch state
+// (c.StateBudget slots, sized by c.Shards by default); Process then
+// allocates nothing. Series ids index the state directly, so a shard
+// accepts any id below c.MaxSeries; routing (series % shards) is the
+// caller's.
+func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("operators: invalid config: %w", err)
+	}
+	if wm == nil || out == nil {
+		return nil, fmt.Errorf("operators: NewShard needs watermarks and an emitter")
+	}
+	d := c.withDefaults()
+	if len(wm.src) != d.Sources || wm.b != d.OutOfOrder || wm.proc != (d.TimeMode == ProcessingTime) {
+		return nil, fmt.Errorf("operators: watermarks made for another configuration (sources %d, out_of_order %d ms), want sources %d, out_of_order %d ms",
+			len(wm.src), wm.b, d.Sources, d.OutOfOrder)
+	}
+	keys := d.MaxSeries * d.Fields
+	s := &Shard{
+		cfg:       d,
+		set:       d.Aggregates,
+		kind:      d.Kind.recordKind(),
+		mode:      d.Mode,
+		proc:      d.TimeMode == ProcessingTime,
+		maxFuture: d.MaxFuture,
+		fields:    int32(d.Fields),
+		series:    uint32(d.MaxSeries),
+		maxOpen:   uint16(d.MaxOpenWindows),
+		wm:        wm,
+		out:       out,
+		cur:       NoWatermark,
+		b:         d.OutOfOrder,
+		size:      d.Size,
+		adv:       d.Advance,
+		off:       d.Offset,
+		gap:       d.Gap,
+		lateness:  d.AllowedLateness,
+		chain:     newChain(&d, keys),
+		slots:     make([]slot, d.StateBudget),
+		keys:      make([]keyState, keys),
+		quant:     d.Quantiles,
+	}
+	s.view.init(len(wm.src))
+	if d.Mode == Final {
+		s.fireDelay = d.AllowedLateness
+	}
+	for i := range s.keys {
+		s.keys[i] = keyState{head: -1, tail: -1, cursor: NoWatermark}
+	}
+	for i := range s.slots {
+		s.slots[i].next = int32(i + 1)
+		s.slots[i].sk = -1
+	}
+	if len(s.slots) > 0 {
+		s.slots[len(s.slots)-1].next = -1
+		s.free = 0
+	} else {
+		s.free = -1
+	}
+	if d.Kind == Session {
+		s.timers = newTimerHeap(len(s.slots))
+	} else {
+		s.pane = gcd(d.Size, d.Advance)
+		s.minStart = s.alignDown(0, s.adv)
+		s.timers = newTimerHeap(keys)
+	}
+	if d.Aggregates&Quantiles != 0 {
+		s.skProto.Init(d.SketchAlpha)
+		s.scratchSk.Init(d.SketchAlpha)
+		s.sketches = make([]Sketch, d.SketchBudget)
+		s.skFree = make([]int32, len(s.sketches))
+		for i := range s.skFree {
+			s.skFree[i] = int32(len(s.sketches) - 1 - i)
+		}
+	}
+	return s, nil
+}
+
+// Config returns the shard's configuration with defaults applied.
+func (s *Shard) Config() Config { return s.cfg }
+
+// Watermark returns the shard's view of the pipeline watermark.
+func (s *Shard) Watermark() int64 { return s.cur }
+
+// Process runs a batch through the shard at wall clock nowMs. Per sample:
+// the stateless chain; window assignment, accepted or late against the
+// watermark before this sample; then the sample's time is observed into
+// the watermark, and whatever the new watermark allows fires and purges.
+// batch is not retained or modified.
+func (s *Shard) Process(batch []record.Sample, nowMs int64) {
+	s.sync(nowMs)
+	v := &s.view
+	for i := range batch {
+		smp := batch[i]
+		s.c[cIn]++
+		if !s.proc && (smp.Time > maxTime || smp.Time < -maxTime || (s.maxFuture > 0 && smp.Time > nowMs+s.maxFuture)) {
+			s.c[cRefusedTime]++
+			continue
+		}
+		src := int(smp.Source)
+		if src >= len(v.max) {
+			s.c[cRefusedSource]++
+			continue
+		}
+		s.assign(&smp, nowMs)
+		// Every sample with a plausible time is evidence of its source's
+		// progress, whatever the chain or the windows did with it (as in
+		// Flink, where watermarks are generated before filtering): a flat
+		// sensor whose readings a deadband suppresses must still close its
+		// windows.
+		t := smp.Time
+		if s.proc {
+			t = nowMs
+		}
+		if v.seen[src] < nowMs {
+			v.seen[src] = nowMs
+			v.raised[src], v.any = true, true
+		}
+		if old := v.max[src]; t > old {
+			v.max[src] = t
+			v.raised[src], v.any = true, true
+			// Raising a source that was ahead of the watermark cannot raise
+			// the minimum: recompute only when it may have been the minimum.
+			if old == NoWatermark || satAdd(old, -s.b-1) <= s.cur {
+				s.advanceTo(s.wm.compute(v, nowMs))
+			}
+		}
+	}
+	s.wm.publish(v)
+	atomicMax(&s.wm.current, s.cur)
+	s.publish()
+}
+
+// assign runs one sample through the bounds checks, the stateless chain
+// and its window assigner.
+func (s *Shard) assign(smp *record.Sample, nowMs int64) {
+	if smp.Series >= s.series {
+		s.c[cRefusedSeries]++
+		return
+	}
+	if int32(smp.Field) >= s.fields {
+		s.c[cRefusedField]++
+		return
+	}
+	key := int32(smp.Series)*s.fields + int32(smp.Field)
+	if s.chain.active {
+		if v := s.chain.apply(smp, int(key)); v != keep {
+			s.c[cFiltered+int(v)-1]++
+			return
+		}
+	}
+	if s.proc {
+		// After the chain: dedup and deadband see the reading's own time.
+		smp.Time = nowMs
+	}
+	if s.kind == record.KindSession {
+		s.addSession(smp, key)
+	} else {
+		s.addAligned(smp, key)
+	}
+}
+
+// Advance re-reads the pipeline watermark at wall clock nowMs (other shards
+// or the wall-clock fallback may have moved it) and fires and purges what
+// it allows. Call it on a ticker when no data arrives.
+func (s *Shard) Advance(nowMs int64) {
+	s.sync(nowMs)
+	atomicMax(&s.wm.current, s.cur)
+	s.publish()
+}
+
+// Flush emits every open window now, flagged record.AggFinal (windows
+// already emitted are emitted again with the next revision, so every
+// window's last emission is final), and purges all state. It is meant for
+// shutdown: data processed afterwards starts windows afresh (revisions
+// restart at 0).
+func (s *Shard) Flush() {
+	if s.kind == record.KindSession {
+		s.flushSessions()
+	} else {
+		s.flushAligned()
+	}
+	s.timers.clear()
+	s.publish()
+}
+
+// Stats returns the shard's counters as of the end of its last Process,
+// Advance or Flush call. It is safe to call from any goroutine.
+func (s *Shard) Stats() ShardStats {
+	var c [nCounters]uint64
+	for i := range c {
+		c[i] = s.pub[i].Load()
+	}
+	return ShardStats{
+		SamplesIn: c[cIn], Filtered: c[cFiltered], Deduped: c[cDeduped], Deadbanded: c[cDeadbanded],
+		Late: c[cLate], LateAccepted: c[cLateAccepted], Emitted: c[cEmitted], Refired: c[cRefired],
+		Purged: c[cPurged], RefusedSeries: c[cRefusedSeries], RefusedField: c[cRefusedField],
+		RefusedSource: c[cRefusedSource], RefusedWindows: c[cRefusedWindows], RefusedTime: c[cRefusedTime],
+		SketchRefused: c[cSketchRefused], OpenSlots: c[cOpen], Watermark: int64(c[cWatermark]),
+	}
+}
+
+// publish copies the counters to their atomic mirror: a dozen stores per
+// call instead of atomics per sample.
+func (s *Shard) publish() {
+	s.c[cWatermark] = uint64(s.cur)
+	for i := range s.c {
+		s.pub[i].Store(s.c[i])
+	}
+}
+
+// sync merges the shared per-source state into the shard's view and raises
+// the shard's watermark to what the view and the published pipeline
+// watermark allow, firing what is due.
+func (s *Shard) sync(nowMs int64) {
+	s.wm.begin(nowMs)
+	s.wm.sync(&s.view)
+	s.advanceTo(max(s.wm.compute(&s.view, nowMs), s.wm.current.Load()))
+}
+
+// advanceTo raises the shard's watermark to w (never lowers it) and fires
+// what is due.
+func (s *Shard) advanceTo(w int64) {
+	if w > s.cur {
+		s.cur = w
+		s.fire()
+	}
+}
+
+// fire runs every timer due at the current watermark. Each handler either
+// unschedules its owner or moves it past the watermark.
+func (s *Shard) fire() {
+	for {
+		at, o, ok := s.timers.peek()
+		if !ok || at > s.cur {
+			return
+		}
+		if s.kind == record.KindSession {
+			s.onSessionTimer(o)
+		} else {
+			s.onAlignedTimer(o)
+		}
+	}
+}
+
+func (s *Shard) late(smp *record.Sample) {
+	s.c[cLate]++
+	s.lateBuf = *smp
+	s.out.Late(&s.lateBuf)
+}
+
+// allocSlot takes a slot from the pool for key, or returns -1 (counted)
+// when the key's MaxOpenWindows or the pool is exhausted.
+func (s *Shard) allocSlot(key int32) int32 {
+	k := &s.keys[key]
+	if k.n >= s.maxOpen || s.free < 0 {
+		s.c[cRefusedWindows]++
+		return -1
+	}
+	i := s.free
+	sl := &s.slots[i]
+	s.free = sl.next
+	*sl = slot{prev: -1, next: -1, sk: -1, key: key}
+	if s.set&Quantiles != 0 {
+		if n := len(s.skFree); n > 0 {
+			sl.sk = s.skFree[n-1]
+			s.skFree = s.skFree[:n-1]
+			sk := &s.sketches[sl.sk]
+			sk.alpha, sk.gamma, sk.invLogGamma = s.skProto.alpha, s.skProto.gamma, s.skProto.invLogGamma
+			sk.clearCounts()
+		} else {
+			s.c[cSketchRefused]++
+		}
+	}
+	k.n++
+	s.c[cOpen]++
+	return i
+}
+
+// insertAfter links slot i into key's list after slot p (-1: at the head).
+func (s *Shard) insertAfter(key, p, i int32) {
+	k := &s.keys[key]
+	sl := &s.slots[i]
+	sl.prev = p
+	if p < 0 {
+		sl.next = k.head
+		k.head = i
+	} else {
+		sl.next = s.slots[p].next
+		s.slots[p].next = i
+	}
+	if sl.next >= 0 {
+		s.slots[sl.next].prev = i
+	} else {
+		k.tail = i
+	}
+}
+
+// freeSlot unlinks slot i from its key's list and returns it to the pool.
+func (s *Shard) freeSlot(i int32) {
+	sl := &s.slots[i]
+	k := &s.keys[sl.key]
+	if sl.prev >= 0 {
+		s.slots[sl.prev].next = sl.next
+	} else {
+		k.head = sl.next
+	}
+	if sl.next >= 0 {
+		s.slots[sl.next].prev = sl.prev
+	} else {
+		k.tail = sl.prev
+	}
+	if sl.sk >= 0 {
+		s.sketches[sl.sk].Reset()
+		s.skFree = append(s.skFree, sl.sk)
+		sl.sk = -1
+	}
+	k.n--
+	sl.next = s.free
+	s.free = i
+	s.c[cOpen]--
+	s.c[cPurged]++
+}
+
+// emit fills the shard's result record from a (and sk, may be nil) and
+// passes it to the emitter.
+func (s *Shard) emit(key int32, start, end int64, a *acc, sk *Sketch, rev, late uint32, final bool) {
+	g := &s.agg
+	*g = record.Aggregate{
+		Series:   uint32(key / s.fields),
+		Field:    uint16(key % s.fields),
+		Kind:     s.kind,
+		Revision: rev,
+		Late:     late,
+		Start:    start,
+		End:      end,
+	}
+	if final {
+		g.Flags |= record.AggFinal
+	}
+	a.fill(g, s.set)
+	if sk != nil && sk.count > 0 {
+		g.NQ = uint8(len(s.quant))
+		for i, q := range s.quant {
+			g.Q[i] = q
+			g.QV[i] = sk.Quantile(q)
+		}
+	}
+	s.c[cEmitted]++
+	if rev > 0 {
+		s.c[cRefired]++
+	}
+	s.out.Emit(g)
+}
+
+// floorMod returns a mod m in [0, m).
+func floorMod(a, m int64) int64 {
+	r := a % m
+	if r < 0 {
+		r += m
+	}
+	return r
+}
+
+// alignDown returns the largest start <= t aligned to step (plus offset):
+// WINDOWS.md rule 3, start = t − floorMod(t − offset, step).
+func (s *Shard) alignDown(t, step int64) int64 { return t - floorMod(t-s.off, step) }
