@@ -1,0 +1,122 @@
+package ingest
+
+import (
+	"testing"
+
+	"github.com/valyala/fastjson"
+)
+
+// benchCase is one format's decoder config and a representative message.
+type benchCase struct {
+	name    string
+	c       *DecodeConfig
+	topic   string
+	payload string
+	arrival int64
+}
+
+func benchCases() []benchCase {
+	return []benchCase{
+		{"json", &DecodeConfig{TopicPattern: "city/{district}/{type}/{id}", Key: "{district}/{id}", TimePath: "ts",
+			Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}},
+			"city/d7/air/s-123", airPayload, arrival},
+		{"json_rfc3339", &DecodeConfig{KeyPath: "id", TimePath: "dateObserved.value.@value", TimeUnit: "rfc3339", MaxSkew: "0",
+			Fields: []FieldSpec{{Name: "no2", Path: "NO2.value"}}},
+			"ngsi/madrid", ngsiPayload, arrival},
+		{"senml", &DecodeConfig{Format: "senml", Fields: []FieldSpec{{Name: "voltage"}, {Name: "current"}}},
+			"senml/dev", senmlPayload, arrival},
+		{"ttn", &DecodeConfig{Format: "ttn", TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up",
+			Fields: []FieldSpec{{Name: "temperature"}, {Name: "luminosity"}}},
+			"v3/app1@ttn/devices/dev1/up", ttnUplink, msOf("2020-02-12T15:15:46.1Z")},
+		{"zigbee2mqtt", &DecodeConfig{Format: "zigbee2mqtt", Fields: []FieldSpec{{Name: "temperature"}, {Name: "humidity"}}},
+			"zigbee2mqtt/living_room", z2mPayload, arrival},
+	}
+}
+
+// TestDecodeAllocs proves that decoding into a reused Batch does not
+// allocate in steady state, for every format.
+func TestDecodeAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own; allocation budgets are checked without -race")
+	}
+	for _, bc := range benchCases() {
+		d, err := NewDecoder(bc.c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b Batch
+		payload := []byte(bc.payload)
+		n := testing.AllocsPerRun(100, func() {
+			b.Reset()
+			if r, err := d.Decode(bc.topic, payload, bc.arrival, &b); r != ReasonNone {
+				t.Fatalf("%s: %v %v", bc.name, r, err)
+			}
+		})
+		if n != 0 {
+			t.Errorf("%s: %v allocations per Decode, want 0", bc.name, n)
+		}
+	}
+}
+
+var benchSink int
+
+func BenchmarkDecode(b *testing.B) {
+	for _, bc := range benchCases() {
+		b.Run(bc.name, func(b *testing.B) {
+			d, err := NewDecoder(bc.c)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var batch Batch
+			payload := []byte(bc.payload)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(payload)))
+			for b.Loop() {
+				batch.Reset()
+				if r, err := d.Decode(bc.topic, payload, bc.arrival, &batch); r != ReasonNone {
+					b.Fatal(r, err)
+				}
+			}
+			benchSink += len(batch.Readings)
+		})
+	}
+}
+
+// BenchmarkDecodeBaseline is bare fastjson parsing of the same payloads:
+// the floor under BenchmarkDecode.
+func BenchmarkDecodeBaseline(b *testing.B) {
+	for _, bc := range benchCases() {
+		b.Run(bc.name, func(b *testing.B) {
+			var p fastjson.Parser
+			payload := []byte(bc.payload)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(payload)))
+			for b.Loop() {
+				v, err := p.ParseBytes(payload)
+				if err != nil {
+					b.Fatal(err)
+				}
+				benchSink += int(v.Type())
+			}
+		})
+	}
+}
+
+func BenchmarkDecodeRFC3339(b *testing.B) {
+	s := []byte("2020-02-12T15:15:46.014773143Z")
+	b.ReportAllocs()
+	for b.Loop() {
+		ms, _ := parseRFC3339(s)
+		benchSink += int(ms)
+	}
+}
+
+func BenchmarkTopicMatch(b *testing.B) {
+	p, _ := ParseTopicPattern("city/{district}/{type}/{id}")
+	vals := make([]string, 0, 3)
+	b.ReportAllocs()
+	for b.Loop() {
+		vals, _ = p.Match("city/d7/air/s-123", vals)
+		benchSink += len(vals)
+	}
+}

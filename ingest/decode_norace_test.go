@@ -1,0 +1,7 @@
+//go:build !race
+
+package ingest
+
+// raceEnabled skips allocation budgets: the race detector instruments code
+// and allocates on its own, so AllocsPerRun counts are meaningless there.
+const raceEnabled = false

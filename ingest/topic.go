@@ -1,0 +1,325 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// TopicPattern is a compiled topic pattern such as
+// "city/{district}/{type}/{id}". Levels are separated by '/'; a level is
+//
+//   - a literal, matched exactly;
+//   - "+", any one level, not captured;
+//   - "#", only as the last level: any remainder, including none (as in an
+//     MQTT filter, "a/#" matches "a" and "a/b/c");
+//   - a mix of literals and named variables within one level, such as
+//     "{id}" or "{app}@{tenant}". A variable captures a non-empty part of
+//     one level; when a literal follows it, the variable ends at the first
+//     occurrence of that literal. Two variables may not be adjacent.
+//
+// Variable names are ASCII letters, digits and '_', each used once. There is
+// no escape for '{' and '}'.
+//
+// A TopicPattern is immutable and safe for concurrent use.
+type TopicPattern struct {
+	src   string
+	segs  []patSeg
+	vars  []string
+	multi bool // ends with "#"
+}
+
+// patSeg is one level of a pattern: "+" (any), or a sequence of parts.
+type patSeg struct {
+	any   bool
+	parts []patPart
+}
+
+// patPart is a literal (v < 0) or the variable with index v.
+type patPart struct {
+	lit string
+	v   int
+}
+
+// ParseTopicPattern compiles pattern. The empty pattern is invalid; callers
+// that accept any topic keep a nil *TopicPattern.
+func ParseTopicPattern(pattern string) (*TopicPattern, error) {
+	if pattern == "" {
+		return nil, errors.New("empty topic pattern")
+	}
+	p := &TopicPattern{src: pattern}
+	levels := strings.Split(pattern, "/")
+	for i, lv := range levels {
+		switch {
+		case lv == "#":
+			if i != len(levels)-1 {
+				return nil, fmt.Errorf("topic pattern %q: '#' must be the last level", pattern)
+			}
+			p.multi = true
+			continue
+		case lv == "+":
+			p.segs = append(p.segs, patSeg{any: true})
+			continue
+		case strings.ContainsAny(lv, "+#"):
+			return nil, fmt.Errorf("topic pattern %q: level %q: '+' and '#' must fill a whole level", pattern, lv)
+		}
+		parts, err := parseParts(lv, func(name string) (int, error) {
+			for _, v := range p.vars {
+				if v == name {
+					return 0, fmt.Errorf("variable {%s} used twice", name)
+				}
+			}
+			p.vars = append(p.vars, name)
+			return len(p.vars) - 1, nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("topic pattern %q: level %q: %w", pattern, lv, err)
+		}
+		p.segs = append(p.segs, patSeg{parts: parts})
+	}
+	return p, nil
+}
+
+// parseParts splits s into literals and {variables}, resolving each variable
+// name to an index with v.
+func parseParts(s string, v func(name string) (int, error)) ([]patPart, error) {
+	var parts []patPart
+	for len(s) > 0 {
+		open := strings.IndexByte(s, '{')
+		if cl := strings.IndexByte(s, '}'); cl >= 0 && (open < 0 || cl < open) {
+			return nil, errors.New("'}' without '{'")
+		}
+		if open < 0 {
+			parts = append(parts, patPart{lit: s, v: -1})
+			break
+		}
+		if open > 0 {
+			parts = append(parts, patPart{lit: s[:open], v: -1})
+		}
+		s = s[open+1:]
+		cl := strings.IndexByte(s, '}')
+		if cl < 0 {
+			return nil, errors.New("'{' without '}'")
+		}
+		name := s[:cl]
+		s = s[cl+1:]
+		if !validVarName(name) {
+			return nil, fmt.Errorf("invalid variable name %q (want letters, digits, '_')", name)
+		}
+		if n := len(parts); n > 0 && parts[n-1].v >= 0 {
+			return nil, fmt.Errorf("variables {%s} and the one before it are adjacent", name)
+		}
+		idx, err := v(name)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, patPart{v: idx})
+	}
+	return parts, nil
+}
+
+func validVarName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// String returns the pattern as written.
+func (p *TopicPattern) String() string { return p.src }
+
+// Vars returns the variable names in order of appearance. The caller must
+// not modify the returned slice.
+func (p *TopicPattern) Vars() []string { return p.vars }
+
+// VarIndex returns the index of the variable name in Vars, or -1.
+func (p *TopicPattern) VarIndex(name string) int {
+	for i, v := range p.vars {
+		if v == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Match matches topic against p. On success it returns dst[:0] with the
+// value of each variable appended in the order of Vars; the values are
+// substrings of topic, so Match does not allocate when dst has room.
+func (p *TopicPattern) Match(topic string, dst []string) ([]string, bool) {
+	dst = dst[:0]
+	for range p.vars {
+		dst = append(dst, "")
+	}
+	rest := topic
+	done := false // all levels of topic consumed
+	for _, sg := range p.segs {
+		if done {
+			return dst, false
+		}
+		var lv string
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			lv, rest = rest[:i], rest[i+1:]
+		} else {
+			lv, rest, done = rest, "", true
+		}
+		if sg.any {
+			continue
+		}
+		if !matchLevel(sg.parts, lv, dst) {
+			return dst, false
+		}
+	}
+	if p.multi || done {
+		return dst, true
+	}
+	return dst, false
+}
+
+// matchLevel matches one level against parts, storing variables in vals.
+func matchLevel(parts []patPart, lv string, vals []string) bool {
+	pos := 0
+	for i, pt := range parts {
+		if pt.v < 0 {
+			if !strings.HasPrefix(lv[pos:], pt.lit) {
+				return false
+			}
+			pos += len(pt.lit)
+			continue
+		}
+		end := len(lv)
+		if i+1 < len(parts) {
+			j := strings.Index(lv[pos:], parts[i+1].lit)
+			if j < 0 {
+				return false
+			}
+			end = pos + j
+		}
+		if end == pos {
+			return false
+		}
+		vals[pt.v] = lv[pos:end]
+		pos = end
+	}
+	return pos == len(lv)
+}
+
+// KeyTemplate builds a series key from topic variables, such as
+// "{district}/{type}/{id}". Text outside braces is copied as is.
+//
+// A KeyTemplate is immutable and safe for concurrent use.
+type KeyTemplate struct {
+	parts []patPart
+}
+
+// ParseKeyTemplate compiles tmpl against the variables of p.
+func ParseKeyTemplate(tmpl string, p *TopicPattern) (*KeyTemplate, error) {
+	if tmpl == "" {
+		return nil, errors.New("empty key template")
+	}
+	parts, err := parseKeyParts(tmpl, p)
+	if err != nil {
+		return nil, fmt.Errorf("key template %q: %w", tmpl, err)
+	}
+	return &KeyTemplate{parts: parts}, nil
+}
+
+func parseKeyParts(tmpl string, p *TopicPattern) ([]patPart, error) {
+	var parts []patPart
+	s := tmpl
+	for len(s) > 0 {
+		open := strings.IndexByte(s, '{')
+		if cl := strings.IndexByte(s, '}'); cl >= 0 && (open < 0 || cl < open) {
+			return nil, errors.New("'}' without '{'")
+		}
+		if open < 0 {
+			parts = append(parts, patPart{lit: s, v: -1})
+			break
+		}
+		if open > 0 {
+			parts = append(parts, patPart{lit: s[:open], v: -1})
+		}
+		s = s[open+1:]
+		cl := strings.IndexByte(s, '}')
+		if cl < 0 {
+			return nil, errors.New("'{' without '}'")
+		}
+		name := s[:cl]
+		s = s[cl+1:]
+		idx := -1
+		if p != nil {
+			idx = p.VarIndex(name)
+		}
+		if idx < 0 {
+			return nil, fmt.Errorf("variable {%s} is not in topic_pattern", name)
+		}
+		parts = append(parts, patPart{v: idx})
+	}
+	return parts, nil
+}
+
+// Append appends the key built from vals (as returned by Match) to dst.
+func (t *KeyTemplate) Append(dst []byte, vals []string) []byte {
+	for _, pt := range t.parts {
+		if pt.v < 0 {
+			dst = append(dst, pt.lit...)
+		} else if pt.v < len(vals) {
+			dst = append(dst, vals[pt.v]...)
+		}
+	}
+	return dst
+}
+
+// MatchFilter reports whether topic matches the MQTT topic filter, with
+// the MQTT 3.1.1/5 rules: '+' matches one level, a final '#' matches the
+// parent level and any number of levels below it, and a wildcard in the
+// first level of the filter does not match a topic starting with '$'.
+// A malformed filter ('#' not last, a wildcard sharing a level) matches
+// nothing.
+func MatchFilter(filter, topic string) bool {
+	if filter == "" || topic == "" {
+		return false
+	}
+	if topic[0] == '$' && (filter[0] == '+' || filter[0] == '#') {
+		return false
+	}
+	for {
+		var fl string
+		fi := strings.IndexByte(filter, '/')
+		if fi >= 0 {
+			fl, filter = filter[:fi], filter[fi+1:]
+		} else {
+			fl = filter
+		}
+		if fl == "#" {
+			return fi < 0
+		}
+		if fl != "+" && strings.ContainsAny(fl, "+#") {
+			return false
+		}
+		var tl string
+		ti := strings.IndexByte(topic, '/')
+		if ti >= 0 {
+			tl, topic = topic[:ti], topic[ti+1:]
+		} else {
+			tl = topic
+		}
+		if fl != "+" && fl != tl {
+			return false
+		}
+		switch {
+		case fi < 0 && ti < 0:
+			return true
+		case fi < 0:
+			return false
+		case ti < 0:
+			// The topic ended; only "#" (parent match) may remain.
+			return filter == "#"
+		}
+	}
+}
