@@ -161,7 +161,7 @@ func TestProblems(t *testing.T) {
 	f("unknown source", "from: [s1]", "from: [s2]", "pipelines[0].from[0]", `no source named "s2"`)
 	f("bad duration", "size: 10s", "size: 10 parsecs", "pipelines[0].window.size", "duration")
 	f("unset env", "id: gw1", "id: ${GW_ID}", "", `"GW_ID" is not set`)
-	f("bad aggregate", "window: {size: 10s}", "window: {size: 10s}\n    aggregates: [count, median]", "pipelines[0].aggregates", `"median"`)
+	f("bad aggregate", "window: {size: 10s}", "window: {size: 10s}\n    aggregates: [count, mode]", "pipelines[0].aggregates", `"mode"`)
 	f("hopping advance", "window: {size: 10s}", "window: {size: 10s, type: hopping, advance: 20s}", "pipelines[0].window.advance", "at most size")
 	f("session gap", "window: {size: 10s}", "window: {type: session}", "pipelines[0].window.gap", "positive gap")
 	f("embedded without listener", "broker: tcp://127.0.0.1:1883", "broker: embedded", "sources[0].mqtt.broker", "mqtt_listen")

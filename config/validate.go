@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/sink"
 )
 
@@ -206,8 +207,8 @@ func (c *Config) validatePipeline(ps *problems, i int, names map[string]bool) {
 		}
 	}
 	c.validateWindow(ps, at+".window", &p.Window)
-	if _, err := sink.ParseColumns(p.Aggregates); err != nil {
-		ps.add(at+".aggregates", "%v (want count, sum, min, max, mean, first, last, variance, stddev, rate, pNN)", err)
+	if _, _, err := operators.ParseAggregates(p.Aggregates); err != nil {
+		ps.add(at+".aggregates", "%v", err)
 	}
 	if p.MaxSeries <= 0 || p.MaxSeries > 10_000_000 {
 		ps.add(at+".max_series", "must be between 1 and 10000000, not %d", p.MaxSeries)

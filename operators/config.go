@@ -327,6 +327,17 @@ type Config struct {
 	// shards together; default 256 MiB.
 	MaxSketchMemory int
 
+	// InBandWatermarks makes the caller the watermark's source: shards do
+	// not derive it from the samples they see nor read it from the shared
+	// Watermarks; they advance only on marker samples (record.FlagWatermark,
+	// Time = the new watermark) that the caller queues into every shard's
+	// stream after the readings whose event times the marker reflects.
+	// With several shards fed by queues this is what keeps a shard that runs
+	// ahead from declaring late the readings still queued for another
+	// shard. The caller observes readings into a Watermarks and computes
+	// markers with Current, which includes the idle fallback.
+	InBandWatermarks bool
+
 	// Stateless chain, applied per sample before windowing in this order:
 	// dedup, filters, maps, deadband.
 	Filters   []Filter

@@ -249,6 +249,10 @@ func (s *Shard) Watermark() int64 { return s.cur }
 // the watermark, and whatever the new watermark allows fires and purges.
 // batch is not retained or modified.
 func (s *Shard) Process(batch []record.Sample, nowMs int64) {
+	if s.cfg.InBandWatermarks {
+		s.processInBand(batch, nowMs)
+		return
+	}
 	s.sync(nowMs)
 	v := &s.view
 	for i := range batch {
@@ -325,6 +329,11 @@ func (s *Shard) assign(smp *record.Sample, nowMs int64) {
 // or the wall-clock fallback may have moved it) and fires and purges what
 // it allows. Call it on a ticker when no data arrives.
 func (s *Shard) Advance(nowMs int64) {
+	if s.cfg.InBandWatermarks {
+		// The watermark arrives only in band (Config.InBandWatermarks).
+		s.publish()
+		return
+	}
 	s.sync(nowMs)
 	atomicMax(&s.wm.current, s.cur)
 	s.publish()
@@ -373,6 +382,30 @@ func (s *Shard) publish() {
 // sync merges the shared per-source state into the shard's view and raises
 // the shard's watermark to what the view and the published pipeline
 // watermark allow, firing what is due.
+// processInBand is Process under Config.InBandWatermarks: readings are
+// assigned against the watermark of the last marker seen; a marker
+// advances it and fires what it allows.
+func (s *Shard) processInBand(batch []record.Sample, nowMs int64) {
+	for i := range batch {
+		smp := batch[i]
+		if smp.Flags&record.FlagWatermark != 0 {
+			s.advanceTo(smp.Time)
+			continue
+		}
+		s.c[cIn]++
+		if !s.proc && (smp.Time > maxTime || smp.Time < -maxTime || (s.maxFuture > 0 && smp.Time > nowMs+s.maxFuture)) {
+			s.c[cRefusedTime]++
+			continue
+		}
+		if int(smp.Source) >= len(s.view.max) {
+			s.c[cRefusedSource]++
+			continue
+		}
+		s.assign(&smp, nowMs)
+	}
+	s.publish()
+}
+
 func (s *Shard) sync(nowMs int64) {
 	s.wm.begin(nowMs)
 	s.wm.sync(&s.view)

@@ -8,6 +8,11 @@ const (
 	// FlagArrivalTime marks a sample whose event time is its arrival time
 	// because the payload carried none.
 	FlagArrivalTime uint8 = 1 << iota
+	// FlagWatermark marks a watermark marker, not a reading: Time is the
+	// pipeline watermark at the moment the marker was queued, and the
+	// other fields are zero. Markers travel through the rings in band, so
+	// a shard never sees a watermark ahead of a reading queued before it.
+	FlagWatermark
 )
 
 // Sample is one reading of one field of one series. It is 32 bytes and holds

@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -14,7 +13,8 @@ import (
 const SchemaVersion = 1
 
 // Columns selects which aggregate values the JSON value carries beyond the
-// always-present identity fields and count.
+// always-present identity fields and count. The wiring derives them from
+// the pipeline's aggregate list.
 type Columns uint32
 
 // Column bits.
@@ -30,32 +30,6 @@ const (
 	ColRate
 	ColQuantiles
 )
-
-var columnNames = map[string]Columns{
-	"count": 0, "sum": ColSum, "min": ColMin, "max": ColMax, "mean": ColMean,
-	"first": ColFirst, "last": ColLast, "variance": ColVariance, "stddev": ColStddev,
-	"rate": ColRate,
-}
-
-// ParseColumns maps aggregate names (as in a pipeline's `aggregates` list)
-// to columns. Quantile names (p50, p99, p999 …) select ColQuantiles.
-func ParseColumns(names []string) (Columns, error) {
-	var c Columns
-	for _, n := range names {
-		if col, ok := columnNames[n]; ok {
-			c |= col
-			continue
-		}
-		if len(n) > 1 && n[0] == 'p' {
-			if _, err := strconv.ParseUint(n[1:], 10, 32); err == nil {
-				c |= ColQuantiles
-				continue
-			}
-		}
-		return 0, fmt.Errorf("unknown aggregate %q", n)
-	}
-	return c, nil
-}
 
 // Identity names an aggregate: the strings that, with the window start,
 // make its deterministic id.
