@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/edgeplane/edgeplane/config"
+	"github.com/edgeplane/edgeplane/internal/version"
+	"github.com/edgeplane/edgeplane/pipeline"
+)
+
+func cmdRun(args []string, stderr io.Writer) error {
+	fs := newFlagSet("run", stderr)
+	file := fs.String("c", "", "config file (required)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if *file == "" {
+		fmt.Fprintln(stderr, "edgeplane run: -c FILE is required")
+		return errUsage
+	}
+	cfg, err := config.Load(*file)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.Gateway.LogLevel)
+	log.Info("starting", "version", version.String("edgeplane"), "config", *file)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	g, err := startGateway(ctx, cfg, pipeline.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	stopHTTP, err := serveHTTP(cfg, g, log)
+	if err != nil {
+		_ = g.Stop(context.Background())
+		return err
+	}
+	<-ctx.Done()
+	log.Info("signal received; stopping")
+	stopHTTP()
+	return g.Stop(context.Background())
+}
+
+// startGateway builds and starts a gateway; a config error never leaves a
+// half-built pipeline running.
+func startGateway(ctx context.Context, cfg *config.Config, o pipeline.Options) (*pipeline.Gateway, error) {
+	g, err := pipeline.New(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := g.Start(sctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// serveHTTP serves /metrics, /healthz and /readyz on gateway.http_listen.
+func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (stop func(), err error) {
+	if cfg.Gateway.HTTPListen == "off" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Gateway.HTTPListen)
+	if err != nil {
+		return nil, fmt.Errorf("http listen %s: %w", cfg.Gateway.HTTPListen, err)
+	}
+	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/metrics /healthz /readyz")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}

@@ -1,0 +1,15 @@
+// Package pipeline wires edgeplane's stages into a running gateway: it
+// turns a validated config.Config into sources (ingest), rings (ring),
+// operator shards (operators) and the sink's writers and forwarder (sink),
+// connects them in that one direction, and owns their lifecycle and their
+// metrics.
+//
+// Data flow, one way only:
+//
+//	ingest source ─Deliver→ intern series, shard = series % shards ─→ ring
+//	ring ─→ shard goroutine: operators.Shard.Process ─Emit→ sink.Writer ─→ JetStream
+//	JetStream ─→ sink.Forwarder ─→ Kafka
+//
+// The package does no I/O of its own beyond what the stages do; Handler
+// serves metrics and health, and the caller decides where to listen.
+package pipeline

@@ -1,0 +1,409 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/edgeplane/edgeplane/config"
+	"github.com/edgeplane/edgeplane/ingest"
+	"github.com/edgeplane/edgeplane/natsd"
+	"github.com/edgeplane/edgeplane/operators"
+	"github.com/edgeplane/edgeplane/sink"
+)
+
+// Options adjust how a Gateway runs its config.
+type Options struct {
+	Logger *slog.Logger
+	// KafkaBrokers, when set, replace the config's kafka.brokers (the
+	// demo points them at its in-process cluster).
+	KafkaBrokers []string
+	// NATS, when set, is used instead of starting the embedded server;
+	// the caller owns its lifecycle.
+	NATS *natsd.Server
+}
+
+// Gateway is a running edgeplane: the embedded NATS server, the sources,
+// pipelines, buffer and forwarder of one config.
+type Gateway struct {
+	cfg  *config.Config
+	opts Options
+	log  *slog.Logger
+
+	ns      *natsd.Server
+	ownNS   bool
+	nc      *nats.Conn
+	buf     *sink.Buffer
+	kc      *kgo.Client
+	fwd     *sink.Forwarder
+	pipes   []*pipe
+	sources []*sourceRun
+
+	runCtx    context.Context // ingest: cancelled only on a hard stop
+	runCancel context.CancelFunc
+	sinkCtx   context.Context // writers: cancelled when the stop deadline passes
+	sinkStop  context.CancelFunc
+	fwdCancel context.CancelFunc
+	mkCancel  context.CancelFunc
+	mkDone    []chan struct{}
+	shardWG   sync.WaitGroup
+	fwdDone   chan struct{}
+	started   time.Time
+	stopOnce  sync.Once
+	m         *gatewayMetrics
+}
+
+// sourceRun is a configured source and the pipelines it feeds.
+type sourceRun struct {
+	cfg     *config.Source
+	mqtt    *ingest.MQTTSource
+	targets []target
+}
+
+type target struct {
+	p   *pipe
+	idx int // the source's index in the pipeline's from list
+}
+
+// New builds a gateway from a validated config. It allocates every
+// pipeline's state and checks what the config alone cannot; it connects
+// to nothing.
+func New(cfg *config.Config, o Options) (*Gateway, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	g := &Gateway{cfg: cfg, opts: o, log: o.Logger}
+	for i := range cfg.Pipelines {
+		p, err := newPipe(cfg, &cfg.Pipelines[i], o.Logger)
+		if err != nil {
+			return nil, err
+		}
+		g.pipes = append(g.pipes, p)
+	}
+	for i := range cfg.Sources {
+		sc := &cfg.Sources[i]
+		sr := &sourceRun{cfg: sc}
+		for _, p := range g.pipes {
+			for j, from := range p.cfg.From {
+				if from == sc.Name {
+					sr.targets = append(sr.targets, target{p: p, idx: j})
+				}
+			}
+		}
+		if len(sr.targets) == 0 {
+			g.log.Warn("source feeds no pipeline; not started", "source", sc.Name)
+			continue
+		}
+		g.sources = append(g.sources, sr)
+	}
+	g.m = newGatewayMetrics(g)
+	return g, nil
+}
+
+// Start brings the gateway up: NATS, buffer, Kafka client and forwarder,
+// shard goroutines, then the sources. If it fails, everything it started
+// is stopped again.
+func (g *Gateway) Start(ctx context.Context) (err error) {
+	g.started = time.Now()
+	defer func() {
+		if err != nil {
+			g.abort()
+		}
+	}()
+	g.runCtx, g.runCancel = context.WithCancel(context.Background())
+	g.sinkCtx, g.sinkStop = context.WithCancel(context.Background())
+	if err := g.startNATS(); err != nil {
+		return err
+	}
+	b := &g.cfg.NATS.Buffer
+	onFull, _ := sink.ParseOnFull(b.OnFull)
+	g.buf, err = sink.OpenBuffer(ctx, g.nc, sink.BufferOptions{
+		MaxBytes:        int64(b.MaxBytes),
+		MaxAge:          b.MaxAge.D(),
+		OnFull:          onFull,
+		DuplicateWindow: b.DuplicateWindow.D(),
+	})
+	if err != nil {
+		return err
+	}
+	if err := g.startKafka(ctx); err != nil {
+		return err
+	}
+	mctx, mcancel := context.WithCancel(context.Background())
+	g.mkCancel = mcancel
+	for _, p := range g.pipes {
+		done := make(chan struct{})
+		g.mkDone = append(g.mkDone, done)
+		go p.markers(mctx, done)
+		for _, s := range p.shards {
+			s.w = sink.NewWriter(g.buf, sink.WriterOptions{
+				Gateway:  g.cfg.Gateway.ID,
+				Pipeline: p.cfg.Name,
+				Topic:    p.cfg.To.Topic,
+				Columns:  columns(p.cfg.Aggregates),
+				Logger:   g.log,
+			}, p.series, p.fields, &p.wstats)
+			g.shardWG.Add(1)
+			go s.run(g.sinkCtx, &g.shardWG)
+		}
+	}
+	for _, sr := range g.sources {
+		if err := g.startSource(ctx, sr); err != nil {
+			return err
+		}
+	}
+	g.log.Info("gateway started", "id", g.cfg.Gateway.ID, "pipelines", len(g.pipes), "sources", len(g.sources),
+		"mqtt_listener", g.ns.MQTTAddr(), "kafka", g.brokers())
+	return nil
+}
+
+func (g *Gateway) brokers() []string {
+	if len(g.opts.KafkaBrokers) > 0 {
+		return g.opts.KafkaBrokers
+	}
+	return g.cfg.Kafka.Brokers
+}
+
+// columns maps a pipeline's aggregate list (validated) to JSON columns.
+func columns(names []string) sink.Columns {
+	set, _, _ := operators.ParseAggregates(names)
+	var c sink.Columns
+	for _, m := range []struct {
+		a operators.AggSet
+		c sink.Columns
+	}{
+		{operators.Sum, sink.ColSum}, {operators.Min, sink.ColMin}, {operators.Max, sink.ColMax},
+		{operators.Mean, sink.ColMean}, {operators.First, sink.ColFirst}, {operators.Last, sink.ColLast},
+		{operators.Variance, sink.ColVariance}, {operators.Stddev, sink.ColStddev}, {operators.Rate, sink.ColRate},
+		{operators.Quantiles, sink.ColQuantiles},
+	} {
+		if set&m.a != 0 {
+			c |= m.c
+		}
+	}
+	return c
+}
+
+func (g *Gateway) startNATS() error {
+	if g.opts.NATS != nil {
+		g.ns = g.opts.NATS
+	} else {
+		b := &g.cfg.NATS.Buffer
+		ns, err := natsd.Start(natsd.Options{
+			ServerName: g.cfg.Gateway.ID,
+			StoreDir:   filepath.Join(g.cfg.Gateway.DataDir, "jetstream"),
+			Listen:     g.cfg.NATS.Listen,
+			MQTTListen: g.cfg.NATS.MQTTListen,
+			MaxStore:   int64(g.cfg.NATS.MaxStore),
+			SyncAlways: b.Sync == "always",
+			Logger:     g.log,
+		})
+		if err != nil {
+			return err
+		}
+		g.ns, g.ownNS = ns, true
+	}
+	nc, err := g.ns.Connect("edgeplane-" + g.cfg.Gateway.ID)
+	if err != nil {
+		return err
+	}
+	g.nc = nc
+	return nil
+}
+
+func (g *Gateway) startKafka(ctx context.Context) error {
+	k := &g.cfg.Kafka
+	pw, err := secret(k.SASL.Password, k.SASL.PasswordFile)
+	if err != nil {
+		return fmt.Errorf("kafka sasl: %w", err)
+	}
+	g.kc, err = sink.NewKafkaClient(sink.KafkaOptions{
+		Brokers:          g.brokers(),
+		ClientID:         k.ClientID,
+		Compression:      k.Compression,
+		AutoCreateTopics: k.AutoCreateTopics,
+		TLS: sink.TLSOptions{Enabled: k.TLS.Enabled, CAFile: k.TLS.CAFile, CertFile: k.TLS.CertFile,
+			KeyFile: k.TLS.KeyFile, ServerName: k.TLS.ServerName, InsecureSkipVerify: k.TLS.InsecureSkipVerify},
+		SASL:   sink.SASLOptions{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: pw},
+		Logger: g.log,
+	})
+	if err != nil {
+		return err
+	}
+	g.fwd, err = sink.NewForwarder(ctx, g.buf, g.kc, sink.ForwarderOptions{
+		DeliveryTimeout: k.DeliveryTimeout.D(),
+		Logger:          g.log,
+	})
+	if err != nil {
+		return err
+	}
+	fctx, cancel := context.WithCancel(context.Background())
+	g.fwdCancel = cancel
+	g.fwdDone = make(chan struct{})
+	go func() {
+		defer close(g.fwdDone)
+		_ = g.fwd.Run(fctx)
+	}()
+	return nil
+}
+
+func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
+	sc := sr.cfg
+	m := &sc.MQTT
+	broker := m.Broker
+	if broker == "embedded" {
+		broker = g.ns.MQTTAddr()
+		if broker == "" {
+			return fmt.Errorf("source %s: broker is embedded but the embedded MQTT listener is off", sc.Name)
+		}
+	}
+	pw, err := secret(m.Password, m.PasswordFile)
+	if err != nil {
+		return fmt.Errorf("source %s: %w", sc.Name, err)
+	}
+	var tc *tls.Config
+	if m.TLS.Enabled {
+		if tc, err = clientTLS(&m.TLS); err != nil {
+			return fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+	}
+	targets := sr.targets
+	deliver := func(b *ingest.Batch) {
+		for _, t := range targets {
+			t.p.deliver(g.runCtx, t.idx, b)
+		}
+	}
+	src, err := ingest.NewMQTTSource(ingest.MQTTOptions{
+		Name:         sc.Name,
+		Broker:       broker,
+		Topics:       m.Topics,
+		QoS:          byte(m.QoS),
+		ClientID:     m.ClientID,
+		CleanSession: m.CleanSession,
+		Username:     m.Username,
+		Password:     pw,
+		KeepAlive:    m.KeepAlive.D(),
+		TLS:          tc,
+		Logger:       g.log,
+	}, &sc.Decode, deliver)
+	if err != nil {
+		return fmt.Errorf("source %s: %w", sc.Name, err)
+	}
+	sr.mqtt = src
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := src.Start(cctx); err != nil {
+		// paho keeps retrying in the background: a broker that is down at
+		// start is not fatal, it is reported by /readyz.
+		g.log.Warn("mqtt source not connected yet; retrying in the background", "source", sc.Name, "err", err)
+	}
+	return nil
+}
+
+// Stop shuts down gracefully within the config's shutdown_timeout (or
+// ctx): sources stop, rings drain, every open window fires, frames are
+// stored in JetStream, then the forwarder, the Kafka client and NATS stop.
+// What JetStream holds is forwarded on the next start.
+func (g *Gateway) Stop(ctx context.Context) error {
+	var err error
+	g.stopOnce.Do(func() { err = g.stop(ctx) })
+	return err
+}
+
+func (g *Gateway) stop(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.Gateway.ShutdownTimeout.D())
+	defer cancel()
+	for _, sr := range g.sources {
+		if sr.mqtt != nil {
+			sr.mqtt.Stop(250 * time.Millisecond)
+		}
+	}
+	g.stopMarkers()
+	for _, p := range g.pipes {
+		for _, r := range p.rings {
+			r.Close()
+		}
+	}
+	done := make(chan struct{})
+	go func() { g.shardWG.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.New("shutdown timeout: some aggregates were not stored")
+		g.runCancel()
+		g.sinkStop()
+		<-done
+	}
+	g.abort()
+	if err != nil {
+		g.log.Error("gateway stopped", "err", err)
+	} else {
+		g.log.Info("gateway stopped")
+	}
+	return err
+}
+
+func (g *Gateway) stopMarkers() {
+	if g.mkCancel == nil {
+		return
+	}
+	g.mkCancel()
+	for _, d := range g.mkDone {
+		<-d
+	}
+	g.mkCancel = nil
+}
+
+// abort releases whatever Start brought up, without draining.
+func (g *Gateway) abort() {
+	g.stopMarkers()
+	for _, sr := range g.sources {
+		if sr.mqtt != nil {
+			sr.mqtt.Stop(0)
+		}
+	}
+	if g.runCancel != nil {
+		g.runCancel()
+	}
+	// Shards still running (Start failed half-way): stop them without a
+	// final store.
+	for _, p := range g.pipes {
+		for _, r := range p.rings {
+			r.Close()
+		}
+	}
+	if g.sinkStop != nil {
+		g.sinkStop()
+	}
+	g.shardWG.Wait()
+	if g.fwdCancel != nil {
+		g.fwdCancel()
+		<-g.fwdDone
+	}
+	if g.kc != nil {
+		g.kc.Close()
+	}
+	if g.nc != nil {
+		g.nc.Close()
+	}
+	if g.ownNS && g.ns != nil {
+		g.ns.Shutdown()
+	}
+}
+
+// MQTTAddr returns the embedded MQTT listener's URL ("" when off).
+func (g *Gateway) MQTTAddr() string {
+	if g.ns == nil {
+		return ""
+	}
+	return g.ns.MQTTAddr()
+}

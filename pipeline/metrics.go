@@ -1,0 +1,272 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+
+	"github.com/edgeplane/edgeplane/ingest"
+)
+
+// metric is one exported series: its full name with labels, built once,
+// and how to read it.
+type metric struct {
+	name    string
+	counter bool
+	read    func() float64
+}
+
+// gatewayMetrics exports the stages' counters in Prometheus text format,
+// named edgeplane_<stage>_<what>[_total|_seconds|_bytes].
+type gatewayMetrics struct {
+	g    *Gateway
+	list []metric
+
+	mu        sync.Mutex
+	buf       bufferSnapshot
+	bufReadAt time.Time
+}
+
+type bufferSnapshot struct {
+	messages, bytes float64
+	oldestAge       float64
+	ok              bool
+}
+
+func label(k, v string) string { return k + `="` + escapeLabel(v) + `"` }
+
+func escapeLabel(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\', '"':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+func u(f func() uint64) func() float64 { return func() float64 { return float64(f()) } }
+
+func newGatewayMetrics(g *Gateway) *gatewayMetrics {
+	m := &gatewayMetrics{g: g}
+	c := func(name string, f func() uint64) {
+		m.list = append(m.list, metric{name: name, counter: true, read: u(f)})
+	}
+	ga := func(name string, f func() float64) { m.list = append(m.list, metric{name: name, read: f}) }
+
+	for _, sr := range g.sources {
+		l := "{" + label("source", sr.cfg.Name) + "}"
+		st := func() *ingest.SourceStats {
+			if sr.mqtt == nil {
+				return &ingest.SourceStats{}
+			}
+			return &sr.mqtt.Stats
+		}
+		c("edgeplane_ingest_messages_total"+l, func() uint64 { return st().Messages.Load() })
+		c("edgeplane_ingest_readings_total"+l, func() uint64 { return st().Readings.Load() })
+		for r := ingest.ReasonNone + 1; r < ingest.NumReasons; r++ {
+			r := r
+			lr := "{" + label("source", sr.cfg.Name) + "," + label("reason", r.String()) + "}"
+			c("edgeplane_ingest_rejected_total"+lr, func() uint64 { return st().Rejected[r].Load() })
+		}
+		c("edgeplane_ingest_connects_total"+l, func() uint64 { return st().Connects.Load() })
+		c("edgeplane_ingest_connection_lost_total"+l, func() uint64 { return st().ConnLost.Load() })
+		ga("edgeplane_ingest_connected"+l, func() float64 {
+			if st().Connected.Load() {
+				return 1
+			}
+			return 0
+		})
+	}
+	for _, p := range g.pipes {
+		p := p
+		l := "{" + label("pipeline", p.cfg.Name) + "}"
+		c("edgeplane_ingest_series_refused_total"+l, p.seriesRefused.Load)
+		ga("edgeplane_ingest_series"+l, func() float64 { return float64(p.series.Len()) })
+		c("edgeplane_ring_dropped_total"+l, p.ringDropped)
+		c("edgeplane_ring_closed_refused_total"+l, p.ringClosed.Load)
+		ga("edgeplane_ring_depth"+l, func() float64 {
+			n := 0
+			for _, r := range p.rings {
+				n += r.Len()
+			}
+			return float64(n)
+		})
+		c("edgeplane_operators_samples_total"+l, func() uint64 { return p.shardStats().SamplesIn })
+		c("edgeplane_operators_late_events_total"+l, func() uint64 { return p.shardStats().Late })
+		c("edgeplane_operators_late_accepted_total"+l, func() uint64 { return p.shardStats().LateAccepted })
+		c("edgeplane_operators_windows_fired_total"+l, func() uint64 { return p.shardStats().Emitted })
+		c("edgeplane_operators_windows_refired_total"+l, func() uint64 { return p.shardStats().Refired })
+		c("edgeplane_operators_refused_total"+l, func() uint64 {
+			s := p.shardStats()
+			return s.RefusedSeries + s.RefusedWindows
+		})
+		ga("edgeplane_operators_open_windows"+l, func() float64 { return float64(p.shardStats().OpenSlots) })
+		ga("edgeplane_operators_watermark_seconds"+l, func() float64 { return float64(p.shardStats().Watermark) / 1e3 })
+		c("edgeplane_sink_aggregates_buffered_total"+l, p.wstats.Aggregates.Load)
+		c("edgeplane_sink_frames_buffered_total"+l, p.wstats.Frames.Load)
+		c("edgeplane_sink_publish_retries_total"+l, p.wstats.Retries.Load)
+		c("edgeplane_sink_push_back_total"+l, p.wstats.PushBackWaits.Load)
+		c("edgeplane_sink_aggregates_lost_on_shutdown_total"+l, p.wstats.LostOnShutdown.Load)
+	}
+	fw := func() *sinkFwdStats { return m.fwdStats() }
+	c("edgeplane_sink_kafka_records_total", func() uint64 { return fw().records })
+	c("edgeplane_sink_kafka_errors_total", func() uint64 { return fw().recordErrors })
+	c("edgeplane_sink_kafka_bytes_total", func() uint64 { return fw().bytes })
+	c("edgeplane_sink_forwarded_frames_total", func() uint64 { return fw().frames })
+	c("edgeplane_sink_forward_naks_total", func() uint64 { return fw().naks })
+	c("edgeplane_sink_bad_frames_total", func() uint64 { return fw().badFrames })
+	ga("edgeplane_sink_buffer_messages", func() float64 { return m.buffer().messages })
+	ga("edgeplane_sink_buffer_bytes", func() float64 { return m.buffer().bytes })
+	ga("edgeplane_sink_buffer_oldest_age_seconds", func() float64 { return m.buffer().oldestAge })
+	ga("edgeplane_gateway_uptime_seconds", func() float64 {
+		if g.started.IsZero() {
+			return 0
+		}
+		return time.Since(g.started).Seconds()
+	})
+	return m
+}
+
+type sinkFwdStats struct{ records, recordErrors, bytes, frames, naks, badFrames uint64 }
+
+func (m *gatewayMetrics) fwdStats() *sinkFwdStats {
+	f := m.g.fwd
+	if f == nil {
+		return &sinkFwdStats{}
+	}
+	return &sinkFwdStats{
+		records: f.Stats.Records.Load(), recordErrors: f.Stats.RecordErrors.Load(), bytes: f.Stats.Bytes.Load(),
+		frames: f.Stats.Frames.Load(), naks: f.Stats.Naks.Load(), badFrames: f.Stats.BadFrames.Load(),
+	}
+}
+
+// buffer reads the stream's state at most every 500 ms.
+func (m *gatewayMetrics) buffer() bufferSnapshot {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if time.Since(m.bufReadAt) < 500*time.Millisecond || m.g.buf == nil {
+		return m.buf
+	}
+	m.bufReadAt = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	st, err := m.g.buf.State(ctx)
+	if err != nil {
+		m.buf.ok = false
+		return m.buf
+	}
+	m.buf = bufferSnapshot{messages: float64(st.Messages), bytes: float64(st.Bytes), oldestAge: st.OldestAge.Seconds(), ok: true}
+	return m.buf
+}
+
+func (m *gatewayMetrics) write(w io.Writer) {
+	for _, x := range m.list {
+		if x.counter {
+			metrics.WriteCounterFloat64(w, x.name, x.read())
+		} else {
+			metrics.WriteGaugeFloat64(w, x.name, x.read())
+		}
+	}
+	metrics.WriteProcessMetrics(w)
+}
+
+// Handler serves /metrics (Prometheus text), /healthz (the process is
+// alive: 200) and /readyz (200 when every source is connected, JetStream
+// is ready and Kafka is reachable or the backlog is within limits; 503
+// with the reasons otherwise, as JSON).
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		g.m.write(w)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		r := g.Ready()
+		w.Header().Set("Content-Type", "application/json")
+		if !r.Ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(r)
+	})
+	return mux
+}
+
+// Readiness is the /readyz answer.
+type Readiness struct {
+	Ready    bool     `json:"ready"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Ready reports whether the gateway is doing its job.
+func (g *Gateway) Ready() Readiness {
+	var r Readiness
+	for _, sr := range g.sources {
+		if sr.mqtt == nil || !sr.mqtt.Connected() {
+			r.Problems = append(r.Problems, "source "+sr.cfg.Name+" is not connected")
+		}
+	}
+	if g.ns == nil || !g.ns.JetStreamReady() {
+		r.Problems = append(r.Problems, "jetstream is not ready")
+	}
+	if g.fwd != nil && g.fwd.Stats.Failing.Load() {
+		b := g.m.buffer()
+		limit := float64(g.cfg.NATS.Buffer.MaxBytes) * 0.9
+		if !b.ok || b.bytes >= limit {
+			r.Problems = append(r.Problems, "kafka is unreachable and the buffer is at "+strconv.FormatFloat(b.bytes, 'f', 0, 64)+" bytes (90% of max_bytes)")
+		}
+	}
+	r.Ready = len(r.Problems) == 0
+	return r
+}
+
+// Snapshot is a point-in-time summary for status displays.
+type Snapshot struct {
+	Messages, Readings, Rejected uint64
+	SeriesRefused, RingDropped   uint64
+	Late, WindowsFired           uint64
+	AggregatesBuffered           uint64
+	KafkaRecords, KafkaErrors    uint64
+	BufferMessages, BufferBytes  uint64
+}
+
+// Snapshot sums the counters of all sources and pipelines.
+func (g *Gateway) Snapshot() Snapshot {
+	var s Snapshot
+	for _, sr := range g.sources {
+		if sr.mqtt == nil {
+			continue
+		}
+		st := &sr.mqtt.Stats
+		s.Messages += st.Messages.Load()
+		s.Readings += st.Readings.Load()
+		s.Rejected += st.RejectedTotal()
+	}
+	for _, p := range g.pipes {
+		ss := p.shardStats()
+		s.SeriesRefused += p.seriesRefused.Load()
+		s.RingDropped += p.ringDropped()
+		s.Late += ss.Late
+		s.WindowsFired += ss.Emitted
+		s.AggregatesBuffered += p.wstats.Aggregates.Load()
+	}
+	f := g.m.fwdStats()
+	s.KafkaRecords, s.KafkaErrors = f.records, f.recordErrors
+	b := g.m.buffer()
+	s.BufferMessages, s.BufferBytes = uint64(b.messages), uint64(b.bytes)
+	return s
+}

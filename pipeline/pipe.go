@@ -1,0 +1,355 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgeplane/edgeplane/config"
+	"github.com/edgeplane/edgeplane/ingest"
+	"github.com/edgeplane/edgeplane/internal/clock"
+	"github.com/edgeplane/edgeplane/operators"
+	"github.com/edgeplane/edgeplane/record"
+	"github.com/edgeplane/edgeplane/ring"
+	"github.com/edgeplane/edgeplane/sink"
+)
+
+// flushLinger is how long an aggregate may wait in a shard's frame before
+// the frame is published even though it is not full.
+const flushLinger = 100 * time.Millisecond
+
+// pipe is one running pipeline.
+type pipe struct {
+	cfg    *config.Pipeline
+	log    *slog.Logger
+	series *record.SeriesTable
+	fields []string // pipeline field id → name
+	// fieldMap[source index][source field] = pipeline field id, or -1.
+	fieldMap [][]int32
+	wm       *operators.Watermarks
+	rings    []*ring.MPSC[record.Sample]
+	shards   []*shardRun
+	seq      atomic.Uint64
+	wstats   sink.WriterStats
+
+	seriesRefused atomic.Uint64
+	ringDrops     atomic.Uint64 // readings dropped by a ring policy (markers excluded)
+	ringClosed    atomic.Uint64 // readings arriving after the ring closed (shutdown)
+
+	// Watermark markers (see markers): deliver signals dirty after it
+	// raised a source's maximum event time.
+	dirty      chan struct{}
+	lastMarker int64
+}
+
+// markerInterval bounds how often watermark markers are queued under load:
+// at most this much extra delay before a window fires, and at most
+// shards/markerInterval extra ring records per second.
+const markerInterval = 10 * time.Millisecond
+
+// markerIdleTick is how often the marker loop re-computes the watermark
+// without new data, for the idle-source wall-clock fallback.
+const markerIdleTick = time.Second
+
+// shardRun is one shard goroutine's state: ring consumer, operator shard,
+// frame writer.
+type shardRun struct {
+	p       *pipe
+	ring    *ring.MPSC[record.Sample]
+	op      *operators.Shard
+	w       *sink.Writer
+	sinkCtx context.Context
+	now     int64
+	// oldestMs is when the oldest aggregate in the writer's frame was added.
+	oldestMs int64
+	stats    atomic.Pointer[operators.ShardStats]
+}
+
+// Emit implements operators.Emitter: the aggregate goes into the frame.
+func (s *shardRun) Emit(a *record.Aggregate) {
+	if s.w.Pending() == 0 {
+		s.oldestMs = s.now
+	}
+	_ = s.w.Add(s.sinkCtx, a, s.now)
+}
+
+// Late implements operators.Emitter. Late events are counted by the shard.
+func (s *shardRun) Late(*record.Sample) {}
+
+// operatorConfig maps a pipeline's window options to operators.Config.
+func operatorConfig(p *config.Pipeline, nSources, nFields int) (operators.Config, error) {
+	set, qs, err := operators.ParseAggregates(p.Aggregates)
+	if err != nil {
+		return operators.Config{}, err
+	}
+	w := &p.Window
+	c := operators.Config{
+		Size:            w.Size.Ms(),
+		Advance:         w.Advance.Ms(),
+		Gap:             w.Gap.Ms(),
+		Offset:          w.Offset.Ms(),
+		OutOfOrder:      w.OutOfOrderness.Ms(),
+		AllowedLateness: w.AllowedLateness.Ms(),
+		IdleTimeout:     w.IdleTimeout.Ms(),
+		Aggregates:      set,
+		Quantiles:       qs,
+		MaxSeries:       p.MaxSeries,
+		Fields:          nFields,
+		MaxOpenWindows:  w.MaxOpenWindows,
+		Sources:         nSources,
+		Shards:          p.Ring.Shards,
+	}
+	switch w.Type {
+	case "tumbling":
+		c.Kind = operators.Tumbling
+		c.Advance = c.Size
+	case "hopping":
+		c.Kind = operators.Hopping
+	case "session":
+		c.Kind = operators.Session
+	}
+	if w.Emit == "final" {
+		c.Mode = operators.Final
+	}
+	if w.Time == "processing" {
+		c.TimeMode = operators.ProcessingTime
+	}
+	return c, c.Validate()
+}
+
+// newPipe builds a pipeline's state; it starts nothing.
+func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, error) {
+	pp := &pipe{cfg: p, log: log.With("pipeline", p.Name), series: record.NewSeriesTable(p.MaxSeries)}
+	// Pipeline fields: the configured list, or the union of the sources'
+	// fields in order of appearance.
+	index := map[string]int32{}
+	addField := func(name string) {
+		if _, ok := index[name]; !ok {
+			index[name] = int32(len(pp.fields))
+			pp.fields = append(pp.fields, name)
+		}
+	}
+	for _, f := range p.Fields {
+		addField(f)
+	}
+	for _, name := range p.From {
+		src := cfg.Source(name)
+		m := make([]int32, 0, len(src.Decode.Fields))
+		for _, f := range src.Decode.FieldNames() {
+			if len(p.Fields) == 0 {
+				addField(f)
+			}
+			id, ok := index[f]
+			if !ok {
+				id = -1
+			}
+			m = append(m, id)
+		}
+		pp.fieldMap = append(pp.fieldMap, m)
+	}
+	if len(pp.fields) > 1<<16 {
+		return nil, fmt.Errorf("pipeline %s: too many fields", p.Name)
+	}
+	oc, err := operatorConfig(p, len(p.From), len(pp.fields))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+	}
+	pol, err := ring.ParsePolicy(p.Ring.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+	}
+	oc.InBandWatermarks = true
+	pp.wm = operators.NewWatermarks(&oc)
+	pp.dirty = make(chan struct{}, 1)
+	pp.lastMarker = operators.NoWatermark
+	for i := 0; i < p.Ring.Shards; i++ {
+		r, err := ring.NewMPSC[record.Sample](ring.Options{Capacity: p.Ring.Capacity, Policy: pol})
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %s: ring: %w", p.Name, err)
+		}
+		r.SetDropHook(func(s record.Sample) {
+			if s.Flags&record.FlagWatermark == 0 {
+				pp.ringDrops.Add(1)
+			}
+		})
+		sr := &shardRun{p: pp, ring: r}
+		op, err := operators.NewShard(&oc, pp.wm, sr)
+		if err != nil {
+			return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+		}
+		sr.op = op
+		pp.rings = append(pp.rings, r)
+		pp.shards = append(pp.shards, sr)
+	}
+	return pp, nil
+}
+
+// deliver pushes the readings of one message from the source at index src
+// of this pipeline into the shards' rings. It runs on the source's receive
+// goroutine.
+func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) {
+	fm := p.fieldMap[src]
+	var (
+		lastKey []byte
+		id      uint32
+		err     error
+		raised  bool
+	)
+	now := clock.NowMs()
+	for i := range b.Readings {
+		r := &b.Readings[i]
+		if int(r.Field) >= len(fm) || fm[r.Field] < 0 {
+			continue
+		}
+		key := b.Key(i)
+		if i == 0 || string(key) != string(lastKey) {
+			id, err = p.series.Intern(key)
+			lastKey = key
+		}
+		if err != nil {
+			p.seriesRefused.Add(1)
+			continue
+		}
+		s := record.Sample{
+			Series: id,
+			Field:  uint16(fm[r.Field]),
+			Source: uint8(src),
+			Flags:  r.Flags,
+			Time:   r.Time,
+			Value:  r.Value,
+			Seq:    p.seq.Add(1),
+		}
+		rg := p.rings[int(id)%len(p.rings)]
+		switch err := rg.Push(ctx, s); {
+		case err == nil, errors.Is(err, ring.ErrFull):
+			// ErrFull: dropped by drop_newest, counted by the drop hook.
+		default:
+			// Closed, or the block policy's wait ended with ctx: the
+			// gateway is stopping.
+			p.ringClosed.Add(1)
+		}
+		// Observe only after the push: a marker computed from this
+		// observation is queued after the reading in every ring.
+		if p.wm.Observe(src, s.Time, now) {
+			raised = true
+		}
+	}
+	if raised {
+		select {
+		case p.dirty <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// markers queues the pipeline watermark into every shard's ring whenever
+// it advances, at most every markerInterval, and re-checks it every
+// markerIdleTick for the idle fallback. Because every observation happens
+// after its reading was queued, a marker is always behind the readings it
+// reflects in each ring, so no shard sees a watermark ahead of its own
+// queue (operators.Config.InBandWatermarks). It returns when ctx ends.
+func (p *pipe) markers(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	stop := ctx.Done()
+	idle := time.NewTicker(markerIdleTick)
+	defer idle.Stop()
+	throttle := time.NewTimer(0)
+	defer throttle.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-p.dirty:
+		case <-idle.C:
+		}
+		now := clock.NowMs()
+		wm := p.wm.Current(now)
+		if wm > p.lastMarker {
+			p.lastMarker = wm
+			m := record.Sample{Flags: record.FlagWatermark, Time: wm}
+			for _, r := range p.rings {
+				// A marker a full ring refuses or evicts is harmless: the
+				// next one carries a higher watermark.
+				_ = r.Push(ctx, m)
+			}
+		}
+		throttle.Reset(markerInterval)
+		select {
+		case <-stop:
+			return
+		case <-throttle.C:
+		}
+	}
+}
+
+// run is the shard goroutine: drain the ring in batches, run the
+// operators, publish frames. It returns after the ring was closed and
+// everything in it was processed, fired and flushed.
+func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
+	defer wg.Done()
+	s.sinkCtx = sinkCtx
+	buf := make([]record.Sample, 1024)
+	for {
+		err := s.ring.Wait(context.Background(), 200*time.Millisecond)
+		s.now = clock.NowMs()
+		if n := s.ring.Drain(buf); n > 0 {
+			s.op.Process(buf[:n], s.now)
+		} else {
+			s.op.Advance(s.now)
+		}
+		if s.w.Pending() > 0 && s.now-s.oldestMs >= flushLinger.Milliseconds() {
+			_ = s.w.Flush(sinkCtx)
+		}
+		s.publishStats()
+		if errors.Is(err, ring.ErrClosed) {
+			break
+		}
+	}
+	// Shutdown: fire every open window so no reading is held back, and
+	// store the frame.
+	s.now = clock.NowMs()
+	s.op.Flush()
+	if err := s.w.Flush(sinkCtx); err != nil {
+		s.p.log.Error("final flush failed", "err", err)
+	}
+	s.publishStats()
+}
+
+// publishStats makes the shard's counters readable by the metrics handler.
+func (s *shardRun) publishStats() {
+	st := s.op.Stats()
+	s.stats.Store(&st)
+}
+
+// shardStats sums the published stats of all shards.
+func (p *pipe) shardStats() operators.ShardStats {
+	var t operators.ShardStats
+	for _, s := range p.shards {
+		st := s.stats.Load()
+		if st == nil {
+			continue
+		}
+		t.SamplesIn += st.SamplesIn
+		t.Filtered += st.Filtered
+		t.Deduped += st.Deduped
+		t.Deadbanded += st.Deadbanded
+		t.Late += st.Late
+		t.LateAccepted += st.LateAccepted
+		t.Emitted += st.Emitted
+		t.Refired += st.Refired
+		t.Purged += st.Purged
+		t.RefusedSeries += st.RefusedSeries
+		t.RefusedWindows += st.RefusedWindows
+		t.OpenSlots += st.OpenSlots
+		if t.Watermark == 0 || st.Watermark < t.Watermark {
+			t.Watermark = st.Watermark
+		}
+	}
+	return t
+}
+
+func (p *pipe) ringDropped() uint64 { return p.ringDrops.Load() }
