@@ -8,11 +8,11 @@ import (
 
 // Config is one gateway's configuration file.
 type Config struct {
-	Gateway   Gateway     `yaml:"gateway"`
-	NATS      NATS        `yaml:"nats"`
-	Kafka     Kafka       `yaml:"kafka"`
-	Sources   []Source    `yaml:"sources"`
-	Pipelines []Pipeline  `yaml:"pipelines"`
+	Gateway   Gateway    `yaml:"gateway"`
+	NATS      NATS       `yaml:"nats"`
+	Kafka     Kafka      `yaml:"kafka"`
+	Sources   []Source   `yaml:"sources"`
+	Pipelines []Pipeline `yaml:"pipelines"`
 
 	// File is the path the config was loaded from ("" for LoadBytes).
 	File string `yaml:"-"`
@@ -139,13 +139,49 @@ type Pipeline struct {
 	From []string `yaml:"from"`
 	// Fields restricts the pipeline to these value fields of its sources.
 	// Default: every field of every source in From.
-	Fields     []string `yaml:"fields"`
+	Fields []string `yaml:"fields"`
+	// Filter, Map, Deadband and Dedup run per reading before windowing,
+	// in the order dedup, filter, map, deadband.
+	Filter   []FilterRule   `yaml:"filter"`
+	Map      []MapRule      `yaml:"map"`
+	Deadband []DeadbandRule `yaml:"deadband"`
+	// Dedup drops a reading whose (series, field, time) was just seen.
+	Dedup      bool     `yaml:"dedup"`
 	Window     Window   `yaml:"window"`
 	Aggregates []string `yaml:"aggregates"`
 	// MaxSeries bounds the distinct series keys. Default 10000.
 	MaxSeries int    `yaml:"max_series"`
 	Ring      Ring   `yaml:"ring"`
 	To        Output `yaml:"to"`
+}
+
+// FilterRule keeps readings of Field (a field name or "*") that pass it:
+// with Min and/or Max, min <= v <= max; with Equals, v == equals; with
+// NotEquals, v != not_equals.
+type FilterRule struct {
+	Field     string   `yaml:"field"`
+	Min       *float64 `yaml:"min"`
+	Max       *float64 `yaml:"max"`
+	Equals    *float64 `yaml:"equals"`
+	NotEquals *float64 `yaml:"not_equals"`
+}
+
+// MapRule rewrites readings of Field as v*scale + offset, or converts
+// units from From to To (C, F, K, m/s, km/h, …).
+type MapRule struct {
+	Field  string   `yaml:"field"`
+	Scale  *float64 `yaml:"scale"`
+	Offset float64  `yaml:"offset"`
+	From   string   `yaml:"from"`
+	To     string   `yaml:"to"`
+}
+
+// DeadbandRule suppresses a reading of Field that differs from the last
+// one passed by less than Threshold, unless MaxGap has passed since.
+type DeadbandRule struct {
+	Field     string   `yaml:"field"`
+	Threshold float64  `yaml:"threshold"`
+	MaxGap    Duration `yaml:"max_gap"`
 }
 
 // Window configures the window operator.

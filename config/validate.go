@@ -206,6 +206,58 @@ func (c *Config) validatePipeline(ps *problems, i int, names map[string]bool) {
 			ps.add(fmt.Sprintf("%s.fields[%d]", at, j), "no source in from has a field %q", f)
 		}
 	}
+	known := func(path, f string) {
+		if f != "*" && f != "" && len(fields) > 0 && !fields[f] && !contains(p.Fields, f) {
+			ps.add(path, "no field %q in the pipeline's sources", f)
+		}
+		if f == "" {
+			ps.add(path, "field is required (a field name or \"*\")")
+		}
+	}
+	for j, r := range p.Filter {
+		at := fmt.Sprintf("%s.filter[%d]", at, j)
+		known(at+".field", r.Field)
+		n := 0
+		if r.Min != nil || r.Max != nil {
+			n++
+		}
+		if r.Equals != nil {
+			n++
+		}
+		if r.NotEquals != nil {
+			n++
+		}
+		if n != 1 {
+			ps.add(at, "set min/max, equals or not_equals (exactly one kind)")
+		}
+		if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
+			ps.add(at+".min", "min %v is above max %v", *r.Min, *r.Max)
+		}
+	}
+	for j, r := range p.Map {
+		at := fmt.Sprintf("%s.map[%d]", at, j)
+		known(at+".field", r.Field)
+		switch {
+		case r.From != "" || r.To != "":
+			if r.Scale != nil || r.Offset != 0 {
+				ps.add(at, "use scale/offset or from/to, not both")
+			} else if _, _, err := operators.UnitConversion(r.From, r.To); err != nil {
+				ps.add(at+".from", "%v", err)
+			}
+		case r.Scale == nil && r.Offset == 0:
+			ps.add(at, "set scale and/or offset, or from and to")
+		}
+	}
+	for j, r := range p.Deadband {
+		at := fmt.Sprintf("%s.deadband[%d]", at, j)
+		known(at+".field", r.Field)
+		if r.Threshold <= 0 {
+			ps.add(at+".threshold", "must be positive")
+		}
+		if r.MaxGap < 0 {
+			ps.add(at+".max_gap", "must not be negative")
+		}
+	}
 	c.validateWindow(ps, at+".window", &p.Window)
 	if _, _, err := operators.ParseAggregates(p.Aggregates); err != nil {
 		ps.add(at+".aggregates", "%v", err)
@@ -284,6 +336,15 @@ func (c *Config) validateWindow(ps *problems, at string, w *Window) {
 	if w.MaxOpenWindows < 1 || w.MaxOpenWindows > 4096 {
 		ps.add(at+".max_open_windows", "must be between 1 and 4096")
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func checkHostPort(ps *problems, path, hp string) {

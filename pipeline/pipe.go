@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,8 +81,21 @@ func (s *shardRun) Emit(a *record.Aggregate) {
 // Late implements operators.Emitter. Late events are counted by the shard.
 func (s *shardRun) Late(*record.Sample) {}
 
-// operatorConfig maps a pipeline's window options to operators.Config.
-func operatorConfig(p *config.Pipeline, nSources, nFields int) (operators.Config, error) {
+// operatorConfig maps a pipeline's window and stateless options to
+// operators.Config. fields are the pipeline's field names by id.
+func operatorConfig(p *config.Pipeline, nSources int, fields []string) (operators.Config, error) {
+	nFields := len(fields)
+	fieldID := func(name string) int {
+		if name == "*" {
+			return operators.AllFields
+		}
+		for i, f := range fields {
+			if f == name {
+				return i
+			}
+		}
+		return -2 // validated away; refused by operators.Validate
+	}
 	set, qs, err := operators.ParseAggregates(p.Aggregates)
 	if err != nil {
 		return operators.Config{}, err
@@ -103,6 +117,41 @@ func operatorConfig(p *config.Pipeline, nSources, nFields int) (operators.Config
 		Sources:         nSources,
 		Shards:          p.Ring.Shards,
 	}
+	for _, r := range p.Filter {
+		f := operators.Filter{Field: fieldID(r.Field)}
+		switch {
+		case r.Equals != nil:
+			f.Op, f.Min = operators.Equal, *r.Equals
+		case r.NotEquals != nil:
+			f.Op, f.Min = operators.NotEqual, *r.NotEquals
+		default:
+			f.Op, f.Min, f.Max = operators.InRange, math.Inf(-1), math.Inf(1)
+			if r.Min != nil {
+				f.Min = *r.Min
+			}
+			if r.Max != nil {
+				f.Max = *r.Max
+			}
+		}
+		c.Filters = append(c.Filters, f)
+	}
+	for _, r := range p.Map {
+		m := operators.FieldMap{Field: fieldID(r.Field), Scale: 1, Offset: r.Offset}
+		if r.Scale != nil {
+			m.Scale = *r.Scale
+		}
+		if r.From != "" {
+			var err error
+			if m.Scale, m.Offset, err = operators.UnitConversion(r.From, r.To); err != nil {
+				return c, err
+			}
+		}
+		c.Maps = append(c.Maps, m)
+	}
+	for _, r := range p.Deadband {
+		c.Deadbands = append(c.Deadbands, operators.Deadband{Field: fieldID(r.Field), Threshold: r.Threshold, MaxGap: r.MaxGap.Ms()})
+	}
+	c.Dedup = p.Dedup
 	switch w.Type {
 	case "tumbling":
 		c.Kind = operators.Tumbling
@@ -154,7 +203,7 @@ func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, e
 	if len(pp.fields) > 1<<16 {
 		return nil, fmt.Errorf("pipeline %s: too many fields", p.Name)
 	}
-	oc, err := operatorConfig(p, len(p.From), len(pp.fields))
+	oc, err := operatorConfig(p, len(p.From), pp.fields)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
 	}
