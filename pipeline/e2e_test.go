@@ -256,7 +256,7 @@ func TestEndToEndTumbling(t *testing.T) {
 			`edgeplane_sink_kafka_records_total 6`,
 		} {
 			if !strings.Contains(body, line+"\n") {
-				return fmt.Errorf("metrics lack %q", line)
+				return fmt.Errorf("metrics lack %q in:\n%s", line, body[:min(len(body), 1500)])
 			}
 		}
 		return nil

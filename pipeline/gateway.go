@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -52,10 +53,12 @@ type Gateway struct {
 	sinkCtx   context.Context // writers: cancelled when the stop deadline passes
 	sinkStop  context.CancelFunc
 	fwdCancel context.CancelFunc
-	mkCancel  context.CancelFunc
-	mkDone    []chan struct{}
-	shardWG   sync.WaitGroup
 	fwdDone   chan struct{}
+	// mu guards cfg, pipes and sources against Reload; the data path
+	// never takes it.
+	mu             sync.Mutex
+	reloads        atomic.Uint64
+	reloadFailures atomic.Uint64
 	started   time.Time
 	stopOnce  sync.Once
 	m         *gatewayMetrics
@@ -63,9 +66,34 @@ type Gateway struct {
 
 // sourceRun is a configured source and the pipelines it feeds.
 type sourceRun struct {
-	cfg     *config.Source
-	mqtt    *ingest.MQTTSource
+	cfg  *config.Source
+	mqtt *ingest.MQTTSource
+	// mu is read-locked by every delivery and write-locked by Reload to
+	// swap targets, so a pipeline being replaced receives nothing after
+	// the swap returns.
+	mu      sync.RWMutex
 	targets []target
+}
+
+func (sr *sourceRun) deliver(ctx context.Context, b *ingest.Batch) {
+	sr.mu.RLock()
+	for _, t := range sr.targets {
+		t.p.deliver(ctx, t.idx, b)
+	}
+	sr.mu.RUnlock()
+}
+
+// targetsFor lists the pipelines of pipes that read source name.
+func targetsFor(name string, pipes []*pipe) []target {
+	var ts []target
+	for _, p := range pipes {
+		for j, from := range p.cfg.From {
+			if from == name {
+				ts = append(ts, target{p: p, idx: j})
+			}
+		}
+	}
+	return ts
 }
 
 type target struct {
@@ -90,14 +118,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	for i := range cfg.Sources {
 		sc := &cfg.Sources[i]
-		sr := &sourceRun{cfg: sc}
-		for _, p := range g.pipes {
-			for j, from := range p.cfg.From {
-				if from == sc.Name {
-					sr.targets = append(sr.targets, target{p: p, idx: j})
-				}
-			}
-		}
+		sr := &sourceRun{cfg: sc, targets: targetsFor(sc.Name, g.pipes)}
 		if len(sr.targets) == 0 {
 			g.log.Warn("source feeds no pipeline; not started", "source", sc.Name)
 			continue
@@ -137,23 +158,8 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	if err := g.startKafka(ctx); err != nil {
 		return err
 	}
-	mctx, mcancel := context.WithCancel(context.Background())
-	g.mkCancel = mcancel
 	for _, p := range g.pipes {
-		done := make(chan struct{})
-		g.mkDone = append(g.mkDone, done)
-		go p.markers(mctx, done)
-		for _, s := range p.shards {
-			s.w = sink.NewWriter(g.buf, sink.WriterOptions{
-				Gateway:  g.cfg.Gateway.ID,
-				Pipeline: p.cfg.Name,
-				Topic:    p.cfg.To.Topic,
-				Columns:  columns(p.cfg.Aggregates),
-				Logger:   g.log,
-			}, p.series, p.fields, &p.wstats)
-			g.shardWG.Add(1)
-			go s.run(g.sinkCtx, &g.shardWG)
-		}
+		g.startPipe(p)
 	}
 	for _, sr := range g.sources {
 		if err := g.startSource(ctx, sr); err != nil {
@@ -170,6 +176,42 @@ func (g *Gateway) brokers() []string {
 		return g.opts.KafkaBrokers
 	}
 	return g.cfg.Kafka.Brokers
+}
+
+// startPipe starts a pipeline's shard goroutines and its marker loop.
+func (g *Gateway) startPipe(p *pipe) {
+	mctx, cancel := context.WithCancel(context.Background())
+	p.mkCancel, p.mkDone = cancel, make(chan struct{})
+	go p.markers(mctx, p.mkDone)
+	for _, s := range p.shards {
+		s.w = sink.NewWriter(g.buf, sink.WriterOptions{
+			Gateway:  g.cfg.Gateway.ID,
+			Pipeline: p.cfg.Name,
+			Topic:    p.cfg.To.Topic,
+			Columns:  columns(p.cfg.Aggregates),
+			Logger:   g.log,
+		}, p.series, p.fields, &p.wstats)
+		p.wg.Add(1)
+		go s.run(g.sinkCtx, &p.wg)
+	}
+}
+
+// stopPipe stops a pipeline whose sources no longer deliver to it: the
+// rings close, the shards drain them, fire every open window and store
+// their last frames. It waits for that, or for ctx.
+func (g *Gateway) stopPipe(ctx context.Context, p *pipe) error {
+	p.stopMarkers()
+	for _, r := range p.rings {
+		r.Close()
+	}
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("pipeline %s: not drained before the deadline: %w", p.cfg.Name, ctx.Err())
+	}
 }
 
 // columns maps a pipeline's aggregate list (validated) to JSON columns.
@@ -275,12 +317,7 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 			return fmt.Errorf("source %s: %w", sc.Name, err)
 		}
 	}
-	targets := sr.targets
-	deliver := func(b *ingest.Batch) {
-		for _, t := range targets {
-			t.p.deliver(g.runCtx, t.idx, b)
-		}
-	}
+	deliver := func(b *ingest.Batch) { sr.deliver(g.runCtx, b) }
 	src, err := ingest.NewMQTTSource(ingest.MQTTOptions{
 		Name:         sc.Name,
 		Broker:       broker,
@@ -319,6 +356,8 @@ func (g *Gateway) Stop(ctx context.Context) error {
 }
 
 func (g *Gateway) stop(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Gateway.ShutdownTimeout.D())
 	defer cancel()
 	for _, sr := range g.sources {
@@ -326,22 +365,15 @@ func (g *Gateway) stop(ctx context.Context) error {
 			sr.mqtt.Stop(250 * time.Millisecond)
 		}
 	}
-	g.stopMarkers()
+	var errs []error
 	for _, p := range g.pipes {
-		for _, r := range p.rings {
-			r.Close()
+		if err := g.stopPipe(ctx, p); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	done := make(chan struct{})
-	go func() { g.shardWG.Wait(); close(done) }()
 	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = errors.New("shutdown timeout: some aggregates were not stored")
-		g.runCancel()
-		g.sinkStop()
-		<-done
+	if len(errs) > 0 {
+		err = fmt.Errorf("shutdown timeout: some aggregates were not stored: %w", errors.Join(errs...))
 	}
 	g.abort()
 	if err != nil {
@@ -352,20 +384,8 @@ func (g *Gateway) stop(ctx context.Context) error {
 	return err
 }
 
-func (g *Gateway) stopMarkers() {
-	if g.mkCancel == nil {
-		return
-	}
-	g.mkCancel()
-	for _, d := range g.mkDone {
-		<-d
-	}
-	g.mkCancel = nil
-}
-
 // abort releases whatever Start brought up, without draining.
 func (g *Gateway) abort() {
-	g.stopMarkers()
 	for _, sr := range g.sources {
 		if sr.mqtt != nil {
 			sr.mqtt.Stop(0)
@@ -374,17 +394,18 @@ func (g *Gateway) abort() {
 	if g.runCancel != nil {
 		g.runCancel()
 	}
-	// Shards still running (Start failed half-way): stop them without a
-	// final store.
-	for _, p := range g.pipes {
-		for _, r := range p.rings {
-			r.Close()
-		}
-	}
+	// Shards still running (Start failed half-way, or the stop deadline
+	// passed): stop them without waiting for a final store.
 	if g.sinkStop != nil {
 		g.sinkStop()
 	}
-	g.shardWG.Wait()
+	for _, p := range g.pipes {
+		p.stopMarkers()
+		for _, r := range p.rings {
+			r.Close()
+		}
+		p.wg.Wait()
+	}
 	if g.fwdCancel != nil {
 		g.fwdCancel()
 		<-g.fwdDone

@@ -25,8 +25,9 @@ type metric struct {
 // gatewayMetrics exports the stages' counters in Prometheus text format,
 // named edgeplane_<stage>_<what>[_total|_seconds|_bytes].
 type gatewayMetrics struct {
-	g    *Gateway
-	list []metric
+	g      *Gateway
+	listMu sync.Mutex
+	list   []metric
 
 	mu        sync.Mutex
 	buf       bufferSnapshot
@@ -60,10 +61,17 @@ func u(f func() uint64) func() float64 { return func() float64 { return float64(
 
 func newGatewayMetrics(g *Gateway) *gatewayMetrics {
 	m := &gatewayMetrics{g: g}
-	c := func(name string, f func() uint64) {
-		m.list = append(m.list, metric{name: name, counter: true, read: u(f)})
-	}
-	ga := func(name string, f func() float64) { m.list = append(m.list, metric{name: name, read: f}) }
+	m.rebuild()
+	return m
+}
+
+// rebuild makes the list of exported series from the gateway's current
+// sources and pipelines; Reload calls it with g.mu held.
+func (m *gatewayMetrics) rebuild() {
+	g := m.g
+	var list []metric
+	c := func(name string, f func() uint64) { list = append(list, metric{name: name, counter: true, read: u(f)}) }
+	ga := func(name string, f func() float64) { list = append(list, metric{name: name, read: f}) }
 
 	for _, sr := range g.sources {
 		l := "{" + label("source", sr.cfg.Name) + "}"
@@ -136,7 +144,11 @@ func newGatewayMetrics(g *Gateway) *gatewayMetrics {
 		}
 		return time.Since(g.started).Seconds()
 	})
-	return m
+	c("edgeplane_gateway_reloads_total", g.reloads.Load)
+	c("edgeplane_gateway_reload_failures_total", g.reloadFailures.Load)
+	m.listMu.Lock()
+	m.list = list
+	m.listMu.Unlock()
 }
 
 type sinkFwdStats struct{ records, recordErrors, bytes, frames, naks, badFrames uint64 }
@@ -172,7 +184,10 @@ func (m *gatewayMetrics) buffer() bufferSnapshot {
 }
 
 func (m *gatewayMetrics) write(w io.Writer) {
-	for _, x := range m.list {
+	m.listMu.Lock()
+	list := m.list
+	m.listMu.Unlock()
+	for _, x := range list {
 		if x.counter {
 			metrics.WriteCounterFloat64(w, x.name, x.read())
 		} else {
@@ -214,6 +229,8 @@ type Readiness struct {
 
 // Ready reports whether the gateway is doing its job.
 func (g *Gateway) Ready() Readiness {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	var r Readiness
 	for _, sr := range g.sources {
 		if sr.mqtt == nil || !sr.mqtt.Connected() {
@@ -246,6 +263,8 @@ type Snapshot struct {
 
 // Snapshot sums the counters of all sources and pipelines.
 func (g *Gateway) Snapshot() Snapshot {
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	var s Snapshot
 	for _, sr := range g.sources {
 		if sr.mqtt == nil {

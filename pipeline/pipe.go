@@ -45,6 +45,19 @@ type pipe struct {
 	// raised a source's maximum event time.
 	dirty      chan struct{}
 	lastMarker int64
+	mkCancel   context.CancelFunc
+	mkDone     chan struct{}
+	wg         sync.WaitGroup // shard goroutines
+}
+
+// stopMarkers ends the marker loop and waits for it; idempotent.
+func (p *pipe) stopMarkers() {
+	if p.mkCancel == nil {
+		return
+	}
+	p.mkCancel()
+	<-p.mkDone
+	p.mkCancel = nil
 }
 
 // markerInterval bounds how often watermark markers are queued under load:

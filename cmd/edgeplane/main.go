@@ -20,6 +20,7 @@ const usage = `edgeplane — a streaming dataplane for Smart City edge gateways
 Usage:
   edgeplane run      -c FILE     run the gateway from a config file
   edgeplane validate -c FILE     check a config file; prints every problem, exit 1 if any
+  edgeplane reload   -c FILE     validate FILE, then make the running gateway re-read it (SIGHUP)
   edgeplane demo     [flags]     run the whole stack in-process with simulated sensors
   edgeplane version              print the version
 
@@ -42,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdRun(args[1:], stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
+	case "reload":
+		err = cmdReload(args[1:], stdout, stderr)
 	case "demo":
 		err = cmdDemo(args[1:], stdout, stderr)
 	case "version", "-v", "--version":

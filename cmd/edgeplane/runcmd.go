@@ -10,6 +10,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,10 +48,73 @@ func cmdRun(args []string, stderr io.Writer) error {
 		_ = g.Stop(context.Background())
 		return err
 	}
-	<-ctx.Done()
+	pidFile := filepath.Join(cfg.Gateway.DataDir, "edgeplane.pid")
+	if err := os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		log.Warn("cannot write pid file; 'edgeplane reload' will not find this process", "file", pidFile, "err", err)
+	} else {
+		defer os.Remove(pidFile)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			reload(ctx, g, *file, log)
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
 	log.Info("signal received; stopping")
 	stopHTTP()
 	return g.Stop(context.Background())
+}
+
+// reload re-reads the config file and applies it; a config that does not
+// validate, or a change that needs a restart, is refused and the running
+// config kept.
+func reload(ctx context.Context, g *pipeline.Gateway, file string, log *slog.Logger) {
+	log.Info("SIGHUP: reloading", "config", file)
+	next, err := config.Load(file)
+	if err != nil {
+		g.ReloadRefused()
+		log.Error("reload refused: the config does not validate; the running config is kept", "config", file, "problems", err.Error())
+		return
+	}
+	if err := g.Reload(ctx, next); err != nil {
+		return // logged by Reload
+	}
+}
+
+func cmdReload(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("reload", stderr)
+	file := fs.String("c", "", "config file of the running gateway (required)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if *file == "" {
+		fmt.Fprintln(stderr, "edgeplane reload: -c FILE is required")
+		return errUsage
+	}
+	cfg, err := config.Load(*file)
+	if err != nil {
+		return fmt.Errorf("not reloading: %w", err)
+	}
+	pidFile := filepath.Join(cfg.Gateway.DataDir, "edgeplane.pid")
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return fmt.Errorf("no running gateway found: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return fmt.Errorf("bad pid file %s: %w", pidFile, err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+		return fmt.Errorf("signal gateway (pid %d): %w", pid, err)
+	}
+	fmt.Fprintf(stdout, "sent SIGHUP to edgeplane (pid %d); the config validated, see its log for the result\n", pid)
+	return nil
 }
 
 // startGateway builds and starts a gateway; a config error never leaves a
