@@ -59,9 +59,9 @@ type Gateway struct {
 	mu             sync.Mutex
 	reloads        atomic.Uint64
 	reloadFailures atomic.Uint64
-	started   time.Time
-	stopOnce  sync.Once
-	m         *gatewayMetrics
+	started        time.Time
+	stopOnce       sync.Once
+	m              *gatewayMetrics
 }
 
 // sourceRun is a configured source and the pipelines it feeds.
