@@ -32,6 +32,13 @@ type Gateway struct {
 	LogLevel string `yaml:"log_level"`
 	// ShutdownTimeout bounds a graceful stop. Default 15s.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// TelemetryTopic receives a status event (id, version, uptime, rates,
+	// buffer) every TelemetryInterval, keyed by gateway id, so the central
+	// side sees its fleet. Default "edgeplane.telemetry".
+	TelemetryTopic string `yaml:"telemetry_topic"`
+	// TelemetryInterval between status events. Default 60s; "off" or a
+	// negative value disables them.
+	TelemetryInterval Duration `yaml:"telemetry_interval"`
 }
 
 // NATS configures the embedded nats-server.
@@ -254,6 +261,12 @@ func (c *Config) ApplyDefaults(hostname string) {
 	}
 	if g.ShutdownTimeout == 0 {
 		g.ShutdownTimeout = Duration(15 * time.Second)
+	}
+	if g.TelemetryTopic == "" {
+		g.TelemetryTopic = "edgeplane.telemetry"
+	}
+	if g.TelemetryInterval == 0 {
+		g.TelemetryInterval = Duration(time.Minute)
 	}
 	b := &c.NATS.Buffer
 	if b.MaxBytes == 0 {

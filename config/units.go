@@ -8,7 +8,8 @@ import (
 )
 
 // Duration is a time.Duration written as a Go duration string ("1m",
-// "250ms") or as an integer number of seconds.
+// "250ms") or as an integer number of seconds; "off" is -1ns, which the
+// options that allow it read as disabled.
 type Duration time.Duration
 
 // D returns d as a time.Duration.
@@ -20,6 +21,10 @@ func (d Duration) Ms() int64 { return time.Duration(d).Milliseconds() }
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (d *Duration) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
+	if s == "off" {
+		*d = -1
+		return nil
+	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		*d = Duration(time.Duration(n) * time.Second)
 		return nil

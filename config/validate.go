@@ -61,6 +61,12 @@ func (c *Config) validateGateway(ps *problems) {
 	if g.ShutdownTimeout <= 0 {
 		ps.add("gateway.shutdown_timeout", "must be positive")
 	}
+	if !validTopic(g.TelemetryTopic) {
+		ps.add("gateway.telemetry_topic", "%q is not a valid Kafka topic name", g.TelemetryTopic)
+	}
+	if g.TelemetryInterval > 0 && g.TelemetryInterval < Duration(time.Second) {
+		ps.add("gateway.telemetry_interval", "must be at least 1s (or off)")
+	}
 }
 
 func (c *Config) validateNATS(ps *problems) {

@@ -53,6 +53,7 @@ const e2eConfig = `
 gateway:
   id: gw-test
   data_dir: %s
+  telemetry_interval: 1s
 nats:
   mqtt_listen: 127.0.0.1:0
 kafka:
@@ -266,6 +267,19 @@ func TestEndToEndTumbling(t *testing.T) {
 	}
 	if r := g.Ready(); !r.Ready {
 		t.Errorf("not ready: %v", r.Problems)
+	}
+
+	// The status telemetry reaches Kafka, keyed by gateway id.
+	tel := testenv.Consume(t, kc.ListenAddrs(), "edgeplane.telemetry", 1, 15*time.Second)
+	if len(tel) == 0 {
+		t.Fatal("no telemetry event")
+	}
+	var ev pipeline.TelemetryEvent
+	if err := json.Unmarshal(tel[0].Value, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if string(tel[0].Key) != "gw-test" || ev.Gateway != "gw-test" || ev.Pipelines != 1 || !ev.Sources["air"] || ev.Totals.Messages == 0 {
+		t.Errorf("telemetry event %s", tel[0].Value)
 	}
 }
 

@@ -56,12 +56,14 @@ type Gateway struct {
 	fwdDone   chan struct{}
 	// mu guards cfg, pipes and sources against Reload; the data path
 	// never takes it.
-	mu             sync.Mutex
-	reloads        atomic.Uint64
-	reloadFailures atomic.Uint64
-	started        time.Time
-	stopOnce       sync.Once
-	m              *gatewayMetrics
+	mu              sync.Mutex
+	reloads         atomic.Uint64
+	reloadFailures  atomic.Uint64
+	telemetrySent   atomic.Uint64
+	telemetryFailed atomic.Uint64
+	started         time.Time
+	stopOnce        sync.Once
+	m               *gatewayMetrics
 }
 
 // sourceRun is a configured source and the pipelines it feeds.
@@ -165,6 +167,9 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		if err := g.startSource(ctx, sr); err != nil {
 			return err
 		}
+	}
+	if iv := g.cfg.Gateway.TelemetryInterval.D(); iv > 0 {
+		go g.telemetry(g.runCtx, g.cfg.Gateway.TelemetryTopic, iv, &g.telemetrySent, &g.telemetryFailed)
 	}
 	g.log.Info("gateway started", "id", g.cfg.Gateway.ID, "pipelines", len(g.pipes), "sources", len(g.sources),
 		"mqtt_listener", g.ns.MQTTAddr(), "kafka", g.brokers())

@@ -145,6 +145,8 @@ func (m *gatewayMetrics) rebuild() {
 		return time.Since(g.started).Seconds()
 	})
 	c("edgeplane_gateway_reloads_total", g.reloads.Load)
+	c("edgeplane_gateway_telemetry_sent_total", g.telemetrySent.Load)
+	c("edgeplane_gateway_telemetry_failed_total", g.telemetryFailed.Load)
 	c("edgeplane_gateway_reload_failures_total", g.reloadFailures.Load)
 	m.listMu.Lock()
 	m.list = list
