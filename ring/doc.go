@@ -1,0 +1,61 @@
+// Package ring provides the bounded, lock-free queues that sit between
+// edgeplane's ingest goroutines and its operator shards: an [SPSC] ring (one
+// producer, one consumer) and an [MPSC] ring (many producers, one consumer).
+//
+// What it owns:
+//
+//   - The rings themselves, generic over a fixed-size, pointer-free record
+//     type T (checked at construction, see [ErrPointers]). Capacity is a power
+//     of two; producer and consumer indices live on separate cache lines
+//     (padded with cpu.CacheLinePad, 128 bytes on arm64).
+//   - Batch APIs: producers reserve and commit runs of slots
+//     ([SPSC.Reserve]/[SPSC.Commit], PushBatch on both rings: one claim and
+//     one publishing store per run); the consumer drains up to len(dst)
+//     records in one call (Drain) and releases them in one index store
+//     (except MPSC under DropOldest, which releases per slot; see [MPSC]).
+//   - The consumer wait strategy for small boards: a bounded spin
+//     ([Options.SpinBudget]), then a few runtime.Gosched yields, then parking
+//     on a capacity-1 notify channel with zero CPU while idle. Producers only
+//     touch the channel when the consumer has announced that it is parked, so
+//     the steady state costs no syscall and no channel operation per record.
+//   - Backpressure policies per ring ([Block], [DropNewest], [DropOldest]),
+//     each drop counted ([MPSC.Dropped], [SPSC.Dropped]) and optionally
+//     reported record by record to a drop hook (SetDropHook). A producer
+//     blocked under Block spins and yields while any slot frees up, but once
+//     parked it is woken only when half the ring is free, so a producer that
+//     outruns the consumer pays one park/unpark per half ring rather than
+//     per drained batch.
+//   - Close/drain semantics: after Close, producers get [ErrClosed]; the
+//     consumer's Wait keeps returning nil until every record whose Push or
+//     Commit returned nil has been drained, and only then returns ErrClosed.
+//     No record is lost or delivered twice.
+//
+// What it does not own: it knows nothing of samples, series, sockets or
+// brokers (the record package defines what flows through it), and it does not
+// export metrics; the wiring package reads Dropped/Len/Cap and publishes them
+// on /metrics.
+//
+// # Concurrency contracts
+//
+// MPSC: Push, PushBatch, Dropped, Len, Cap and Close may be called from any
+// number of goroutines. Drain and Wait are consumer methods: exactly one
+// goroutine at a time may call them.
+//
+// SPSC: Push, PushBatch, Reserve and Commit are producer methods (one
+// goroutine at a time); Drain and Wait are consumer methods (one goroutine at
+// a time). Dropped, Len, Cap and Close may be called from anywhere.
+//
+// # Memory ordering
+//
+// All index and sequence words are sync/atomic values. Go's atomics are
+// sequentially consistent, and the memory model gives a happens-before edge
+// from an atomic store to every atomic load that observes it. The rings rely on
+// exactly two such edges: a producer writes a slot and then publishes it with
+// an atomic store (tail or the slot's sequence word); the consumer loads that
+// word and only then reads the slot. Symmetrically the consumer reads a slot
+// and then releases it with an atomic store, and a producer only overwrites a
+// slot after loading that release. The parking handshake relies on sequential
+// consistency (store-then-load on both sides, Dekker style) so that a
+// producer publishing a record and a consumer going to sleep can never both
+// miss each other.
+package ring

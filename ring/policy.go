@@ -1,0 +1,156 @@
+package ring
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+)
+
+// Policy is the backpressure policy a ring applies when a producer finds it
+// full.
+type Policy uint8
+
+const (
+	// Block makes the producer wait for space (spin, yield, then park) until
+	// the consumer frees a slot, the ring is closed (ErrClosed) or the
+	// producer's context is done (ctx.Err()).
+	Block Policy = iota
+	// DropNewest rejects the record being pushed: Push returns ErrFull and
+	// the drop is counted.
+	DropNewest
+	// DropOldest evicts the oldest committed record to make room for the new
+	// one; Push always enqueues (unless the ring is closed) and each eviction
+	// is counted.
+	DropOldest
+)
+
+// ParsePolicy parses "block", "drop_newest" or "drop_oldest".
+func ParsePolicy(s string) (Policy, error) {
+	switch s {
+	case "block":
+		return Block, nil
+	case "drop_newest":
+		return DropNewest, nil
+	case "drop_oldest":
+		return DropOldest, nil
+	}
+	return 0, fmt.Errorf("ring: unknown policy %q (want block, drop_newest or drop_oldest)", s)
+}
+
+// String returns the name ParsePolicy accepts.
+func (p Policy) String() string {
+	switch p {
+	case Block:
+		return "block"
+	case DropNewest:
+		return "drop_newest"
+	case DropOldest:
+		return "drop_oldest"
+	}
+	return fmt.Sprintf("Policy(%d)", uint8(p))
+}
+
+// Defaults applied by the constructors for zero Options fields.
+const (
+	// DefaultCapacity is used when Options.Capacity is 0.
+	DefaultCapacity = 8192
+	// DefaultSpinBudget is used when Options.SpinBudget is 0.
+	DefaultSpinBudget = 128
+	// MaxCapacity is the largest capacity a ring accepts.
+	MaxCapacity = 1 << 30
+
+	// yieldBudget is the number of runtime.Gosched rounds between the spin
+	// phase and parking. Yielding lets a producer sharing our core run, which
+	// on a 2-core board is usually what we are waiting for.
+	yieldBudget = 8
+)
+
+// Options configures a ring.
+type Options struct {
+	// Capacity is the number of records the ring holds. It is rounded up to a
+	// power of two (minimum 2). 0 means DefaultCapacity (8192); negative
+	// values and values above MaxCapacity are rejected.
+	Capacity int
+	// Policy is the backpressure policy (default Block).
+	Policy Policy
+	// SpinBudget is the number of times a waiting party (consumer in Wait,
+	// producer under Block) re-checks the ring before it starts yielding and
+	// then parks. 0 means DefaultSpinBudget (128); a negative value disables
+	// spinning (yield, then park).
+	SpinBudget int
+}
+
+var (
+	// ErrClosed is returned to producers after Close, and by Wait once the
+	// ring is closed and fully drained.
+	ErrClosed = errors.New("ring: closed")
+	// ErrFull is returned by DropNewest rings when the record was dropped.
+	ErrFull = errors.New("ring: full")
+	// ErrPointers is returned (wrapped) by the constructors when the record
+	// type contains pointers (pointers, strings, slices, maps, channels,
+	// functions, interfaces or unsafe.Pointer, at any depth).
+	ErrPointers = errors.New("ring: record type contains pointers")
+)
+
+// config is the validated form of Options.
+type config struct {
+	capacity uint64
+	policy   Policy
+	spin     int
+}
+
+func (o Options) config() (config, error) {
+	c := config{policy: o.Policy, spin: o.SpinBudget}
+	switch {
+	case o.Capacity == 0:
+		c.capacity = DefaultCapacity
+	case o.Capacity < 0 || o.Capacity > MaxCapacity:
+		return c, fmt.Errorf("ring: capacity %d out of range [0, %d]", o.Capacity, MaxCapacity)
+	default:
+		c.capacity = 2 // the sequence scheme of MPSC needs at least two slots
+		for c.capacity < uint64(o.Capacity) {
+			c.capacity <<= 1
+		}
+	}
+	if o.Policy > DropOldest {
+		return c, fmt.Errorf("ring: invalid policy %d", o.Policy)
+	}
+	switch {
+	case o.SpinBudget == 0:
+		c.spin = DefaultSpinBudget
+	case o.SpinBudget < 0:
+		c.spin = 0
+	}
+	return c, nil
+}
+
+// checkPointerFree reports an error wrapping ErrPointers if T holds pointers.
+//
+// Records must be pointer-free so that the ring's backing array is never
+// scanned by the garbage collector, slot copies need no write barriers, and a
+// consumed or dropped record left in a slot keeps nothing alive.
+func checkPointerFree[T any]() error {
+	t := reflect.TypeFor[T]()
+	if hasPointers(t) {
+		return fmt.Errorf("%w: %v", ErrPointers, t)
+	}
+	return nil
+}
+
+func hasPointers(t reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Array:
+		return t.Len() > 0 && hasPointers(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if hasPointers(t.Field(i).Type) {
+				return true
+			}
+		}
+		return false
+	case reflect.Pointer, reflect.UnsafePointer, reflect.String, reflect.Slice,
+		reflect.Map, reflect.Chan, reflect.Func, reflect.Interface:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,233 @@
+package ring
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/cpu"
+)
+
+// waitState is what a poll function reports to the wait loops.
+type waitState uint8
+
+const (
+	stateNotReady waitState = iota // nothing to consume / no space yet
+	stateReady                     // records to consume / space to produce
+	stateClosed                    // consumer: closed and drained; producer: closed
+)
+
+// waiter is the wait-strategy state shared by both ring kinds: the consumer's
+// parking handshake, the blocked producers' parking handshake and the close
+// broadcast.
+//
+// The flags producers poll on every push (parked) and the consumer polls on
+// every drain (spaceWaiters) are written only when somebody parks, so in the
+// steady state their cache line stays shared between cores and polling it
+// costs an L1 hit.
+type waiter struct {
+	_ cpu.CacheLinePad
+	// parked is 1 while the consumer is parked (or about to park) on notify.
+	// A producer that publishes a record and then sees parked == 1 CASes it
+	// to 0 and sends one token; the CAS makes sure only one producer pays for
+	// the channel operation per parking.
+	parked atomic.Uint32
+	// spaceWaiters counts producers parked (or about to park) on space.
+	spaceWaiters atomic.Int32
+	_            cpu.CacheLinePad
+
+	notify chan struct{} // capacity 1: producers -> parked consumer
+	space  chan struct{} // capacity 1: consumer -> parked producers
+	done   chan struct{} // closed by Close: wakes everybody
+
+	closeOnce sync.Once
+	spin      int
+	timer     *time.Timer // consumer-only; reused so Wait does not allocate
+}
+
+func (w *waiter) init(spin int) {
+	w.notify = make(chan struct{}, 1)
+	w.space = make(chan struct{}, 1)
+	w.done = make(chan struct{})
+	w.spin = spin
+	w.timer = time.NewTimer(time.Hour)
+	w.timer.Stop()
+}
+
+// close wakes a parked consumer and all parked producers. Callers must have
+// made the ring's closed state visible (the closed bit in tail) before.
+func (w *waiter) close() {
+	w.closeOnce.Do(func() { close(w.done) })
+}
+
+// wakeConsumer is called by producers after publishing. It must run after the
+// publishing atomic store: the consumer stores parked=1 and then polls, the
+// producer publishes and then loads parked; with sequentially consistent
+// atomics at least one of the two sees the other, so no wakeup is lost.
+func (w *waiter) wakeConsumer() {
+	if w.parked.Load() != 0 {
+		w.wakeConsumerSlow()
+	}
+}
+
+func (w *waiter) wakeConsumerSlow() {
+	if w.parked.CompareAndSwap(1, 0) {
+		select {
+		case w.notify <- struct{}{}:
+		default: // a token is already pending
+		}
+	}
+}
+
+// producersWaiting is polled by the consumer after releasing slots; if true,
+// the consumer checks the space condition and calls signalSpace. Same
+// store-then-load handshake as wakeConsumer, mirrored: producers increment
+// spaceWaiters and then poll; the consumer releases and then loads it.
+func (w *waiter) producersWaiting() bool { return w.spaceWaiters.Load() > 0 }
+
+func (w *waiter) signalSpace() {
+	select {
+	case w.space <- struct{}{}:
+	default: // a token is already pending
+	}
+}
+
+// consumerWait implements Wait: spin, yield, park. poll must not block.
+func (w *waiter) consumerWait(ctx context.Context, timeout time.Duration, poll func() waitState) error {
+	for range w.spin {
+		switch poll() {
+		case stateReady:
+			return nil
+		case stateClosed:
+			return ErrClosed
+		}
+	}
+	var start time.Time
+	if timeout > 0 {
+		start = time.Now()
+	}
+	for range yieldBudget {
+		runtime.Gosched()
+		switch poll() {
+		case stateReady:
+			return nil
+		case stateClosed:
+			return ErrClosed
+		}
+	}
+	var timerC <-chan time.Time
+	if timeout > 0 {
+		left := timeout - time.Since(start)
+		if left <= 0 {
+			return nil
+		}
+		w.timer.Reset(left)
+		defer w.timer.Stop()
+		timerC = w.timer.C
+	}
+	for {
+		// Announce, then re-check: see wakeConsumer.
+		w.parked.Store(1)
+		switch poll() {
+		case stateReady:
+			w.parked.Store(0)
+			return nil
+		case stateClosed:
+			w.parked.Store(0)
+			return ErrClosed
+		}
+		select {
+		case <-w.notify:
+		case <-w.done:
+			// Closed, but poll said not drained: a producer that claimed a
+			// slot before Close is still writing it. Yield until it
+			// publishes.
+			runtime.Gosched()
+		case <-ctx.Done():
+			w.parked.Store(0)
+			return ctx.Err()
+		case <-timerC:
+			w.parked.Store(0)
+			return nil
+		}
+		// A stale token (from a producer that saw parked=1 just before we
+		// reset it) only causes one extra poll.
+		w.parked.Store(0)
+		switch poll() {
+		case stateReady:
+			return nil
+		case stateClosed:
+			return ErrClosed
+		}
+	}
+}
+
+// producerWait waits until poll reports space (nil), closure (ErrClosed) or
+// ctx is done (ctx.Err()). Used by the Block policy.
+//
+// poll(false) asks for any free slot; poll(true) asks for the park threshold
+// (half the ring free). While spinning and yielding a producer continues as
+// soon as one slot is free, but once it has parked it is only woken when half
+// the ring is free: a producer that outruns the consumer then pays one
+// park/unpark (a futex round trip, microseconds) per half ring instead of per
+// drained batch. The consumer signals with the same strict condition, and
+// the ring draining to empty always satisfies it, so no wakeup is lost.
+func (w *waiter) producerWait(ctx context.Context, poll func(strict bool) waitState) error {
+	for range w.spin {
+		switch poll(false) {
+		case stateReady:
+			return nil
+		case stateClosed:
+			return ErrClosed
+		}
+	}
+	for range yieldBudget {
+		runtime.Gosched()
+		switch poll(false) {
+		case stateReady:
+			return nil
+		case stateClosed:
+			return ErrClosed
+		}
+	}
+	for {
+		w.spaceWaiters.Add(1)
+		st := poll(true)
+		if st == stateNotReady {
+			select {
+			case <-w.space:
+			case <-w.done:
+			case <-ctx.Done():
+				w.spaceWaiters.Add(-1)
+				return ctx.Err()
+			}
+			st = poll(false)
+		}
+		w.spaceWaiters.Add(-1)
+		switch st {
+		case stateReady:
+			// Pass the token on while there is plenty of space, so that one
+			// consumer signal can wake a chain of producers. Never pass it on
+			// without space: two parked producers would ping-pong it.
+			if w.producersWaiting() && poll(true) == stateReady {
+				w.signalSpace()
+			}
+			return nil
+		case stateClosed:
+			return ErrClosed
+		}
+	}
+}
+
+// spinWait is used for short, bounded waits on another party that is in the
+// middle of a few-instruction critical step (a producer between claiming and
+// publishing a slot, a consumer between claiming and releasing a batch). It
+// yields after the spin budget so a preempted party on the same core can run.
+func spinWait(i *int) {
+	*i++
+	if *i > 64 {
+		runtime.Gosched()
+	}
+}
