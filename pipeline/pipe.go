@@ -259,16 +259,41 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) {
 		lastKey []byte
 		id      uint32
 		err     error
-		raised  bool
+		// Readings bound for the same ring are pushed as one batch: a
+		// message's readings usually share a series and so a shard.
+		buf [16]record.Sample
+		n   int
+		cur = -1
 	)
 	now := clock.NowMs()
+	flush := func() {
+		if n == 0 {
+			return
+		}
+		p.push(ctx, cur, buf[:n])
+		// Observe only after the push: a marker computed from these
+		// observations is queued after the readings in every ring.
+		raised := false
+		for k := 0; k < n; k++ {
+			if p.wm.Observe(src, buf[k].Time, now) {
+				raised = true
+			}
+		}
+		if raised {
+			select {
+			case p.dirty <- struct{}{}:
+			default:
+			}
+		}
+		n = 0
+	}
 	for i := range b.Readings {
 		r := &b.Readings[i]
 		if int(r.Field) >= len(fm) || fm[r.Field] < 0 {
 			continue
 		}
 		key := b.Key(i)
-		if i == 0 || string(key) != string(lastKey) {
+		if lastKey == nil || string(key) != string(lastKey) {
 			id, err = p.series.Intern(key)
 			lastKey = key
 		}
@@ -276,7 +301,11 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) {
 			p.seriesRefused.Add(1)
 			continue
 		}
-		s := record.Sample{
+		if rg := int(id) % len(p.rings); rg != cur || n == len(buf) {
+			flush()
+			cur = rg
+		}
+		buf[n] = record.Sample{
 			Series: id,
 			Field:  uint16(fm[r.Field]),
 			Source: uint8(src),
@@ -285,26 +314,18 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) {
 			Value:  r.Value,
 			Seq:    p.seq.Add(1),
 		}
-		rg := p.rings[int(id)%len(p.rings)]
-		switch err := rg.Push(ctx, s); {
-		case err == nil, errors.Is(err, ring.ErrFull):
-			// ErrFull: dropped by drop_newest, counted by the drop hook.
-		default:
-			// Closed, or the block policy's wait ended with ctx: the
-			// gateway is stopping.
-			p.ringClosed.Add(1)
-		}
-		// Observe only after the push: a marker computed from this
-		// observation is queued after the reading in every ring.
-		if p.wm.Observe(src, s.Time, now) {
-			raised = true
-		}
+		n++
 	}
-	if raised {
-		select {
-		case p.dirty <- struct{}{}:
-		default:
-		}
+	flush()
+}
+
+// push queues samples into ring rg. Drops by policy are counted by the
+// ring's drop hook; samples refused because the ring closed (or because
+// the block policy's wait ended with ctx) are counted here.
+func (p *pipe) push(ctx context.Context, rg int, ss []record.Sample) {
+	k, err := p.rings[rg].PushBatch(ctx, ss)
+	if err != nil && !errors.Is(err, ring.ErrFull) {
+		p.ringClosed.Add(uint64(len(ss) - k))
 	}
 }
 
