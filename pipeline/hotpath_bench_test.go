@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/edgeplane/edgeplane/config"
+	"github.com/edgeplane/edgeplane/ingest"
+	"github.com/edgeplane/edgeplane/record"
+)
+
+const hotCfg = `
+gateway: {id: bench}
+kafka: {brokers: ["127.0.0.1:9"]}
+sources:
+  - name: air
+    mqtt: {broker: "tcp://127.0.0.1:1883", topics: ["city/+/air/+"]}
+    decode:
+      topic_pattern: "city/{district}/{type}/{id}"
+      key: "{district}/{id}"
+      time_path: ts
+      time_unit: ms
+      max_time_skew: "0"
+      fields: [{name: pm25}, {name: pm10}, {name: temp}, {name: hum}]
+pipelines:
+  - name: air
+    from: [air]
+    window: {type: tumbling, size: 1h}
+    max_series: 20000
+    ring: {capacity: 8192}
+`
+
+// hotInput is 10k sensors' messages in the PAYLOADS.md generic JSON shape.
+func hotInput(n int) (topics []string, payloads [][]byte) {
+	for i := 0; i < n; i++ {
+		topics = append(topics, fmt.Sprintf("city/d%d/air/s-%d", i%9, i))
+		payloads = append(payloads, []byte(fmt.Sprintf(
+			`{"id":"s-%d","ts":%d,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`, i, 1763683200123+int64(i))))
+	}
+	return
+}
+
+// BenchmarkHotPath is decode → intern → ring → tumbling window for one
+// message of four readings, on one goroutine (the ring is drained every
+// 256 messages). Compare with BenchmarkBareParse of the same payloads.
+func BenchmarkHotPath(b *testing.B) {
+	cfg, err := config.LoadBytes("bench.yaml", []byte(hotCfg), os.LookupEnv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := newPipe(cfg, &cfg.Pipelines[0], slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	dec, err := ingest.NewDecoder(&cfg.Sources[0].Decode)
+	if err != nil {
+		b.Fatal(err)
+	}
+	topics, payloads := hotInput(10_000)
+	var batch ingest.Batch
+	ctx := context.Background()
+	sh := p.shards[0]
+	buf := make([]record.Sample, 1024)
+	now := time.Now().UnixMilli()
+	drain := func() {
+		for {
+			n := sh.ring.Drain(buf)
+			if n == 0 {
+				return
+			}
+			sh.op.Process(buf[:n], now)
+		}
+	}
+	// Warm up: every series interned, every window open.
+	for i := range topics {
+		batch.Reset()
+		if r, err := dec.Decode(topics[i], payloads[i], now, &batch); r != ingest.ReasonNone {
+			b.Fatal(err)
+		}
+		p.deliver(ctx, 0, &batch)
+		if i%256 == 255 {
+			drain()
+		}
+	}
+	drain()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payloads[0])))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		k := i % len(topics)
+		batch.Reset()
+		_, _ = dec.Decode(topics[k], payloads[k], now, &batch)
+		p.deliver(ctx, 0, &batch)
+		if i%256 == 255 {
+			drain()
+		}
+	}
+	drain()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/msg")
+	if st := sh.op.Stats(); st.SamplesIn == 0 {
+		b.Fatal("no samples reached the window")
+	}
+}
+
+// BenchmarkBareParse is fastjson parsing alone of the same payloads: the
+// floor the hot path is compared with.
+func BenchmarkBareParse(b *testing.B) {
+	_, payloads := hotInput(10_000)
+	var p fastjson.Parser
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payloads[0])))
+	for i := 0; i < b.N; i++ {
+		if _, err := p.ParseBytes(payloads[i%len(payloads)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/msg")
+}
+
+// TestHotPathAllocs: the steady-state path from payload to window state
+// allocates nothing.
+func TestHotPathAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates; allocation budgets are checked without -race")
+	}
+	res := testing.Benchmark(BenchmarkHotPath)
+	if a := res.AllocsPerOp(); a != 0 {
+		t.Fatalf("hot path allocates %d per message", a)
+	}
+}
