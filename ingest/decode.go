@@ -34,6 +34,9 @@ const (
 	// ReasonTopic: the topic does not match topic_pattern or the format's
 	// topic shape.
 	ReasonTopic
+	// ReasonRateLimited: a WebSocket frame over its connection's rate
+	// limit, refused without decoding.
+	ReasonRateLimited
 	// NumReasons is the number of reasons defined here; the lead's reasons
 	// follow it.
 	NumReasons
@@ -41,6 +44,7 @@ const (
 
 var reasonNames = [NumReasons]string{
 	"none", "malformed", "missing_field", "non_numeric", "too_large", "time_out_of_range", "topic_mismatch",
+	"rate_limited",
 }
 
 // String returns the metric label of r.
@@ -71,7 +75,14 @@ type Reading struct {
 // records change bn.
 type Batch struct {
 	Readings []Reading
-	keys     []byte
+	// Seq is the source's arrival sequence number of the message (or
+	// WebSocket frame) the readings came from: it increases by one per
+	// delivered batch of a source, starting at 1, across all of the
+	// source's connections. A source with held acknowledgements
+	// (MQTTOptions.HoldAcks) acknowledges the message to the broker once
+	// AckThrough is called with Seq or higher. Reset does not change it.
+	Seq  uint64
+	keys []byte
 }
 
 // Key returns the series key of reading i. It aliases the Batch's storage.

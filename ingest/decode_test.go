@@ -339,13 +339,13 @@ func TestDecodeBatchReuse(t *testing.T) {
 }
 
 func TestDecodeReasonString(t *testing.T) {
-	want := []string{"none", "malformed", "missing_field", "non_numeric", "too_large", "time_out_of_range", "topic_mismatch"}
+	want := []string{"none", "malformed", "missing_field", "non_numeric", "too_large", "time_out_of_range", "topic_mismatch", "rate_limited"}
 	for r := range NumReasons {
 		if r.String() != want[r] {
 			t.Errorf("Reason(%d) = %q, want %q", r, r.String(), want[r])
 		}
 	}
-	if NumReasons.String() != "reason_7" {
+	if NumReasons.String() != "reason_8" {
 		t.Errorf("NumReasons.String() = %q", NumReasons.String())
 	}
 }

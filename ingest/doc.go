@@ -1,14 +1,41 @@
 // Package ingest takes sensor messages in and turns them into readings.
 //
-// It owns the sources — an MQTT subscriber on paho.mqtt.golang (mqtt.go)
-// and, later, a WebSocket endpoint — and the payload decoders (decode*.go):
-// generic JSON with configured paths, SenML, The Things Stack uplinks and
-// Zigbee2MQTT, plus topic patterns (topic.go). Every message ends in exactly
-// one account: accepted with its readings handed to the caller's Deliver
-// function, or rejected with a Reason, counted and logged at most once per
-// interval.
+// It owns the sources and the payload decoders:
 //
-// It does not intern series, shard, or push into rings: the wiring package
-// does that in the Deliver function it passes in, so ingest depends only on
-// its libraries and the record package.
+//   - mqtt.go, mqtt_conn.go: MQTTSource, a paho.mqtt.golang subscriber of
+//     one or more connections (shared subscriptions or split filters), with
+//     TLS, persistent sessions, reconnect with backoff and resubscribe, and
+//     a watchdog that breaks connections on which nothing arrives;
+//   - holdack.go: held acknowledgements — QoS 1 messages acknowledged to the
+//     broker, in arrival order, only once AckThrough says their readings are
+//     persisted;
+//   - natssrc.go: NATSSource, the embedded-broker mode: sensors publish to
+//     the embedded NATS server's MQTT listener and the messages are taken in
+//     process from NATS subjects, mapped back to MQTT topics;
+//   - ws.go, ws_frame.go: WSSource, a WebSocket endpoint with bearer-token
+//     auth, TLS, frame size, rate and connection limits, reading frames into
+//     a per-connection buffer without allocating;
+//   - source.go: the Source interface, SourceStats, the receiver shared by
+//     all sources (decode, account, deliver, dead-letter) and rate-limited
+//     reject logs;
+//   - decode*.go: generic JSON with configured paths, SenML, The Things
+//     Stack uplinks and Zigbee2MQTT; decode_multi.go splits a payload into
+//     records (JSON arrays, NDJSON); topic.go has topic patterns and filters.
+//
+// Every message ends in exactly one account: each of its records accepted
+// (its readings handed to the caller's Deliver function with the message's
+// sequence number) or rejected with a Reason — counted, logged at most once
+// per interval and optionally dead-lettered — or, with held acks, abandoned
+// for the broker to redeliver. See SourceStats.
+//
+// Concurrency: each connection (MQTT), subscription (NATS) or client
+// (WebSocket) has one receive goroutine that owns its receiver; Deliver is
+// called from all of them concurrently. Lock order: ackQueue.ackMu before
+// ackQueue.mu; every other lock (MQTTSource.mu, NATSSource.mu, rejectLog.mu)
+// is a leaf, and no lock is held while calling Deliver or DeadLetter.
+//
+// It does not intern series, shard, push into rings, or publish dead
+// letters: the wiring package does that in the Deliver and DeadLetter
+// functions it passes in, so ingest depends only on its libraries and the
+// record package.
 package ingest

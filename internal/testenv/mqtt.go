@@ -1,0 +1,126 @@
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgeplane/edgeplane/natsd"
+)
+
+// FreeAddr returns a loopback host:port that was free a moment ago, for a
+// listener that must keep its port across restarts.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// NATSMQTTAt starts an embedded server with JetStream in dir and its MQTT
+// listener on mqttAddr (host:port), so a restart with the same dir and
+// address finds the same sessions at the same port. The server is shut
+// down when the test ends (Shutdown may be called earlier).
+func NATSMQTTAt(t testing.TB, dir, mqttAddr string) *natsd.Server {
+	t.Helper()
+	var s *natsd.Server
+	var err error
+	// The port may still be held by the previous server's socket for a
+	// moment after a restart.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, err = natsd.Start(natsd.Options{StoreDir: dir, MQTTListen: mqttAddr})
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("start nats with mqtt on %s: %v", mqttAddr, err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+// Mosquitto starts a Mosquitto broker (Debian's /usr/sbin/mosquitto, or
+// mosquitto on PATH) on a free loopback port, anonymous, with in-memory
+// sessions, and returns its URL tcp://host:port. The test is skipped when
+// Mosquitto is not installed. The broker is killed when the test ends.
+func Mosquitto(t testing.TB) string {
+	t.Helper()
+	return MosquittoWith(t, "tcp", "allow_anonymous true\n")
+}
+
+// MosquittoWith is Mosquitto with extra configuration lines for its
+// listener (for example certfile/keyfile/cafile, password_file,
+// allow_anonymous), returning scheme://host:port.
+func MosquittoWith(t testing.TB, scheme, extra string) string {
+	t.Helper()
+	bin := "/usr/sbin/mosquitto"
+	if _, err := os.Stat(bin); err != nil {
+		if bin, err = exec.LookPath("mosquitto"); err != nil {
+			t.Skip("mosquitto is not installed")
+		}
+	}
+	addr := FreeAddr(t)
+	host, port, _ := net.SplitHostPort(addr)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "mosquitto.conf")
+	body := fmt.Sprintf("per_listener_settings false\npersistence false\nmax_inflight_messages 0\nmax_queued_messages 100000\nlog_dest stderr\nlog_type error\nlistener %s %s\n%s", port, host, extra)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	cmd.Dir = dir
+	var out lockedBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mosquitto: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		select {
+		case <-exited:
+			return fmt.Errorf("mosquitto exited: %s", out.String())
+		default:
+		}
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%w (mosquitto output: %q)", err, out.String())
+		}
+		return c.Close()
+	})
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// lockedBuffer collects a process's output.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
