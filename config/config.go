@@ -108,13 +108,62 @@ type SASL struct {
 	PasswordFile string `yaml:"password_file"`
 }
 
-// Source is one input: an MQTT subscription or a WebSocket endpoint.
+// Source is one input: an MQTT subscription (through paho to any broker),
+// the embedded MQTT listener's messages taken in-process, or a WebSocket
+// endpoint.
 type Source struct {
 	Name string `yaml:"name"`
-	// Type is mqtt (default).
-	Type   string              `yaml:"type"`
-	MQTT   MQTTSource          `yaml:"mqtt"`
-	Decode ingest.DecodeConfig `yaml:"decode"`
+	// Type is mqtt (default), embedded or websocket.
+	Type      string          `yaml:"type"`
+	MQTT      MQTTSource      `yaml:"mqtt"`
+	Embedded  EmbeddedSource  `yaml:"embedded"`
+	WebSocket WebSocketSource `yaml:"websocket"`
+	// DeadLetter sends rejected payloads, with their reason, to the
+	// JetStream subject edgeplane.deadletter.<source> (a bounded stream).
+	DeadLetter bool                `yaml:"dead_letter"`
+	Decode     ingest.DecodeConfig `yaml:"decode"`
+}
+
+// EmbeddedSource takes the messages sensors publish to the embedded MQTT
+// listener (nats.mqtt_listen) in-process, without a second MQTT hop.
+type EmbeddedSource struct {
+	// Topics are MQTT topic filters (+, #). Required.
+	Topics []string `yaml:"topics"`
+	// Subscribers is the number of parallel subscriptions (a queue group
+	// when more than one). Default 1.
+	Subscribers int `yaml:"subscribers"`
+	// PendingMsgs and PendingBytes bound what may wait for the decoder;
+	// beyond them messages are dropped and counted. Defaults 65536, 64MiB.
+	PendingMsgs  int      `yaml:"pending_msgs"`
+	PendingBytes ByteSize `yaml:"pending_bytes"`
+}
+
+// WebSocketSource is a WebSocket endpoint sensors push to: text frames of
+// one JSON object, an array of objects, or NDJSON.
+type WebSocketSource struct {
+	// Listen is host:port. Required.
+	Listen string `yaml:"listen"`
+	// Path the endpoint serves. Default "/". Ending in "/", the rest of the
+	// request path is the message topic (e.g. /ingest/city/d7/air/s-1).
+	Path string `yaml:"path"`
+	// Topic, when set, is the topic of every message instead.
+	Topic string `yaml:"topic"`
+	// Token (or TokenFile) is the required bearer token; empty: no auth.
+	Token     string `yaml:"token"`
+	TokenFile string `yaml:"token_file"`
+	// TLSCertFile and TLSKeyFile enable TLS.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// MaxFrame bounds a message in bytes. Default 65536.
+	MaxFrame int `yaml:"max_frame"`
+	// MaxConns bounds concurrent connections. Default 1024.
+	MaxConns int `yaml:"max_conns"`
+	// RateLimit is messages per second per connection (0: unlimited) with
+	// Burst; a client over it is refused and then closed.
+	RateLimit float64 `yaml:"rate_limit"`
+	Burst     int     `yaml:"burst"`
+	// IdleTimeout closes a connection without frames. Default 5m.
+	IdleTimeout Duration `yaml:"idle_timeout"`
 }
 
 // MQTTSource configures an MQTT subscriber.
@@ -137,6 +186,24 @@ type MQTTSource struct {
 	PasswordFile string   `yaml:"password_file"`
 	KeepAlive    Duration `yaml:"keep_alive"`
 	TLS          TLS      `yaml:"tls"`
+	// Connections is the number of parallel connections (each its own
+	// receive goroutine). With more than one, filters must be
+	// $share/group/… or SplitTopics must be set. Default 1.
+	Connections int `yaml:"connections"`
+	// SplitTopics spreads the filters over the connections instead.
+	SplitTopics bool `yaml:"split_topics"`
+	// HoldAcks acks a QoS 1 message only once its readings are inside
+	// aggregates stored in JetStream (needs qos 1, clean_session false,
+	// tumbling or hopping pipelines). A crash then loses no reading: the
+	// broker redelivers.
+	HoldAcks bool `yaml:"hold_acks"`
+	// MaxUnacked bounds held messages per connection. Default 1024.
+	MaxUnacked int `yaml:"max_unacked"`
+	// PingTimeout bounds the wait for a ping response. Default 10s.
+	PingTimeout Duration `yaml:"ping_timeout"`
+	// StaleTimeout reconnects a connection that received nothing for
+	// this long. Default 1.5 × keep_alive + ping_timeout.
+	StaleTimeout Duration `yaml:"stale_timeout"`
 }
 
 // Pipeline is one windowed aggregation from sources to a Kafka topic.
@@ -299,7 +366,8 @@ func (c *Config) ApplyDefaults(hostname string) {
 		if s.Type == "" {
 			s.Type = "mqtt"
 		}
-		if s.Type == "mqtt" {
+		switch s.Type {
+		case "mqtt":
 			m := &s.MQTT
 			if m.Broker == "" {
 				m.Broker = "embedded"
@@ -309,6 +377,43 @@ func (c *Config) ApplyDefaults(hostname string) {
 			}
 			if m.KeepAlive == 0 {
 				m.KeepAlive = Duration(30 * time.Second)
+			}
+			if m.Connections == 0 {
+				m.Connections = 1
+			}
+			if m.MaxUnacked == 0 {
+				m.MaxUnacked = 1024
+			}
+			if m.PingTimeout == 0 {
+				m.PingTimeout = Duration(10 * time.Second)
+			}
+			if m.StaleTimeout == 0 {
+				m.StaleTimeout = m.KeepAlive*3/2 + m.PingTimeout
+			}
+		case "embedded":
+			e := &s.Embedded
+			if e.Subscribers == 0 {
+				e.Subscribers = 1
+			}
+			if e.PendingMsgs == 0 {
+				e.PendingMsgs = 65536
+			}
+			if e.PendingBytes == 0 {
+				e.PendingBytes = 64 << 20
+			}
+		case "websocket":
+			w := &s.WebSocket
+			if w.Path == "" {
+				w.Path = "/"
+			}
+			if w.MaxFrame == 0 {
+				w.MaxFrame = 65536
+			}
+			if w.MaxConns == 0 {
+				w.MaxConns = 1024
+			}
+			if w.IdleTimeout == 0 {
+				w.IdleTimeout = Duration(5 * time.Minute)
 			}
 		}
 	}

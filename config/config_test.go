@@ -188,6 +188,17 @@ func TestEnvExpansion(t *testing.T) {
 	}
 }
 
+func TestEnvDefault(t *testing.T) {
+	src := strings.Replace(base, "id: gw1", "id: ${GW:-gw-default}", 1)
+	c, err := config.LoadBytes("env.yaml", []byte(src), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Gateway.ID != "gw-default" {
+		t.Fatalf("id %q", c.Gateway.ID)
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := config.Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	if err == nil || !errors.Is(err, os.ErrNotExist) {

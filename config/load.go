@@ -206,8 +206,9 @@ func parseLeadingPos(s string) (int, int, string, bool) {
 	return line, col, rest, true
 }
 
-// expand replaces ${VAR} with the variable's value; $$ is a literal $.
-// Unset variables are problems at their line.
+// expand replaces ${VAR} with the variable's value, ${VAR:-default} with
+// the default when VAR is unset; $$ is a literal $. Unset variables
+// without a default are problems at their line. Comments are skipped.
 func (l *loader) expand(data []byte, lookup func(string) (string, bool)) []byte {
 	if !bytes.Contains(data, []byte("$")) {
 		return data
@@ -247,9 +248,18 @@ func (l *loader) expand(data []byte, lookup func(string) (string, bool)) []byte 
 				continue
 			}
 			name := string(data[i+2 : i+2+end])
+			def, hasDef := "", false
+			if k := strings.Index(name, ":-"); k >= 0 {
+				name, def, hasDef = name[:k], name[k+2:], true
+			}
 			v, ok := lookup(name)
-			if !ok || !validEnvName(name) {
-				l.addAt(line, 0, "", fmt.Sprintf("environment variable %q is not set", name))
+			switch {
+			case !validEnvName(name):
+				l.addAt(line, 0, "", fmt.Sprintf("%q is not an environment variable name", name))
+			case !ok && hasDef:
+				v = def
+			case !ok:
+				l.addAt(line, 0, "", fmt.Sprintf("environment variable %q is not set (use ${%s:-default} for a default)", name, name))
 			}
 			out.WriteString(v)
 			i += 2 + end

@@ -173,8 +173,95 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 			checkSecret(ps, at+".mqtt", m.Password, m.PasswordFile)
 		}
 		checkTLS(ps, at+".mqtt.tls", &m.TLS)
+		if m.Connections < 1 || m.Connections > 64 {
+			ps.add(at+".mqtt.connections", "must be between 1 and 64")
+		}
+		if m.Connections > 1 && !m.SplitTopics {
+			for j, t := range m.Topics {
+				if !strings.HasPrefix(t, "$share/") {
+					ps.add(fmt.Sprintf("%s.mqtt.topics[%d]", at, j), "with %d connections every filter must be $share/group/… (or set split_topics)", m.Connections)
+				}
+			}
+		}
+		if m.SplitTopics && len(m.Topics) < m.Connections {
+			ps.add(at+".mqtt.split_topics", "%d filters cannot be split over %d connections", len(m.Topics), m.Connections)
+		}
+		if m.HoldAcks {
+			if m.QoS != 1 {
+				ps.add(at+".mqtt.hold_acks", "needs qos 1")
+			}
+			if m.CleanSession {
+				ps.add(at+".mqtt.hold_acks", "needs clean_session false (a persistent session)")
+			}
+			for _, p := range c.Pipelines {
+				if contains(p.From, s.Name) && p.Window.Type == "session" {
+					ps.add(at+".mqtt.hold_acks", "pipeline %s uses session windows, whose end is not known when a reading arrives; held acks need tumbling or hopping windows", p.Name)
+				}
+			}
+		}
+		if m.MaxUnacked < 1 {
+			ps.add(at+".mqtt.max_unacked", "must be positive")
+		}
+		if m.StaleTimeout <= m.KeepAlive+m.PingTimeout {
+			ps.add(at+".mqtt.stale_timeout", "must exceed keep_alive + ping_timeout (%s)", (m.KeepAlive + m.PingTimeout).D())
+		}
+	case "embedded":
+		e := &s.Embedded
+		if c.NATS.MQTTListen == "" {
+			ps.add(at+".type", "an embedded source needs nats.mqtt_listen")
+		}
+		if len(e.Topics) == 0 {
+			ps.add(at+".embedded.topics", "at least one topic filter is required")
+		}
+		for j, t := range e.Topics {
+			if err := checkFilter(t); err != nil || t == "#" || strings.HasPrefix(t, "$share/") {
+				if err == nil {
+					err = fmt.Errorf("filter %q is not supported by the embedded listener (no bare #, no $share)", t)
+				}
+				ps.add(fmt.Sprintf("%s.embedded.topics[%d]", at, j), "%v", err)
+			}
+		}
+		if e.Subscribers < 1 || e.Subscribers > 64 {
+			ps.add(at+".embedded.subscribers", "must be between 1 and 64")
+		}
+		if e.PendingMsgs < 1 || e.PendingBytes < 1<<10 {
+			ps.add(at+".embedded", "pending_msgs and pending_bytes must be positive (pending_bytes at least 1KiB)")
+		}
+	case "websocket":
+		w := &s.WebSocket
+		if w.Listen == "" {
+			ps.add(at+".websocket.listen", "a listen address is required")
+		} else {
+			checkHostPort(ps, at+".websocket.listen", w.Listen)
+		}
+		if !strings.HasPrefix(w.Path, "/") {
+			ps.add(at+".websocket.path", "must start with /")
+		}
+		if w.Topic == "" && !strings.HasSuffix(w.Path, "/") {
+			ps.add(at+".websocket.path", "must end with / (the rest of the path is the topic) unless topic is set")
+		}
+		if w.Token != "" && w.TokenFile != "" {
+			ps.add(at+".websocket.token_file", "set token or token_file, not both")
+		}
+		if w.TokenFile != "" {
+			if _, err := os.Stat(w.TokenFile); err != nil {
+				ps.add(at+".websocket.token_file", "cannot read %s: %v", w.TokenFile, err)
+			}
+		}
+		if (w.TLSCertFile == "") != (w.TLSKeyFile == "") {
+			ps.add(at+".websocket", "tls_cert_file and tls_key_file go together")
+		}
+		if w.MaxFrame < 64 || w.MaxFrame > 16<<20 {
+			ps.add(at+".websocket.max_frame", "must be between 64 and 16777216")
+		}
+		if w.MaxConns < 1 {
+			ps.add(at+".websocket.max_conns", "must be positive")
+		}
+		if w.RateLimit < 0 || w.Burst < 0 {
+			ps.add(at+".websocket.rate_limit", "must not be negative")
+		}
 	default:
-		ps.add(at+".type", "unknown source type %q (want mqtt)", s.Type)
+		ps.add(at+".type", "unknown source type %q (want mqtt, embedded or websocket)", s.Type)
 	}
 	for _, p := range s.Decode.Validate() {
 		ps.add(at+".decode."+p.Path, "%s", p.Msg)

@@ -59,6 +59,7 @@ type Gateway struct {
 	mu              sync.Mutex
 	reloads         atomic.Uint64
 	reloadFailures  atomic.Uint64
+	dead            *deadLetters
 	telemetrySent   atomic.Uint64
 	telemetryFailed atomic.Uint64
 	started         time.Time
@@ -68,8 +69,12 @@ type Gateway struct {
 
 // sourceRun is a configured source and the pipelines it feeds.
 type sourceRun struct {
-	cfg  *config.Source
+	cfg *config.Source
+	src ingest.Source
+	// mqtt is set for mqtt sources (held acks, client ids).
 	mqtt *ingest.MQTTSource
+	// nc is the dedicated connection of an embedded source.
+	nc *nats.Conn
 	// mu is read-locked by every delivery and write-locked by Reload to
 	// swap targets, so a pipeline being replaced receives nothing after
 	// the swap returns.
@@ -110,7 +115,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	g := &Gateway{cfg: cfg, opts: o, log: o.Logger}
+	g := &Gateway{cfg: cfg, opts: o, log: o.Logger, dead: newDeadLetters()}
 	for i := range cfg.Pipelines {
 		p, err := newPipe(cfg, &cfg.Pipelines[i], o.Logger)
 		if err != nil {
@@ -163,6 +168,10 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	for _, p := range g.pipes {
 		g.startPipe(p)
 	}
+	if err := openDeadLetterStream(ctx, g.nc); err != nil {
+		return err
+	}
+	go g.dead.run(g.runCtx, g.nc)
 	for _, sr := range g.sources {
 		if err := g.startSource(ctx, sr); err != nil {
 			return err
@@ -304,25 +313,74 @@ func (g *Gateway) startKafka(ctx context.Context) error {
 
 func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 	sc := sr.cfg
+	deliver := func(b *ingest.Batch) { sr.deliver(g.runCtx, b) }
+	var dl ingest.DeadLetter
+	if sc.DeadLetter {
+		dl = g.dead.hook(sc.Name)
+	}
+	var err error
+	switch sc.Type {
+	case "mqtt":
+		err = g.newMQTTSource(sr, deliver, dl)
+	case "embedded":
+		e := &sc.Embedded
+		if sr.nc, err = g.ns.Connect("edgeplane-ingest-" + sc.Name); err != nil {
+			return fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+		sr.src, err = ingest.NewNATSSource(ingest.NATSOptions{
+			Name: sc.Name, Conn: sr.nc, Topics: e.Topics, Queue: "edgeplane-" + sc.Name, Subscribers: e.Subscribers,
+			PendingMsgs: e.PendingMsgs, PendingBytes: int(e.PendingBytes), DeadLetter: dl, Logger: g.log,
+		}, &sc.Decode, deliver)
+	case "websocket":
+		w := &sc.WebSocket
+		var token string
+		if token, err = secret(w.Token, w.TokenFile); err != nil {
+			return fmt.Errorf("source %s: token: %w", sc.Name, err)
+		}
+		sr.src, err = ingest.NewWSSource(ingest.WSOptions{
+			Name: sc.Name, Listen: w.Listen, Path: w.Path, Topic: w.Topic, Token: token,
+			TLSCertFile: w.TLSCertFile, TLSKeyFile: w.TLSKeyFile, MaxFrame: w.MaxFrame, MaxConns: w.MaxConns,
+			RateLimit: w.RateLimit, Burst: w.Burst, IdleTimeout: w.IdleTimeout.D(), DeadLetter: dl, Logger: g.log,
+		}, &sc.Decode, deliver)
+	default:
+		err = fmt.Errorf("unknown source type %q", sc.Type)
+	}
+	if err != nil {
+		return fmt.Errorf("source %s: %w", sc.Name, err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := sr.src.Start(cctx); err != nil {
+		if sc.Type != "mqtt" {
+			return fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+		// paho keeps retrying in the background: a broker that is down at
+		// start is not fatal, it is reported by /readyz.
+		g.log.Warn("mqtt source not connected yet; retrying in the background", "source", sc.Name, "err", err)
+	}
+	return nil
+}
+
+func (g *Gateway) newMQTTSource(sr *sourceRun, deliver ingest.Deliver, dl ingest.DeadLetter) error {
+	sc := sr.cfg
 	m := &sc.MQTT
 	broker := m.Broker
 	if broker == "embedded" {
 		broker = g.ns.MQTTAddr()
 		if broker == "" {
-			return fmt.Errorf("source %s: broker is embedded but the embedded MQTT listener is off", sc.Name)
+			return errors.New("broker is embedded but the embedded MQTT listener is off")
 		}
 	}
 	pw, err := secret(m.Password, m.PasswordFile)
 	if err != nil {
-		return fmt.Errorf("source %s: %w", sc.Name, err)
+		return err
 	}
 	var tc *tls.Config
 	if m.TLS.Enabled {
 		if tc, err = clientTLS(&m.TLS); err != nil {
-			return fmt.Errorf("source %s: %w", sc.Name, err)
+			return err
 		}
 	}
-	deliver := func(b *ingest.Batch) { sr.deliver(g.runCtx, b) }
 	src, err := ingest.NewMQTTSource(ingest.MQTTOptions{
 		Name:         sc.Name,
 		Broker:       broker,
@@ -334,20 +392,30 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 		Password:     pw,
 		KeepAlive:    m.KeepAlive.D(),
 		TLS:          tc,
+		Connections:  m.Connections,
+		SplitTopics:  m.SplitTopics,
+		HoldAcks:     m.HoldAcks,
+		MaxUnacked:   m.MaxUnacked,
+		PingTimeout:  m.PingTimeout.D(),
+		StaleTimeout: m.StaleTimeout.D(),
+		DeadLetter:   dl,
 		Logger:       g.log,
 	}, &sc.Decode, deliver)
 	if err != nil {
-		return fmt.Errorf("source %s: %w", sc.Name, err)
+		return err
 	}
-	sr.mqtt = src
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := src.Start(cctx); err != nil {
-		// paho keeps retrying in the background: a broker that is down at
-		// start is not fatal, it is reported by /readyz.
-		g.log.Warn("mqtt source not connected yet; retrying in the background", "source", sc.Name, "err", err)
-	}
+	sr.src, sr.mqtt = src, src
 	return nil
+}
+
+// stopSource stops a source's input and closes its dedicated connection.
+func (sr *sourceRun) stop(quiesce time.Duration) {
+	if sr.src != nil {
+		sr.src.Stop(quiesce)
+	}
+	if sr.nc != nil {
+		sr.nc.Close()
+	}
 }
 
 // Stop shuts down gracefully within the config's shutdown_timeout (or
@@ -366,9 +434,7 @@ func (g *Gateway) stop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Gateway.ShutdownTimeout.D())
 	defer cancel()
 	for _, sr := range g.sources {
-		if sr.mqtt != nil {
-			sr.mqtt.Stop(250 * time.Millisecond)
-		}
+		sr.stop(250 * time.Millisecond)
 	}
 	var errs []error
 	for _, p := range g.pipes {
@@ -392,9 +458,7 @@ func (g *Gateway) stop(ctx context.Context) error {
 // abort releases whatever Start brought up, without draining.
 func (g *Gateway) abort() {
 	for _, sr := range g.sources {
-		if sr.mqtt != nil {
-			sr.mqtt.Stop(0)
-		}
+		sr.stop(0)
 	}
 	if g.runCancel != nil {
 		g.runCancel()

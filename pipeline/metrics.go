@@ -76,10 +76,10 @@ func (m *gatewayMetrics) rebuild() {
 	for _, sr := range g.sources {
 		l := "{" + label("source", sr.cfg.Name) + "}"
 		st := func() *ingest.SourceStats {
-			if sr.mqtt == nil {
+			if sr.src == nil {
 				return &ingest.SourceStats{}
 			}
-			return &sr.mqtt.Stats
+			return sr.src.SourceStats()
 		}
 		c("edgeplane_ingest_messages_total"+l, func() uint64 { return st().Messages.Load() })
 		c("edgeplane_ingest_readings_total"+l, func() uint64 { return st().Readings.Load() })
@@ -88,6 +88,14 @@ func (m *gatewayMetrics) rebuild() {
 			lr := "{" + label("source", sr.cfg.Name) + "," + label("reason", r.String()) + "}"
 			c("edgeplane_ingest_rejected_total"+lr, func() uint64 { return st().Rejected[r].Load() })
 		}
+		c("edgeplane_ingest_records_total"+l, func() uint64 { return st().Records.Load() })
+		c("edgeplane_ingest_abandoned_total"+l, func() uint64 { return st().Abandoned.Load() })
+		c("edgeplane_ingest_dropped_total"+l, func() uint64 { return st().Dropped.Load() })
+		c("edgeplane_ingest_dead_lettered_total"+l, func() uint64 { return st().DeadLettered.Load() })
+		c("edgeplane_ingest_stale_reconnects_total"+l, func() uint64 { return st().Stale.Load() })
+		c("edgeplane_ingest_ack_waits_total"+l, func() uint64 { return st().AckWaits.Load() })
+		ga("edgeplane_ingest_unacked"+l, func() float64 { return float64(st().Unacked.Load()) })
+		ga("edgeplane_ingest_connections"+l, func() float64 { return float64(st().Connections.Load()) })
 		c("edgeplane_ingest_connects_total"+l, func() uint64 { return st().Connects.Load() })
 		c("edgeplane_ingest_connection_lost_total"+l, func() uint64 { return st().ConnLost.Load() })
 		ga("edgeplane_ingest_connected"+l, func() float64 {
@@ -144,6 +152,8 @@ func (m *gatewayMetrics) rebuild() {
 		}
 		return time.Since(g.started).Seconds()
 	})
+	c("edgeplane_ingest_dead_letters_published_total", g.dead.sent.Load)
+	c("edgeplane_ingest_dead_letters_dropped_total", func() uint64 { return g.dead.dropped.Load() + g.dead.failed.Load() })
 	c("edgeplane_gateway_reloads_total", g.reloads.Load)
 	c("edgeplane_gateway_telemetry_sent_total", g.telemetrySent.Load)
 	c("edgeplane_gateway_telemetry_failed_total", g.telemetryFailed.Load)
@@ -235,7 +245,7 @@ func (g *Gateway) Ready() Readiness {
 	defer g.mu.Unlock()
 	var r Readiness
 	for _, sr := range g.sources {
-		if sr.mqtt == nil || !sr.mqtt.Connected() {
+		if sr.src == nil || !sr.src.Connected() {
 			r.Problems = append(r.Problems, "source "+sr.cfg.Name+" is not connected")
 		}
 	}
@@ -269,10 +279,10 @@ func (g *Gateway) Snapshot() Snapshot {
 	defer g.mu.Unlock()
 	var s Snapshot
 	for _, sr := range g.sources {
-		if sr.mqtt == nil {
+		if sr.src == nil {
 			continue
 		}
-		st := &sr.mqtt.Stats
+		st := sr.src.SourceStats()
 		s.Messages += st.Messages.Load()
 		s.Readings += st.Readings.Load()
 		s.Rejected += st.RejectedTotal()

@@ -150,9 +150,7 @@ func (g *Gateway) ReloadRefused() { g.reloadFailures.Add(1) }
 // retireSource stops a source and waits until no delivery of it is in
 // flight.
 func (g *Gateway) retireSource(sr *sourceRun) {
-	if sr.mqtt != nil {
-		sr.mqtt.Stop(250 * time.Millisecond)
-	}
+	sr.stop(250 * time.Millisecond)
 	sr.mu.Lock()
 	sr.targets = nil
 	sr.mu.Unlock()

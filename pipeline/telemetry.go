@@ -59,7 +59,7 @@ func (g *Gateway) telemetry(ctx context.Context, topic string, interval time.Dur
 			g.mu.Lock()
 			ev.Pipelines = len(g.pipes)
 			for _, sr := range g.sources {
-				ev.Sources[sr.cfg.Name] = sr.mqtt != nil && sr.mqtt.Connected()
+				ev.Sources[sr.cfg.Name] = sr.src != nil && sr.src.Connected()
 			}
 			g.mu.Unlock()
 			prev, prevAt = snap, now

@@ -48,7 +48,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := strings.NewReplacer(
-		"      qos: 1\n    decode:\n      format: json", "      qos: 3\n    decode:\n      format: json",
+		"      qos: 1\n", "      qos: 3\n",
 		"      size: 10s\n      out_of_orderness: 2s\n    aggregates: [count, sum, min, max, mean]",
 		"      size: 10s\n      out_of_orderness: 2s\n    aggregates: [count, sum, mode]",
 		"    to:\n      topic: city.traffic.10s", "    to:\n      topic: \"city traffic\"",
@@ -69,7 +69,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		}
 		paths = append(paths, l[2])
 	}
-	want := []string{"sources[0].mqtt.qos", "pipelines[0].aggregates", "pipelines[2].to.topic"}
+	want := []string{"sources[2].mqtt.qos", "pipelines[0].aggregates", "pipelines[2].to.topic"}
 	if strings.Join(paths, " ") != strings.Join(want, " ") || !strings.Contains(errOut, "3 problem(s)") {
 		t.Fatalf("problems at %v, want %v:\n%s", paths, want, errOut)
 	}

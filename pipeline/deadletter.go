@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/edgeplane/edgeplane/ingest"
+)
+
+// Dead letters: rejected payloads of sources with dead_letter on go, with
+// their reason and topic as headers, to the JetStream subject
+// edgeplane.deadletter.<source>, captured by a bounded stream (oldest
+// dropped first). A bounded queue decouples the sources' receive
+// goroutines from the publishes; when it is full the payload is counted
+// as dropped, never waited for.
+const (
+	deadLetterStream   = "EDGEPLANE_DEADLETTER"
+	deadLetterSubject  = "edgeplane.deadletter"
+	deadLetterQueue    = 1024
+	deadLetterMaxBytes = 64 << 20
+)
+
+type deadMsg struct {
+	source, topic string
+	reason        ingest.Reason
+	payload       []byte
+}
+
+type deadLetters struct {
+	ch      chan deadMsg
+	sent    atomic.Uint64
+	dropped atomic.Uint64
+	failed  atomic.Uint64
+}
+
+func newDeadLetters() *deadLetters { return &deadLetters{ch: make(chan deadMsg, deadLetterQueue)} }
+
+// hook returns the DeadLetter function for a source. It copies what it
+// keeps: the source's topic and payload are valid only during the call.
+func (d *deadLetters) hook(string) ingest.DeadLetter {
+	return func(source string, reason ingest.Reason, topic string, payload []byte) {
+		m := deadMsg{source: source, topic: topic, reason: reason, payload: append([]byte(nil), payload...)}
+		select {
+		case d.ch <- m:
+		default:
+			d.dropped.Add(1)
+		}
+	}
+}
+
+// openDeadLetterStream creates the bounded stream the dead letters land in.
+func openDeadLetterStream(ctx context.Context, nc *nats.Conn) error {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        deadLetterStream,
+		Description: "edgeplane: rejected payloads with their reason",
+		Subjects:    []string{deadLetterSubject + ".>"},
+		Storage:     jetstream.FileStorage,
+		MaxBytes:    deadLetterMaxBytes,
+		Discard:     jetstream.DiscardOld,
+	})
+	if err != nil {
+		return fmt.Errorf("dead-letter stream: %w", err)
+	}
+	return nil
+}
+
+// run publishes queued dead letters until ctx ends.
+func (d *deadLetters) run(ctx context.Context, nc *nats.Conn) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-d.ch:
+			msg := nats.NewMsg(deadLetterSubject + "." + m.source)
+			msg.Header.Set("reason", m.reason.String())
+			msg.Header.Set("topic", m.topic)
+			msg.Data = m.payload
+			if err := nc.PublishMsg(msg); err != nil {
+				d.failed.Add(1)
+				continue
+			}
+			d.sent.Add(1)
+		}
+	}
+}
