@@ -49,6 +49,12 @@ type NATS struct {
 	// MQTTListen is the embedded MQTT listener (host:port) sensors and
 	// sources with broker "embedded" connect to. Default "" (off).
 	MQTTListen string `yaml:"mqtt_listen"`
+	// MQTTAckWait is how long the embedded listener waits for a
+	// subscriber's ack of a QoS 1 message before redelivering it. With
+	// hold_acks through the embedded listener it must exceed the time a
+	// reading is held (window size + out_of_orderness + lateness).
+	// Default: the server's (30s).
+	MQTTAckWait Duration `yaml:"mqtt_ack_wait"`
 	// MaxStore bounds all JetStream file storage. Default: the server's.
 	MaxStore ByteSize `yaml:"max_store"`
 	Buffer   Buffer   `yaml:"buffer"`

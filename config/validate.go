@@ -193,6 +193,9 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 			if m.CleanSession {
 				ps.add(at+".mqtt.hold_acks", "needs clean_session false (a persistent session)")
 			}
+			if m.Connections != 1 {
+				ps.add(at+".mqtt.hold_acks", "needs connections: 1 (acks follow one arrival order)")
+			}
 			for _, p := range c.Pipelines {
 				if contains(p.From, s.Name) && p.Window.Type == "session" {
 					ps.add(at+".mqtt.hold_acks", "pipeline %s uses session windows, whose end is not known when a reading arrives; held acks need tumbling or hopping windows", p.Name)

@@ -37,6 +37,10 @@ type Options struct {
 	// every SyncInterval (the server's default is 2 minutes).
 	SyncAlways   bool
 	SyncInterval time.Duration
+	// MQTTAckWait is how long the MQTT listener waits for a subscriber's
+	// ack of a QoS 1 message before redelivering it. 0 keeps the server's
+	// default (30s).
+	MQTTAckWait time.Duration
 	// ReadyTimeout bounds the wait for the server to start. Default 10s.
 	ReadyTimeout time.Duration
 	// Logger receives the server's notices and errors; nil silences them.
@@ -97,6 +101,7 @@ func Start(o Options) (*Server, error) {
 			}
 		}
 		so.MQTT.Host, so.MQTT.Port = host, port
+		so.MQTT.AckWait = o.MQTTAckWait
 		o.MQTTListen = net.JoinHostPort(host, strconv.Itoa(port))
 	}
 	srv, err := server.NewServer(so)

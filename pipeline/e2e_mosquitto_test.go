@@ -41,7 +41,7 @@ func startMosquitto(t *testing.T) (url string, restart func()) {
 	ln.Close()
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "mosquitto.conf")
-	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nmax_queued_messages 100000\n",
+	text := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location %s/\nmax_queued_messages 100000\nmax_inflight_messages 0\n",
 		port, dir)
 	if os.Geteuid() == 0 {
 		// Keep root so the broker can write its database into the
@@ -133,4 +133,11 @@ func TestMosquittoKcatEndToEnd(t *testing.T) {
 	}
 	got := kcatConsume(t, kc.ListenAddrs()[0], "test.air", len(sc.want), 60*time.Second)
 	sc.check(t, got)
+}
+
+// TestHeldAcksSurviveKill: held acknowledgements through Mosquitto, with
+// a kill mid-stream (see heldAcksSurviveKill).
+func TestHeldAcksSurviveKill(t *testing.T) {
+	broker, _ := startMosquitto(t)
+	heldAcksSurviveKill(t, broker)
 }

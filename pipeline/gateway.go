@@ -78,26 +78,44 @@ type sourceRun struct {
 	// mu is read-locked by every delivery and write-locked by Reload to
 	// swap targets, so a pipeline being replaced receives nothing after
 	// the swap returns.
-	mu      sync.RWMutex
-	targets []target
+	mu       sync.RWMutex
+	targets  []target
+	retiring []*holdQueue // held acks: queues of pipelines a reload is draining
+	acker    *holdAcker   // held acks only
 }
+
+func (sc *sourceRun) holdsAcks() bool { return sc.cfg.Type == "mqtt" && sc.cfg.MQTT.HoldAcks }
 
 func (sr *sourceRun) deliver(ctx context.Context, b *ingest.Batch) {
 	sr.mu.RLock()
 	for _, t := range sr.targets {
-		t.p.deliver(ctx, t.idx, b)
+		rel := t.p.deliver(ctx, t.idx, b)
+		if t.hq != nil {
+			t.hq.push(b.Seq, rel)
+		}
 	}
 	sr.mu.RUnlock()
 }
 
-// targetsFor lists the pipelines of pipes that read source name.
-func targetsFor(name string, pipes []*pipe) []target {
+// targetsFor lists the pipelines of pipes that read source sc; with held
+// acks each gets a queue, or keeps the one it had in prev.
+func targetsFor(sc *config.Source, pipes []*pipe, prev []target) []target {
 	var ts []target
 	for _, p := range pipes {
 		for j, from := range p.cfg.From {
-			if from == name {
-				ts = append(ts, target{p: p, idx: j})
+			if from != sc.Name {
+				continue
 			}
+			t := target{p: p, idx: j}
+			if sc.Type == "mqtt" && sc.MQTT.HoldAcks {
+				t.hq = &holdQueue{p: p}
+				for _, o := range prev {
+					if o.p == p && o.hq != nil {
+						t.hq = o.hq
+					}
+				}
+			}
+			ts = append(ts, t)
 		}
 	}
 	return ts
@@ -105,7 +123,8 @@ func targetsFor(name string, pipes []*pipe) []target {
 
 type target struct {
 	p   *pipe
-	idx int // the source's index in the pipeline's from list
+	idx int        // the source's index in the pipeline's from list
+	hq  *holdQueue // held acks only
 }
 
 // New builds a gateway from a validated config. It allocates every
@@ -125,7 +144,15 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	for i := range cfg.Sources {
 		sc := &cfg.Sources[i]
-		sr := &sourceRun{cfg: sc, targets: targetsFor(sc.Name, g.pipes)}
+		sr := &sourceRun{cfg: sc, targets: targetsFor(sc, g.pipes, nil)}
+		if sr.holdsAcks() {
+			for _, t := range sr.targets {
+				if !t.p.held {
+					t.p.loadStored(cfg.Gateway.DataDir)
+					t.p.held = true
+				}
+			}
+		}
 		if len(sr.targets) == 0 {
 			g.log.Warn("source feeds no pipeline; not started", "source", sc.Name)
 			continue
@@ -254,13 +281,14 @@ func (g *Gateway) startNATS() error {
 	} else {
 		b := &g.cfg.NATS.Buffer
 		ns, err := natsd.Start(natsd.Options{
-			ServerName: g.cfg.Gateway.ID,
-			StoreDir:   filepath.Join(g.cfg.Gateway.DataDir, "jetstream"),
-			Listen:     g.cfg.NATS.Listen,
-			MQTTListen: g.cfg.NATS.MQTTListen,
-			MaxStore:   int64(g.cfg.NATS.MaxStore),
-			SyncAlways: b.Sync == "always",
-			Logger:     g.log,
+			ServerName:  g.cfg.Gateway.ID,
+			StoreDir:    filepath.Join(g.cfg.Gateway.DataDir, "jetstream"),
+			Listen:      g.cfg.NATS.Listen,
+			MQTTListen:  g.cfg.NATS.MQTTListen,
+			MQTTAckWait: g.cfg.NATS.MQTTAckWait.D(),
+			MaxStore:    int64(g.cfg.NATS.MaxStore),
+			SyncAlways:  b.Sync == "always",
+			Logger:      g.log,
 		})
 		if err != nil {
 			return err
@@ -348,6 +376,10 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 	if err != nil {
 		return fmt.Errorf("source %s: %w", sc.Name, err)
 	}
+	if sr.holdsAcks() {
+		sr.acker = newHoldAcker(sr)
+		go sr.acker.run()
+	}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := sr.src.Start(cctx); err != nil {
@@ -434,12 +466,24 @@ func (g *Gateway) stop(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Gateway.ShutdownTimeout.D())
 	defer cancel()
 	for _, sr := range g.sources {
+		if sr.acker != nil {
+			// Stop taking messages but keep the connection: the acks of
+			// what the pipelines store during the drain go out below.
+			sr.mqtt.Quiesce()
+			continue
+		}
 		sr.stop(250 * time.Millisecond)
 	}
 	var errs []error
 	for _, p := range g.pipes {
 		if err := g.stopPipe(ctx, p); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	for _, sr := range g.sources {
+		if sr.acker != nil {
+			sr.acker.finish(true)
+			sr.stop(250 * time.Millisecond)
 		}
 	}
 	var err error
@@ -458,6 +502,9 @@ func (g *Gateway) stop(ctx context.Context) error {
 // abort releases whatever Start brought up, without draining.
 func (g *Gateway) abort() {
 	for _, sr := range g.sources {
+		if sr.acker != nil {
+			sr.acker.finish(false)
+		}
 		sr.stop(0)
 	}
 	if g.runCancel != nil {
@@ -488,6 +535,25 @@ func (g *Gateway) abort() {
 	if g.ownNS && g.ns != nil {
 		g.ns.Shutdown()
 	}
+}
+
+// Kill stops the gateway the hard way, as a crash would: nothing more is
+// stored or acknowledged, open windows are lost. For tests of what a crash
+// loses; use Stop otherwise.
+func (g *Gateway) Kill() {
+	g.stopOnce.Do(func() {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, sr := range g.sources {
+			if sr.acker != nil {
+				sr.acker.finish(false)
+			}
+		}
+		if g.sinkStop != nil {
+			g.sinkStop()
+		}
+		g.abort()
+	})
 }
 
 // MQTTAddr returns the embedded MQTT listener's URL ("" when off).

@@ -109,6 +109,8 @@ func (m *gatewayMetrics) rebuild() {
 		p := p
 		l := "{" + label("pipeline", p.cfg.Name) + "}"
 		c("edgeplane_ingest_series_refused_total"+l, p.seriesRefused.Load)
+		c("edgeplane_ingest_replayed_total"+l, p.replayed.Load)
+		ga("edgeplane_sink_stored_watermark_seconds"+l, func() float64 { return float64(p.storedWM()) / 1e3 })
 		ga("edgeplane_ingest_series"+l, func() float64 { return float64(p.series.Len()) })
 		c("edgeplane_ring_dropped_total"+l, p.ringDropped)
 		c("edgeplane_ring_closed_refused_total"+l, p.ringClosed.Load)

@@ -48,6 +48,16 @@ type pipe struct {
 	mkCancel   context.CancelFunc
 	mkDone     chan struct{}
 	wg         sync.WaitGroup // shard goroutines
+
+	// Held acks (holdack.go): held is set when a hold_acks source feeds
+	// the pipeline.
+	held        bool
+	drained     atomic.Bool // drained by a reload: everything it had is stored
+	stateFile   string
+	stateMu     sync.Mutex
+	persisted   int64 // stored watermark last written to stateFile
+	replayFloor int64 // persisted value at start: readings at or below it are replays
+	replayed    atomic.Uint64
 }
 
 // stopMarkers ends the marker loop and waits for it; idempotent.
@@ -81,6 +91,10 @@ type shardRun struct {
 	// oldestMs is when the oldest aggregate in the writer's frame was added.
 	oldestMs int64
 	stats    atomic.Pointer[operators.ShardStats]
+	// stored is the shard's watermark at the end of the last loop
+	// iteration that left nothing pending in the writer: every window it
+	// fired up to there is in JetStream.
+	stored atomic.Int64
 }
 
 // Emit implements operators.Emitter: the aggregate goes into the frame.
@@ -185,7 +199,8 @@ func operatorConfig(p *config.Pipeline, nSources int, fields []string) (operator
 
 // newPipe builds a pipeline's state; it starts nothing.
 func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, error) {
-	pp := &pipe{cfg: p, log: log.With("pipeline", p.Name), series: record.NewSeriesTable(p.MaxSeries)}
+	pp := &pipe{cfg: p, log: log.With("pipeline", p.Name), series: record.NewSeriesTable(p.MaxSeries),
+		persisted: math.MinInt64, replayFloor: math.MinInt64}
 	// Pipeline fields: the configured list, or the union of the sources'
 	// fields in order of appearance.
 	index := map[string]int32{}
@@ -239,6 +254,7 @@ func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, e
 			}
 		})
 		sr := &shardRun{p: pp, ring: r}
+		sr.stored.Store(math.MinInt64)
 		op, err := operators.NewShard(&oc, pp.wm, sr)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
@@ -252,8 +268,10 @@ func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, e
 
 // deliver pushes the readings of one message from the source at index src
 // of this pipeline into the shards' rings. It runs on the source's receive
-// goroutine.
-func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) {
+// goroutine. For a held pipeline it returns the release watermark of the
+// message (holdack.go): the latest of its readings' releases.
+func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release int64) {
+	release = math.MinInt64
 	fm := p.fieldMap[src]
 	var (
 		lastKey []byte
@@ -301,6 +319,16 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) {
 			p.seriesRefused.Add(1)
 			continue
 		}
+		if p.held {
+			rel := p.release(r.Time)
+			if rel <= p.replayFloor {
+				// Its window was stored before a crash; the broker
+				// redelivered the message because its ack was held.
+				p.replayed.Add(1)
+				continue
+			}
+			release = max(release, rel)
+		}
 		if rg := int(id) % len(p.rings); rg != cur || n == len(buf) {
 			flush()
 			cur = rg
@@ -317,6 +345,7 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) {
 		n++
 	}
 	flush()
+	return release
 }
 
 // push queues samples into ring rg. Drops by policy are counted by the
@@ -386,6 +415,9 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 		}
 		if s.w.Pending() > 0 && s.now-s.oldestMs >= flushLinger.Milliseconds() {
 			_ = s.w.Flush(sinkCtx)
+		}
+		if s.w.Pending() == 0 {
+			s.stored.Store(s.op.Watermark())
 		}
 		s.publishStats()
 		if errors.Is(err, ring.ErrClosed) {

@@ -97,11 +97,28 @@ func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 	var sources []*sourceRun
 	for i := range next.Sources {
 		sc := &next.Sources[i]
-		targets := targetsFor(sc.Name, pipes)
 		sr := oldSrc[sc.Name]
 		delete(oldSrc, sc.Name)
+		var prev []target
+		if sr != nil {
+			prev = sr.targets
+		}
+		targets := targetsFor(sc, pipes, prev)
+		for _, t := range targets {
+			if t.hq != nil && !t.p.held {
+				t.p.loadStored(next.Gateway.DataDir)
+				t.p.held = true
+			}
+		}
 		if sr != nil && reflect.DeepEqual(*sr.cfg, *sc) && len(targets) > 0 {
 			sr.mu.Lock()
+			// Queues of pipelines that go away stay with the acker until
+			// their pipelines are drained.
+			for _, o := range sr.targets {
+				if o.hq != nil && !kept[o.p] {
+					sr.retiring = append(sr.retiring, o.hq)
+				}
+			}
 			sr.cfg, sr.targets = sc, targets
 			sr.mu.Unlock()
 			sources = append(sources, sr)
@@ -134,7 +151,9 @@ func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 		if !kept[p] {
 			if err := g.stopPipe(dctx, p); err != nil {
 				errs = append(errs, err)
+				continue
 			}
+			p.drained.Store(true)
 		}
 	}
 	g.pipes = pipes
@@ -150,6 +169,9 @@ func (g *Gateway) ReloadRefused() { g.reloadFailures.Add(1) }
 // retireSource stops a source and waits until no delivery of it is in
 // flight.
 func (g *Gateway) retireSource(sr *sourceRun) {
+	if sr.acker != nil {
+		sr.acker.finish(true)
+	}
 	sr.stop(250 * time.Millisecond)
 	sr.mu.Lock()
 	sr.targets = nil
