@@ -24,9 +24,11 @@ type KafkaOptions struct {
 	// AutoCreateTopics lets the broker create a missing topic on first
 	// produce (the broker must allow it too).
 	AutoCreateTopics bool
-	// MaxBufferedRecords keeps the client's own buffer small: JetStream is
-	// the buffer. Default 20000.
+	// MaxBufferedRecords and MaxBufferedBytes keep the client's own
+	// buffer small: JetStream is the buffer. Defaults 20000 records (one
+	// forwarder batch of 32 full json frames fits) and 32 MiB.
 	MaxBufferedRecords int
+	MaxBufferedBytes   int
 	// MetadataMinAge bounds how often metadata may be refreshed; low so
 	// that leader changes recover fast. Default 250 ms.
 	MetadataMinAge time.Duration
@@ -66,6 +68,9 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 	if o.MaxBufferedRecords <= 0 {
 		o.MaxBufferedRecords = 20000
 	}
+	if o.MaxBufferedBytes <= 0 {
+		o.MaxBufferedBytes = 32 << 20
+	}
 	if o.MetadataMinAge <= 0 {
 		o.MetadataMinAge = 250 * time.Millisecond
 	}
@@ -84,6 +89,7 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 		// older than the timeout would fail at once after an outage. The
 		// forwarder bounds each delivery with a context instead.
 		kgo.MaxBufferedRecords(o.MaxBufferedRecords),
+		kgo.MaxBufferedBytes(o.MaxBufferedBytes),
 		kgo.MetadataMinAge(o.MetadataMinAge),
 		kgo.MetadataMaxAge(30 * time.Second),
 		kgo.ProducerLinger(5 * time.Millisecond),

@@ -2,14 +2,50 @@ package sink
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/edgeplane/edgeplane/record"
+	"github.com/edgeplane/edgeplane/sink/compact"
 )
+
+// Format is how a pipeline's aggregates are laid out in Kafka records.
+type Format uint8
+
+const (
+	// FormatJSON sends one record per aggregate: key = series key, value
+	// = flat JSON (AppendJSON), headers id, revision, gateway, schema.
+	FormatJSON Format = iota
+	// FormatCompact sends one record per frame holding many aggregates
+	// in package compact's columnar layout: key = gateway id, headers
+	// id (of the block, "c-" + hash of the value), gateway, schema,
+	// format=compact. compact.WriteJSONLines turns a value back into JSON.
+	FormatCompact
+)
+
+// ParseFormat parses "json" (also "") or "compact".
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "", "json":
+		return FormatJSON, nil
+	case "compact":
+		return FormatCompact, nil
+	}
+	return 0, fmt.Errorf("unknown output format %q (want json or compact)", s)
+}
+
+func (f Format) String() string {
+	if f == FormatCompact {
+		return "compact"
+	}
+	return "json"
+}
+
+// ParseCompactCompression parses the compression of compact blocks:
+// "zstd" (also ""), "s2" or "none".
+func ParseCompactCompression(s string) (compact.Codec, error) { return compact.ParseCodec(s) }
 
 // WriterOptions configure a Writer.
 type WriterOptions struct {
@@ -18,7 +54,16 @@ type WriterOptions struct {
 	// Topic is the Kafka topic the frames' records go to.
 	Topic   string
 	Columns Columns
-	// MaxRecords and MaxBytes bound a frame. Defaults 512 and 256 KiB.
+	// Format of the Kafka records. Default FormatJSON.
+	Format Format
+	// Compression of compact blocks: "zstd" (default, fastest level),
+	// "s2" or "none". Ignored for FormatJSON, whose records the Kafka
+	// client compresses per batch. An unknown value is logged and zstd used;
+	// validate it first with ParseCompactCompression.
+	Compression string
+	// MaxRecords bounds the aggregates of a frame (in either format: for
+	// compact it is the aggregates per block) and MaxBytes the size of a
+	// json frame. Defaults 512 and 256 KiB.
 	MaxRecords int
 	MaxBytes   int
 	// RetryMin and RetryMax bound the backoff between publish retries.
@@ -27,33 +72,24 @@ type WriterOptions struct {
 	Logger             *slog.Logger
 }
 
-// WriterStats are a writer's counters; safe to read from any goroutine.
-type WriterStats struct {
-	Aggregates     atomic.Uint64 // aggregates acknowledged into JetStream
-	Frames         atomic.Uint64 // frames acknowledged
-	Retries        atomic.Uint64 // publish attempts that failed and were retried
-	PushBackWaits  atomic.Uint64 // retries because the buffer was full (push_back)
-	LostOnShutdown atomic.Uint64 // aggregates never acknowledged because the writer was cancelled
-}
-
 // Writer batches the aggregates of one shard into frames and publishes
 // them to the Buffer. It is not safe for concurrent use: each operator
 // shard owns one.
 type Writer struct {
-	buf    *Buffer
 	opts   WriterOptions
-	subj   string
 	keys   *record.SeriesTable
 	fields []string
-	stats  *WriterStats
-	log    *slog.Logger
+	pub    publisher
 
 	fb      frameBuilder
 	headers []FrameHeader
 	out     []byte // assembled frame
-	value   []byte // scratch for one JSON value
+	value   []byte // scratch for one JSON value or compact block
 	id      []byte // scratch for one id
 	who     Identity
+
+	enc      *compact.Encoder // FormatCompact only
+	firstNow int64            // emission time of the block's first aggregate
 }
 
 // NewWriter returns a writer for one shard. keys resolves series ids and
@@ -75,19 +111,29 @@ func NewWriter(b *Buffer, o WriterOptions, keys *record.SeriesTable, fields []st
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	log := o.Logger.With("pipeline", o.Pipeline)
 	w := &Writer{
-		buf:    b,
 		opts:   o,
-		subj:   b.Subject(o.Pipeline),
 		keys:   keys,
 		fields: fields,
-		stats:  stats,
-		log:    o.Logger.With("pipeline", o.Pipeline),
+		pub: publisher{buf: b, pipeline: o.Pipeline, kind: kindAgg, stats: stats, log: log,
+			retryMin: o.RetryMin, retryMax: o.RetryMax},
 		headers: []FrameHeader{
 			{Key: []byte("gateway"), Value: []byte(o.Gateway)},
 			{Key: []byte("schema"), Value: strconv.AppendInt(nil, SchemaVersion, 10)},
 		},
 		who: Identity{Gateway: o.Gateway, Pipeline: o.Pipeline},
+	}
+	if o.Format == FormatCompact {
+		o.MaxRecords = min(o.MaxRecords, compact.MaxAggregates)
+		w.opts.MaxRecords = o.MaxRecords
+		codec, err := compact.ParseCodec(o.Compression)
+		if err != nil {
+			log.Error("using zstd for compact blocks", "err", err)
+			codec = compact.CodecZstd
+		}
+		w.enc = compact.NewEncoder(compact.Options{Gateway: o.Gateway, Pipeline: o.Pipeline, Columns: o.Columns, Codec: codec})
+		w.headers = append(w.headers, FrameHeader{Key: []byte("format"), Value: []byte("compact")})
 	}
 	w.fb.reset(o.Topic, w.headers)
 	return w
@@ -95,12 +141,23 @@ func NewWriter(b *Buffer, o WriterOptions, keys *record.SeriesTable, fields []st
 
 // Add encodes a into the current frame and publishes the frame when it is
 // full. nowMs is the emission time, the Kafka record's timestamp. It
-// returns an error only when ctx ends before a full frame was stored.
+// returns an error only when ctx ends before a full frame was stored; it
+// does not allocate in steady state.
 func (w *Writer) Add(ctx context.Context, a *record.Aggregate, nowMs int64) error {
 	w.who.Series = w.keys.Key(a.Series)
 	w.who.Field = ""
 	if int(a.Field) < len(w.fields) {
 		w.who.Field = w.fields[a.Field]
+	}
+	if w.enc != nil {
+		if w.enc.Len() == 0 {
+			w.firstNow = nowMs
+		}
+		w.enc.Add(a, w.who.Series, w.who.Field)
+		if w.enc.Len() >= w.opts.MaxRecords {
+			return w.Flush(ctx)
+		}
+		return nil
 	}
 	w.id = AppendID(w.id[:0], &w.who, a.Start)
 	w.value = AppendJSON(w.value[:0], a, w.id, &w.who, w.opts.Columns)
@@ -112,48 +169,49 @@ func (w *Writer) Add(ctx context.Context, a *record.Aggregate, nowMs int64) erro
 }
 
 // Pending returns the number of aggregates not yet published.
-func (w *Writer) Pending() int { return w.fb.n }
+func (w *Writer) Pending() int {
+	if w.enc != nil {
+		return w.enc.Len()
+	}
+	return w.fb.n
+}
 
 // Flush publishes the current frame, retrying with backoff until JetStream
-// acknowledges it or ctx ends. A retry carries the same message id, so it
+// acknowledges it or ctx ends (then the frame's aggregates are counted in
+// LostOnShutdown and dropped). A retry carries the same message id, so it
 // is stored once even if an earlier attempt was stored but its ack lost.
 func (w *Writer) Flush(ctx context.Context) error {
-	if w.fb.n == 0 {
+	n := w.Pending()
+	if n == 0 {
 		return nil
 	}
-	w.out = w.fb.appendTo(w.out[:0])
-	id := FrameID(w.out)
-	backoff := w.opts.RetryMin
-	for attempt := 0; ; attempt++ {
-		err := w.buf.Publish(ctx, w.subj, w.out, id)
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			w.stats.LostOnShutdown.Add(uint64(w.fb.n))
-			w.log.Error("aggregates not stored: writer cancelled", "aggregates", w.fb.n, "err", err)
-			w.fb.reset(w.opts.Topic, w.headers)
-			return ctx.Err()
-		}
-		w.stats.Retries.Add(1)
-		if errors.Is(err, ErrBufferFull) {
-			w.stats.PushBackWaits.Add(1)
-		}
-		if attempt == 0 {
-			w.log.Warn("buffer publish failed, retrying", "err", err)
-		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
-		backoff = min(backoff*2, w.opts.RetryMax)
+	if w.enc != nil {
+		w.value = w.enc.AppendBlock(w.value[:0])
+		w.id = appendBlockID(w.id[:0], w.value)
+		w.fb.reset(w.opts.Topic, w.headers)
+		w.fb.appendRecord(stringBytes(w.opts.Gateway), w.value, w.id, 0, w.firstNow)
 	}
-	w.stats.Frames.Add(1)
-	w.stats.Aggregates.Add(uint64(w.fb.n))
+	w.out = w.fb.appendTo(w.out[:0])
+	err := w.pub.publish(ctx, w.out, n)
 	w.fb.reset(w.opts.Topic, w.headers)
-	return nil
+	return err
+}
+
+// appendBlockID appends the id of a compact block: "c-" and 16 hex digits
+// of a 64-bit FNV-1a hash of its value, so a redelivered block carries the
+// same id and equal content.
+func appendBlockID(dst, value []byte) []byte {
+	const offset64, prime64 = 14695981039346656037, 1099511628211
+	h := uint64(offset64)
+	for _, c := range value {
+		h ^= uint64(c)
+		h *= prime64
+	}
+	dst = append(dst, 'c', '-')
+	for shift := 60; shift >= 0; shift -= 4 {
+		dst = append(dst, "0123456789abcdef"[(h>>uint(shift))&0xf])
+	}
+	return dst
 }
 
 // stringBytes returns s's bytes without copying; the result must not be

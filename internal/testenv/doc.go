@@ -1,5 +1,7 @@
 // Package testenv starts the real components edgeplane's tests run against —
 // an embedded nats-server with JetStream on a temp dir (and its MQTT
 // listener), an in-process kfake Kafka cluster — and offers a polling
-// helper in place of sleeps. It is imported by tests only.
+// helper in place of sleeps, Kafka consumers (Consume, ConsumeUntil),
+// realistic aggregates for sink tests and benchmarks (CityAggregates) and
+// RaceEnabled for allocation budgets. It is imported by tests only.
 package testenv

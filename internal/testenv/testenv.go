@@ -101,3 +101,26 @@ func Header(r *kgo.Record, key string) string {
 
 // Errorf is fmt.Errorf, for CheckFor conditions.
 func Errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// ConsumeUntil reads topic from the start until done(records so far)
+// returns true, failing the test at timeout. It returns what it read.
+func ConsumeUntil(t testing.TB, brokers []string, topic string, timeout time.Duration, done func([]*kgo.Record) bool) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(200*time.Millisecond))
+	if err != nil {
+		t.Fatalf("kafka consumer: %v", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var out []*kgo.Record
+	for !done(out) {
+		if ctx.Err() != nil {
+			t.Fatalf("consume %s: condition not met within %s (%d records read)", topic, timeout, len(out))
+		}
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}

@@ -1,0 +1,73 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// WriterStats are a writer's counters; safe to read from any goroutine.
+// One value may be shared by the writers of a pipeline.
+type WriterStats struct {
+	Aggregates     atomic.Uint64 // items acknowledged into JetStream (aggregates, or late events for a LateWriter)
+	Frames         atomic.Uint64 // frames acknowledged
+	Bytes          atomic.Uint64 // frame bytes acknowledged: what the buffer stores on disk
+	Retries        atomic.Uint64 // publish attempts that failed and were retried
+	PushBackWaits  atomic.Uint64 // retries because the buffer was full (push_back)
+	LostOnShutdown atomic.Uint64 // items never acknowledged because the writer was cancelled
+}
+
+// publisher stores finished frames in the Buffer with retries; the
+// Writer and the LateWriter share it. Not safe for concurrent use.
+type publisher struct {
+	buf                *Buffer
+	pipeline, kind     string
+	stats              *WriterStats
+	log                *slog.Logger
+	retryMin, retryMax time.Duration
+}
+
+// publish stores frame, an assembly of n items, retrying with backoff
+// until JetStream acknowledges it or ctx ends. A retry carries the same
+// message id, so it is stored once even if an earlier attempt was stored
+// but its ack lost. While the buffer refuses frames (push_back) this
+// blocks, which is the back pressure the policy promises.
+func (p *publisher) publish(ctx context.Context, frame []byte, n int) error {
+	subj := p.buf.frameSubject(p.pipeline, p.kind, n)
+	id := FrameID(frame)
+	backoff := p.retryMin
+	ambiguous := false // an earlier attempt may have been stored
+	for attempt := 0; ; attempt++ {
+		err := p.buf.publish(ctx, subj, frame, id, ambiguous)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			p.stats.LostOnShutdown.Add(uint64(n))
+			p.log.Error("items not stored: writer cancelled", "kind", p.kind, "items", n, "err", err)
+			return ctx.Err()
+		}
+		full := errors.Is(err, ErrBufferFull)
+		ambiguous = ambiguous || !full
+		p.stats.Retries.Add(1)
+		if full {
+			p.stats.PushBackWaits.Add(1)
+		}
+		if attempt == 0 {
+			p.log.Warn("buffer publish failed, retrying", "kind", p.kind, "err", err)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		backoff = min(backoff*2, p.retryMax)
+	}
+	p.stats.Frames.Add(1)
+	p.stats.Aggregates.Add(uint64(n))
+	p.stats.Bytes.Add(uint64(len(frame)))
+	return nil
+}
