@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmokeScenario is `edgebench run --scenario smoke`, shortened: the
+// whole stack embedded (NATS with its MQTT listener, kfake, edgeplane
+// in-process), every fault kind, and not one reading unexplained.
+func TestSmokeScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the embedded stack for ~10 s")
+	}
+	sc, err := Builtin("smoke")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (Overrides{Duration: 5 * time.Second, QoS: -1}).Apply(sc); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var prog strings.Builder
+	rep, err := Run(ctx, sc, RunOptions{Progress: &prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(prog.String())
+	if len(rep.Phases) != 1 {
+		t.Fatalf("%d phases", len(rep.Phases))
+	}
+	ph := rep.Phases[0]
+	rc := ph.Reconciliation
+	t.Logf("sent %d counted %d rejected %d late %d unexplained %d; %d/%d windows exact; latency %+v",
+		rc.Sent, rc.Counted, rc.Rejected, rc.Late, rc.Unexplained, rc.WindowsExact, rc.Windows, ph.Latency)
+	if rc.Unexplained != 0 || !ph.Settled {
+		t.Fatalf("unexplained %d, settled %v: %+v", rc.Unexplained, ph.Settled, rc)
+	}
+	if rc.Sent == 0 || rc.Counted == 0 || rc.IntendedLate == 0 || rc.IntendedMalformed == 0 || rc.Duplicates == 0 {
+		t.Fatalf("the smoke run did not exercise every fault: %+v", rc)
+	}
+	if rc.Late != rc.IntendedLate || rc.Rejected != rc.IntendedMalformed || rc.WindowsExact != rc.Windows {
+		t.Errorf("counters disagree with the intended faults: %+v", rc)
+	}
+	if ph.Latency.Raw.Samples == 0 || rep.Baseline == nil || rep.Baseline.ReceiveRate <= 0 {
+		t.Errorf("latency %+v, baseline %+v", ph.Latency, rep.Baseline)
+	}
+	dir := t.TempDir()
+	paths, err := rep.Save(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ext := range []string{".md", ".json", ".svg"} {
+		found := false
+		for _, p := range paths {
+			if filepath.Ext(p) == ext {
+				if fi, err := os.Stat(p); err == nil && fi.Size() > 0 {
+					found = true
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no %s report in %v", ext, paths)
+		}
+	}
+}
+
+// TestFormatsEndToEnd runs SenML and TTN payloads through the embedded
+// stack briefly: the gateway configs GatewayConfig writes must decode
+// them into the series keys the ledger books, with nothing unexplained.
+func TestFormatsEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the embedded stack")
+	}
+	for _, format := range []string{FormatSenML, FormatTTN} {
+		t.Run(format, func(t *testing.T) {
+			sc, err := Builtin("smoke")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc.Baseline.Enabled = false
+			sc.Faults = Faults{Malformed: 0.01, Duplicate: 0.01}
+			if err := (Overrides{Duration: 3 * time.Second, QoS: -1, Series: 100, Rate: 1000, Format: format}).Apply(sc); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			rep, err := Run(ctx, sc, RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc := rep.Phases[0].Reconciliation
+			if rc.Unexplained != 0 || rc.Counted == 0 || rc.WindowsExact != rc.Windows || rc.Rejected != rc.IntendedMalformed {
+				t.Fatalf("%s: %+v", format, rc)
+			}
+		})
+	}
+}
