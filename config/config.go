@@ -304,8 +304,12 @@ type Ring struct {
 type Output struct {
 	// Topic is the Kafka topic. Default "edgeplane.<pipeline>".
 	Topic string `yaml:"topic"`
-	// Format is json (default).
+	// Format is json (default: one record per aggregate) or compact (many
+	// aggregates per record in a columnar binary layout; edgeplane decode
+	// turns it back into JSON lines).
 	Format string `yaml:"format"`
+	// Compression of compact records: zstd (default), s2 or none.
+	Compression string `yaml:"compression"`
 	// LateTopic receives late events as JSON when set.
 	LateTopic string `yaml:"late_topic"`
 }

@@ -379,8 +379,14 @@ func (c *Config) validatePipeline(ps *problems, i int, names map[string]bool) {
 	if p.To.LateTopic != "" && !validTopic(p.To.LateTopic) {
 		ps.add(at+".to.late_topic", "%q is not a valid Kafka topic name", p.To.LateTopic)
 	}
-	if p.To.Format != "json" {
-		ps.add(at+".to.format", "unknown format %q (want json)", p.To.Format)
+	if f, err := sink.ParseFormat(p.To.Format); err != nil {
+		ps.add(at+".to.format", "%v", err)
+	} else if f == sink.FormatCompact {
+		if _, err := sink.ParseCompactCompression(p.To.Compression); err != nil {
+			ps.add(at+".to.compression", "%v", err)
+		}
+	} else if p.To.Compression != "" {
+		ps.add(at+".to.compression", "only the compact format takes a compression (the json format is compressed by the Kafka client: kafka.compression)")
 	}
 }
 

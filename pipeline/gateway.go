@@ -224,14 +224,25 @@ func (g *Gateway) startPipe(p *pipe) {
 	mctx, cancel := context.WithCancel(context.Background())
 	p.mkCancel, p.mkDone = cancel, make(chan struct{})
 	go p.markers(mctx, p.mkDone)
+	format, _ := sink.ParseFormat(p.cfg.To.Format)
 	for _, s := range p.shards {
 		s.w = sink.NewWriter(g.buf, sink.WriterOptions{
-			Gateway:  g.cfg.Gateway.ID,
-			Pipeline: p.cfg.Name,
-			Topic:    p.cfg.To.Topic,
-			Columns:  columns(p.cfg.Aggregates),
-			Logger:   g.log,
+			Gateway:     g.cfg.Gateway.ID,
+			Pipeline:    p.cfg.Name,
+			Topic:       p.cfg.To.Topic,
+			Columns:     columns(p.cfg.Aggregates),
+			Format:      format,
+			Compression: p.cfg.To.Compression,
+			Logger:      g.log,
 		}, p.series, p.fields, &p.wstats)
+		if p.cfg.To.LateTopic != "" {
+			s.late = sink.NewLateWriter(g.buf, sink.LateWriterOptions{
+				Gateway:  g.cfg.Gateway.ID,
+				Pipeline: p.cfg.Name,
+				Topic:    p.cfg.To.LateTopic,
+				Logger:   g.log,
+			}, p.series, p.fields, &p.lateStats)
+		}
 		p.wg.Add(1)
 		go s.run(g.sinkCtx, &p.wg)
 	}

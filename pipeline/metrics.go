@@ -12,6 +12,7 @@ import (
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/edgeplane/edgeplane/ingest"
+	"github.com/edgeplane/edgeplane/sink"
 )
 
 // metric is one exported series: its full name with labels, built once,
@@ -35,9 +36,13 @@ type gatewayMetrics struct {
 }
 
 type bufferSnapshot struct {
-	messages, bytes float64
-	oldestAge       float64
-	ok              bool
+	messages, bytes   float64
+	oldestAge         float64
+	aggregates, late  float64
+	droppedFrames     float64
+	droppedAggregates float64
+	droppedLate       float64
+	ok                bool
 }
 
 func label(k, v string) string { return k + `="` + escapeLabel(v) + `"` }
@@ -137,6 +142,8 @@ func (m *gatewayMetrics) rebuild() {
 		c("edgeplane_sink_publish_retries_total"+l, p.wstats.Retries.Load)
 		c("edgeplane_sink_push_back_total"+l, p.wstats.PushBackWaits.Load)
 		c("edgeplane_sink_aggregates_lost_on_shutdown_total"+l, p.wstats.LostOnShutdown.Load)
+		c("edgeplane_sink_frame_bytes_total"+l, p.wstats.Bytes.Load)
+		c("edgeplane_sink_late_events_buffered_total"+l, p.lateStats.Aggregates.Load)
 	}
 	fw := func() *sinkFwdStats { return m.fwdStats() }
 	c("edgeplane_sink_kafka_records_total", func() uint64 { return fw().records })
@@ -145,6 +152,40 @@ func (m *gatewayMetrics) rebuild() {
 	c("edgeplane_sink_forwarded_frames_total", func() uint64 { return fw().frames })
 	c("edgeplane_sink_forward_naks_total", func() uint64 { return fw().naks })
 	c("edgeplane_sink_bad_frames_total", func() uint64 { return fw().badFrames })
+	fwd := func(f func(*sink.ForwarderStats) uint64) func() uint64 {
+		return func() uint64 {
+			if g.fwd == nil {
+				return 0
+			}
+			return f(&g.fwd.Stats)
+		}
+	}
+	for _, e := range []struct {
+		kind string
+		f    func(*sink.ForwarderStats) uint64
+	}{
+		{"timeout", func(s *sink.ForwarderStats) uint64 { return s.Errors.Timeout.Load() }},
+		{"network", func(s *sink.ForwarderStats) uint64 { return s.Errors.Network.Load() }},
+		{"retriable", func(s *sink.ForwarderStats) uint64 { return s.Errors.Retriable.Load() }},
+		{"auth", func(s *sink.ForwarderStats) uint64 { return s.Errors.Auth.Load() }},
+		{"rejected", func(s *sink.ForwarderStats) uint64 { return s.Errors.Rejected.Load() }},
+		{"other", func(s *sink.ForwarderStats) uint64 { return s.Errors.Other.Load() }},
+	} {
+		c("edgeplane_sink_kafka_errors_by_type_total{"+label("type", e.kind)+"}", fwd(e.f))
+	}
+	c("edgeplane_sink_forwarded_items_total", fwd(func(s *sink.ForwarderStats) uint64 { return s.Items.Load() }))
+	c("edgeplane_sink_ack_errors_total", fwd(func(s *sink.ForwarderStats) uint64 { return s.AckErrors.Load() }))
+	ga("edgeplane_sink_drain_rate", func() float64 {
+		if g.fwd == nil {
+			return 0
+		}
+		return g.fwd.Stats.DrainRate()
+	})
+	ga("edgeplane_sink_buffer_aggregates", func() float64 { return m.buffer().aggregates })
+	ga("edgeplane_sink_buffer_late_events", func() float64 { return m.buffer().late })
+	c("edgeplane_sink_buffer_dropped_frames_total", func() uint64 { return uint64(m.buffer().droppedFrames) })
+	c("edgeplane_sink_buffer_dropped_aggregates_total", func() uint64 { return uint64(m.buffer().droppedAggregates) })
+	c("edgeplane_sink_buffer_dropped_late_events_total", func() uint64 { return uint64(m.buffer().droppedLate) })
 	ga("edgeplane_sink_buffer_messages", func() float64 { return m.buffer().messages })
 	ga("edgeplane_sink_buffer_bytes", func() float64 { return m.buffer().bytes })
 	ga("edgeplane_sink_buffer_oldest_age_seconds", func() float64 { return m.buffer().oldestAge })
@@ -193,7 +234,10 @@ func (m *gatewayMetrics) buffer() bufferSnapshot {
 		m.buf.ok = false
 		return m.buf
 	}
-	m.buf = bufferSnapshot{messages: float64(st.Messages), bytes: float64(st.Bytes), oldestAge: st.OldestAge.Seconds(), ok: true}
+	m.buf = bufferSnapshot{messages: float64(st.Messages), bytes: float64(st.Bytes), oldestAge: st.OldestAge.Seconds(),
+		aggregates: float64(st.Aggregates), late: float64(st.LateEvents),
+		droppedFrames: float64(st.DroppedFrames), droppedAggregates: float64(st.DroppedAggregates),
+		droppedLate: float64(st.DroppedLateEvents), ok: true}
 	return m.buf
 }
 

@@ -34,8 +34,9 @@ type pipe struct {
 	wm       *operators.Watermarks
 	rings    []*ring.MPSC[record.Sample]
 	shards   []*shardRun
-	seq      atomic.Uint64
-	wstats   sink.WriterStats
+	seq       atomic.Uint64
+	wstats    sink.WriterStats
+	lateStats sink.WriterStats
 
 	seriesRefused atomic.Uint64
 	ringDrops     atomic.Uint64 // readings dropped by a ring policy (markers excluded)
@@ -86,6 +87,7 @@ type shardRun struct {
 	ring    *ring.MPSC[record.Sample]
 	op      *operators.Shard
 	w       *sink.Writer
+	late    *sink.LateWriter // nil unless the pipeline has a late topic
 	sinkCtx context.Context
 	now     int64
 	// oldestMs is when the oldest aggregate in the writer's frame was added.
@@ -99,14 +101,41 @@ type shardRun struct {
 
 // Emit implements operators.Emitter: the aggregate goes into the frame.
 func (s *shardRun) Emit(a *record.Aggregate) {
-	if s.w.Pending() == 0 {
+	if s.pending() == 0 {
 		s.oldestMs = s.now
 	}
 	_ = s.w.Add(s.sinkCtx, a, s.now)
 }
 
-// Late implements operators.Emitter. Late events are counted by the shard.
-func (s *shardRun) Late(*record.Sample) {}
+// Late implements operators.Emitter: the event goes to the late topic
+// when one is configured. Late events are counted by the shard either way.
+func (s *shardRun) Late(smp *record.Sample) {
+	if s.late == nil {
+		return
+	}
+	if s.w.Pending() == 0 && s.late.Pending() == 0 {
+		s.oldestMs = s.now
+	}
+	_ = s.late.Add(s.sinkCtx, smp, s.now)
+}
+
+// pending is what the shard's writers hold unpublished.
+func (s *shardRun) pending() int {
+	n := s.w.Pending()
+	if s.late != nil {
+		n += s.late.Pending()
+	}
+	return n
+}
+
+// flush publishes what the shard's writers hold.
+func (s *shardRun) flush(ctx context.Context) error {
+	err := s.w.Flush(ctx)
+	if s.late != nil {
+		err = errors.Join(err, s.late.Flush(ctx))
+	}
+	return err
+}
 
 // operatorConfig maps a pipeline's window and stateless options to
 // operators.Config. fields are the pipeline's field names by id.
@@ -413,10 +442,10 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 		} else {
 			s.op.Advance(s.now)
 		}
-		if s.w.Pending() > 0 && s.now-s.oldestMs >= flushLinger.Milliseconds() {
-			_ = s.w.Flush(sinkCtx)
+		if s.pending() > 0 && s.now-s.oldestMs >= flushLinger.Milliseconds() {
+			_ = s.flush(sinkCtx)
 		}
-		if s.w.Pending() == 0 {
+		if s.pending() == 0 {
 			s.stored.Store(s.op.Watermark())
 		}
 		s.publishStats()
@@ -428,7 +457,7 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 	// store the frame.
 	s.now = clock.NowMs()
 	s.op.Flush()
-	if err := s.w.Flush(sinkCtx); err != nil {
+	if err := s.flush(sinkCtx); err != nil {
 		s.p.log.Error("final flush failed", "err", err)
 	}
 	s.publishStats()

@@ -22,6 +22,7 @@ Usage:
   edgeplane validate -c FILE     check a config file; prints every problem, exit 1 if any
   edgeplane reload   -c FILE     validate FILE, then make the running gateway re-read it (SIGHUP)
   edgeplane demo     [flags]     run the whole stack in-process with simulated sensors
+  edgeplane decode   [flags]     turn compact-format records into JSON lines (a file, stdin, or a Kafka topic)
   edgeplane version              print the version
 
 Run 'edgeplane COMMAND -h' for a command's flags.
@@ -47,6 +48,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdReload(args[1:], stdout, stderr)
 	case "demo":
 		err = cmdDemo(args[1:], stdout, stderr)
+	case "decode":
+		err = cmdDecode(args[1:], stdout, stderr)
 	case "version", "-v", "--version":
 		fmt.Fprintln(stdout, version.String("edgeplane"))
 		return 0

@@ -104,3 +104,22 @@ func TestDemoForwardsAggregates(t *testing.T) {
 		t.Fatalf("no status lines:\n%s", out)
 	}
 }
+
+func TestDecodeCompactGolden(t *testing.T) {
+	for _, name := range []string{"block_zstd", "block_s2", "block_none"} {
+		code, out, errOut := runCLI("decode", "-f", "../../sink/compact/testdata/"+name+".bin")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, errOut)
+		}
+		want, err := os.ReadFile("../../sink/compact/testdata/" + name + ".jsonl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out != string(want) {
+			t.Errorf("%s: decode output differs from the golden JSON lines", name)
+		}
+	}
+	if code, _, _ := runCLI("decode", "-f", "main_test.go"); code != 1 {
+		t.Errorf("decoding a non-compact file: exit %d, want 1", code)
+	}
+}
