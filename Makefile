@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
 
-.PHONY: all build run demo test test-short e2e bench lint fmt fuzz clean arm64
+.PHONY: all build run demo test test-short e2e bench bench-e2e lint fmt fuzz clean arm64
 
 all: build
 
@@ -35,7 +35,12 @@ test-short:
 
 ## e2e: end-to-end tests against a real Mosquitto broker and kcat
 e2e:
-	$(GO) test -race -tags e2e -timeout 15m -run 'Mosquitto' -v ./pipeline/
+	$(GO) test -race -tags e2e -timeout 15m -run 'Mosquitto|HeldAcks' ./pipeline/
+	$(GO) test -race -tags e2e -timeout 15m -run 'Outage60s|Crash10' ./sink/
+
+## bench-e2e: the standard end-to-end benchmark (edgeplane as a subprocess); report in bench/results/
+bench-e2e: build
+	./$(BIN)/edgebench run --scenario standard --target subprocess --edgeplane-bin $(BIN)/edgeplane --out bench/results
 
 ## bench: every benchmark with allocation counts
 bench:
