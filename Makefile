@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
 
-.PHONY: all build run demo test test-short e2e bench bench-e2e lint fmt fuzz clean arm64
+.PHONY: all build run demo test test-short e2e bench bench-e2e lint fmt fuzz clean arm64 arm deb tarball qemu-arm64 footprint
 
 all: build
 
@@ -65,9 +65,30 @@ fuzz:
 	done
 
 clean:
-	rm -rf $(BIN) data
+	rm -rf $(BIN) data dist
 
 ## arm64: static linux/arm64 binaries in bin/linux-arm64/
 arm64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm64/edgeplane ./cmd/edgeplane
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm64/edgebench ./cmd/edgebench
+
+## arm: static linux/arm binaries (GOARM=7: 32-bit Raspberry Pi OS, ARMv7 boards) in bin/linux-arm/
+arm:
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm/edgeplane ./cmd/edgeplane
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm/edgebench ./cmd/edgebench
+
+## deb: dist/edgeplane_<version>_arm64.deb with nfpm (builds bin/linux-arm64 if missing; GOARCH=arm for armhf)
+deb:
+	VERSION=$(VERSION) deploy/arm64/build-deb.sh
+
+## tarball: dist/edgeplane_<version>_linux_arm64.tar.gz with install.sh
+tarball:
+	VERSION=$(VERSION) deploy/arm64/build-tarball.sh
+
+## qemu-arm64: the arm64 binary and the ring/operators tests under qemu-user (ARM32=1 adds linux/arm)
+qemu-arm64:
+	.ci/qemu-arm64.sh
+
+## footprint: binary sizes, idle RSS/CPU (FOOTPRINT_IDLE_SECONDS, default 60), RSS/CPU at 2000 msg/s
+footprint:
+	.ci/footprint.sh

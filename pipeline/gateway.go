@@ -60,6 +60,7 @@ type Gateway struct {
 	reloads         atomic.Uint64
 	reloadFailures  atomic.Uint64
 	dead            *deadLetters
+	latency         histogram // window result emitted → acknowledged by Kafka
 	telemetrySent   atomic.Uint64
 	telemetryFailed atomic.Uint64
 	started         time.Time
@@ -135,6 +136,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		o.Logger = slog.Default()
 	}
 	g := &Gateway{cfg: cfg, opts: o, log: o.Logger, dead: newDeadLetters()}
+	g.latency.name = "edgeplane_sink_latency_seconds"
 	for i := range cfg.Pipelines {
 		p, err := newPipe(cfg, &cfg.Pipelines[i], o.Logger)
 		if err != nil {
@@ -335,6 +337,7 @@ func (g *Gateway) startKafka(ctx context.Context) error {
 	}
 	g.fwd, err = sink.NewForwarder(ctx, g.buf, g.kc, sink.ForwarderOptions{
 		DeliveryTimeout: k.DeliveryTimeout.D(),
+		OnDelivered:     g.latency.observe,
 		Logger:          g.log,
 	})
 	if err != nil {

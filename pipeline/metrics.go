@@ -252,6 +252,7 @@ func (m *gatewayMetrics) write(w io.Writer) {
 			metrics.WriteGaugeFloat64(w, x.name, x.read())
 		}
 	}
+	m.g.latency.write(w)
 	metrics.WriteProcessMetrics(w)
 }
 

@@ -35,7 +35,12 @@ type ForwarderOptions struct {
 	// NakMin and NakMax bound the delay between retries of a failed
 	// batch; it doubles per consecutive failure. Defaults 500 ms, 30 s.
 	NakMin, NakMax time.Duration
-	Logger         *slog.Logger
+	// OnDelivered, if set, is called for every record Kafka acknowledged
+	// with the time since the record was emitted (its timestamp): the
+	// buffering and delivery part of the end-to-end latency. It runs on the
+	// Kafka client's goroutine and must be fast.
+	OnDelivered func(sinceEmitted time.Duration)
+	Logger      *slog.Logger
 }
 
 // Forwarder moves frames from the Buffer to Kafka. A frame is acked in
@@ -367,6 +372,9 @@ func (f *Forwarder) produceFrame(ctx context.Context, p *pending, wg *sync.WaitG
 				p.err.CompareAndSwap(nil, &err)
 			} else {
 				f.Stats.Records.Add(1)
+				if f.opts.OnDelivered != nil {
+					f.opts.OnDelivered(time.Since(rec.Timestamp))
+				}
 			}
 			p.left.Add(-1)
 			wg.Done()

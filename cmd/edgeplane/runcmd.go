@@ -39,6 +39,11 @@ func cmdRun(args []string, stderr io.Writer) error {
 	log.Info("starting", "version", version.String("edgeplane"), "config", *file)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Catch SIGHUP before the (possibly slow) start: its default action
+	// would end the process, and systemd would take that for a clean exit.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	g, err := startGateway(ctx, cfg, pipeline.Options{Logger: log})
 	if err != nil {
 		return err
@@ -54,9 +59,6 @@ func cmdRun(args []string, stderr io.Writer) error {
 	} else {
 		defer os.Remove(pidFile)
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-hup:

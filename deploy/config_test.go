@@ -1,0 +1,106 @@
+package deploy_test
+
+import (
+	"bufio"
+	"os"
+	"path"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/edgeplane/edgeplane/config"
+)
+
+// unitDirectives returns the key=value lines of a systemd unit, in order
+// (a key may repeat).
+func unitDirectives(t *testing.T, file string) map[string][]string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == '[' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Errorf("%s: not a directive: %q", file, line)
+			continue
+		}
+		out[k] = append(out[k], v)
+	}
+	return out
+}
+
+// TestPackagedConfig checks that the config the .deb, the tarball and the
+// container install validates, and that the unit, the config and the
+// package agree on paths: the config the unit runs is the packaged
+// conffile, and gateway.data_dir is the unit's StateDirectory.
+func TestPackagedConfig(t *testing.T) {
+	cfg, err := config.Load("arm64/edgeplane.yaml")
+	if err != nil {
+		t.Fatalf("the packaged config does not validate:\n%v", err)
+	}
+	u := unitDirectives(t, "arm64/edgeplane.service")
+	one := func(k string) string {
+		t.Helper()
+		if len(u[k]) != 1 {
+			t.Fatalf("edgeplane.service: want one %s=, have %q", k, u[k])
+		}
+		return u[k][0]
+	}
+	const confPath = "/etc/edgeplane/edgeplane.yaml"
+	if got := one("ExecStart"); got != "/usr/bin/edgeplane run -c "+confPath {
+		t.Errorf("ExecStart=%s", got)
+	}
+	if got := "/var/lib/" + one("StateDirectory"); cfg.Gateway.DataDir != got {
+		t.Errorf("gateway.data_dir is %q, the unit's StateDirectory is %s", cfg.Gateway.DataDir, got)
+	}
+	for _, k := range []string{"ProtectSystem", "ProtectHome", "NoNewPrivileges", "PrivateTmp", "RestrictAddressFamilies",
+		"SystemCallFilter", "MemoryMax", "Restart", "ExecReload", "DynamicUser"} {
+		if len(u[k]) == 0 {
+			t.Errorf("edgeplane.service lacks %s=", k)
+		}
+	}
+	if !strings.Contains(strings.Join(u["Environment"], " "), "GOMEMLIMIT=") {
+		t.Error("edgeplane.service sets no GOMEMLIMIT")
+	}
+
+	var pkg struct {
+		Contents []struct {
+			Src  string `yaml:"src"`
+			Dst  string `yaml:"dst"`
+			Type string `yaml:"type"`
+		} `yaml:"contents"`
+	}
+	b, err := os.ReadFile("arm64/nfpm.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &pkg); err != nil {
+		t.Fatalf("nfpm.yaml: %v", err)
+	}
+	dst := map[string]string{}
+	for _, c := range pkg.Contents {
+		dst[c.Dst] = c.Type
+		if strings.HasPrefix(c.Src, "./") && !strings.HasPrefix(c.Src, "./dist/") { // dist/: staged by build-deb.sh
+			if _, err := os.Stat(path.Join("..", c.Src)); err != nil {
+				t.Errorf("nfpm.yaml packages %s: %v", c.Src, err)
+			}
+		}
+		if strings.HasPrefix(c.Dst, "/etc/") && c.Type != "config|noreplace" {
+			t.Errorf("nfpm.yaml: %s is under /etc but not a config|noreplace conffile", c.Dst)
+		}
+	}
+	for _, want := range []string{"/usr/bin/edgeplane", confPath, "/lib/systemd/system/edgeplane.service"} {
+		if _, ok := dst[want]; !ok {
+			t.Errorf("nfpm.yaml does not install %s", want)
+		}
+	}
+}
