@@ -324,7 +324,9 @@ type Config struct {
 	// StateBudget, capped at MaxSketchMemory/Shards bytes.
 	SketchBudget int
 	// MaxSketchMemory caps the default SketchBudget of the pipeline's
-	// shards together; default 256 MiB.
+	// shards together; default 32 MiB (about 4000 sketches): on a gateway
+	// the Go heap limit counts it whole. Raise it for quantiles over more
+	// series and windows.
 	MaxSketchMemory int
 
 	// InBandWatermarks makes the caller the watermark's source: shards do
@@ -440,7 +442,7 @@ func (c *Config) withDefaults() Config {
 		d.StateBudget = int(n)
 	}
 	if d.MaxSketchMemory == 0 {
-		d.MaxSketchMemory = 256 << 20
+		d.MaxSketchMemory = 32 << 20
 	}
 	if d.SketchBudget == 0 && d.Aggregates&Quantiles != 0 {
 		d.SketchBudget = d.StateBudget
