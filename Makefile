@@ -36,6 +36,7 @@ test-short:
 ## e2e: end-to-end tests against a real Mosquitto broker and kcat
 e2e:
 	$(GO) test -race -tags e2e -timeout 15m -run 'Mosquitto|HeldAcks' ./pipeline/
+	EDGEPLANE_REQUIRE_MOSQUITTO=1 $(GO) test -race -timeout 10m -run 'MQTTSharedSubscription|MQTTHoldAcks|MQTTTLSAndPassword' ./ingest/
 	$(GO) test -race -tags e2e -timeout 15m -run 'Outage60s|Crash10' ./sink/
 
 ## bench-e2e: the standard end-to-end benchmark (edgeplane as a subprocess); report in bench/results/
