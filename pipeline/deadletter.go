@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/nats-io/nats.go"
@@ -43,7 +44,8 @@ func newDeadLetters() *deadLetters { return &deadLetters{ch: make(chan deadMsg, 
 // keeps: the source's topic and payload are valid only during the call.
 func (d *deadLetters) hook(string) ingest.DeadLetter {
 	return func(source string, reason ingest.Reason, topic string, payload []byte) {
-		m := deadMsg{source: source, topic: topic, reason: reason, payload: append([]byte(nil), payload...)}
+		// topic may alias the source's reused buffer: clone it too.
+		m := deadMsg{source: source, topic: strings.Clone(topic), reason: reason, payload: append([]byte(nil), payload...)}
 		select {
 		case d.ch <- m:
 		default:
