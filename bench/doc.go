@@ -22,7 +22,9 @@
 //   - stack.go, gwconfig.go: the system under test — embedded in-process
 //     (NATS with its MQTT listener, kfake, pipeline.Gateway), a subprocess
 //     built from ./cmd/edgeplane, or external addresses — and the gateway
-//     config a scenario implies; kfake's Produce control for outages.
+//     config a scenario implies (MQTT sources, or for a ws scenario one
+//     WebSocket source with a bearer token, sized for its connections);
+//     kfake's Produce control for outages.
 //   - scenario.go: scenario files and the built-ins (smoke, standard,
 //     outage, ws-fanin); run.go: phases, steps, settling, judging;
 //     baseline.go: the bare paho subscriber ceiling.

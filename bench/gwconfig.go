@@ -62,13 +62,41 @@ type GatewayAddrs struct {
 	MQTTListen string // host:port, port 0 = any
 	HTTPListen string // host:port or "off"
 	Kafka      []string
+	// WS, when set, makes the gateway take its readings from a WebSocket
+	// source instead of MQTT (see WSEndpoint).
+	WS *WSEndpoint
+}
+
+// WSEndpoint is the WebSocket source of a generated gateway config: one
+// endpoint that every publisher connection dials, with a fixed topic,
+// since WSPublisher puts the series key in each object.
+type WSEndpoint struct {
+	Listen string // host:port; a fixed port (the gateway does not report it)
+	Path   string // default WSPath
+	Token  string // bearer token; empty: no authentication
+	// MaxConns is the source's connection bound; it must cover the
+	// scenario's connections. Default 1024.
+	MaxConns int
+}
+
+// WSPath is the endpoint path of the generated WebSocket source.
+const WSPath = "/ingest"
+
+// URL is the ws:// URL of the endpoint.
+func (w *WSEndpoint) URL() string {
+	path := w.Path
+	if path == "" {
+		path = WSPath
+	}
+	return "ws://" + w.Listen + path
 }
 
 // GatewayConfig returns an edgeplane config (YAML) for the sensor set and
 // pipeline: one MQTT source per sensor type on the embedded listener,
-// decoding the set's format so that the series keys equal Series.Key, and
-// one tumbling pipeline over all of them counting [count, sum, min, max,
-// mean] into p.Topic.
+// decoding the set's format so that the series keys equal Series.Key —
+// or, with a.WS, one WebSocket source decoding WSPublisher's keyed JSON
+// objects — and one tumbling pipeline over the sources counting [count,
+// sum, min, max, mean] into p.Topic.
 func GatewayConfig(ss *SensorSet, p PipelineSpec, qos int, a GatewayAddrs) []byte {
 	p.defaults()
 	if p.SourceQoS != nil {
@@ -91,25 +119,10 @@ kafka:
 sources:
 `, a.DataDir, a.HTTPListen, a.MQTTListen, quoteList(a.Kafka))
 	var names []string
-	for _, prof := range ss.Types() {
-		names = append(names, prof.Type)
-		var fields []string
-		for _, f := range prof.Fields {
-			fields = append(fields, "{name: "+f.Name+"}")
-		}
-		fmt.Fprintf(&b, "  - name: %s\n    mqtt:\n      broker: embedded\n", prof.Type)
-		switch ss.Spec.Format {
-		case FormatTTN:
-			fmt.Fprintf(&b, "      topics: [\"v3/%s@city/devices/+/up\"]\n      qos: %d\n    decode:\n      format: ttn\n", prof.Type, qos)
-		case FormatSenML:
-			fmt.Fprintf(&b, "      topics: [\"city/+/%s/+\"]\n      qos: %d\n    decode:\n      format: senml\n"+
-				"      topic_pattern: \"city/{district}/{type}/{id}\"\n      key: \"{district}/{type}/{id}\"\n", prof.Type, qos)
-		default:
-			fmt.Fprintf(&b, "      topics: [\"city/+/%s/+\"]\n      qos: %d\n    decode:\n      format: json\n"+
-				"      topic_pattern: \"city/{district}/{type}/{id}\"\n      key: \"{district}/{type}/{id}\"\n"+
-				"      time_path: ts\n      time_unit: ms\n", prof.Type, qos)
-		}
-		fmt.Fprintf(&b, "      fields: [%s]\n", strings.Join(fields, ", "))
+	if a.WS != nil {
+		names = append(names, writeWSSource(&b, ss, a.WS))
+	} else {
+		names = writeMQTTSources(&b, ss, qos)
 	}
 	fmt.Fprintf(&b, `pipelines:
   - name: bench
@@ -130,6 +143,64 @@ sources:
 `, strings.Join(names, ", "), p.Window.D(), p.OutOfOrderness.D(), p.IdleTimeout.D(), len(ss.Series)+16,
 		p.Shards, p.RingCapacity, p.RingPolicy, p.Topic)
 	return []byte(b.String())
+}
+
+// writeMQTTSources writes one MQTT source per sensor type on the
+// embedded listener and returns their names.
+func writeMQTTSources(b *strings.Builder, ss *SensorSet, qos int) []string {
+	var names []string
+	for _, prof := range ss.Types() {
+		names = append(names, prof.Type)
+		var fields []string
+		for _, f := range prof.Fields {
+			fields = append(fields, "{name: "+f.Name+"}")
+		}
+		fmt.Fprintf(b, "  - name: %s\n    mqtt:\n      broker: embedded\n", prof.Type)
+		switch ss.Spec.Format {
+		case FormatTTN:
+			fmt.Fprintf(b, "      topics: [\"v3/%s@city/devices/+/up\"]\n      qos: %d\n    decode:\n      format: ttn\n", prof.Type, qos)
+		case FormatSenML:
+			fmt.Fprintf(b, "      topics: [\"city/+/%s/+\"]\n      qos: %d\n    decode:\n      format: senml\n"+
+				"      topic_pattern: \"city/{district}/{type}/{id}\"\n      key: \"{district}/{type}/{id}\"\n", prof.Type, qos)
+		default:
+			fmt.Fprintf(b, "      topics: [\"city/+/%s/+\"]\n      qos: %d\n    decode:\n      format: json\n"+
+				"      topic_pattern: \"city/{district}/{type}/{id}\"\n      key: \"{district}/{type}/{id}\"\n"+
+				"      time_path: ts\n      time_unit: ms\n", prof.Type, qos)
+		}
+		fmt.Fprintf(b, "      fields: [%s]\n", strings.Join(fields, ", "))
+	}
+	return names
+}
+
+// writeWSSource writes the WebSocket source of w and returns its name.
+// WSPublisher sends {"key":"d1/air/s-0","type":"air","ts":<ms>,<fields>}
+// objects of every sensor type over the same connections, so the source
+// takes the key and event time from the object and lists the fields of
+// every profile: a field absent from an object is skipped, not refused.
+func writeWSSource(b *strings.Builder, ss *SensorSet, w *WSEndpoint) string {
+	path := w.Path
+	if path == "" {
+		path = WSPath
+	}
+	maxConns := w.MaxConns
+	if maxConns <= 0 {
+		maxConns = 1024
+	}
+	var fields []string
+	for _, f := range ss.Fields {
+		fields = append(fields, "{name: "+f+"}")
+	}
+	const name = "ws"
+	fmt.Fprintf(b, "  - name: %s\n    type: websocket\n    websocket:\n      listen: %q\n      path: %q\n      topic: edgebench/ws\n", name, w.Listen, path)
+	if w.Token != "" {
+		fmt.Fprintf(b, "      token: %q\n", strings.ReplaceAll(w.Token, "$", "$$"))
+	}
+	// idle_timeout outlasts the settling between phases, when the
+	// publishers are silent.
+	fmt.Fprintf(b, "      max_conns: %d\n      max_frame: 65536\n      idle_timeout: 10m\n", maxConns)
+	fmt.Fprintf(b, "    decode:\n      format: json\n      key_path: key\n      time_path: ts\n      time_unit: ms\n      fields: [%s]\n",
+		strings.Join(fields, ", "))
+	return name
 }
 
 func quoteList(s []string) string {

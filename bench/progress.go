@@ -29,6 +29,9 @@ type progressFigures struct {
 	rejected, late    uint64
 	aggregates        uint64
 	backlog           uint64
+	// gwUnit names what the gateway's message counter counts: "" for
+	// messages, "frames" for WebSocket.
+	gwUnit string
 }
 
 func (p *progress) line(f progressFigures) {
@@ -45,9 +48,13 @@ func (p *progress) line(f progressFigures) {
 	if f.offered > 0 {
 		offered = fmtRate(f.offered)
 	}
-	s := fmt.Sprintf("[%s @ %s msg/s] %3.0fs/%.0fs sent %s (%s/s) | gateway in %s/s | rejected %d late %d | aggregates read %s | backlog %d",
+	gwUnit := ""
+	if f.gwUnit != "" {
+		gwUnit = " " + f.gwUnit
+	}
+	s := fmt.Sprintf("[%s @ %s msg/s] %3.0fs/%.0fs sent %s (%s/s) | gateway in %s%s/s | rejected %d late %d | aggregates read %s | backlog %d",
 		f.phase, offered, f.elapsed.Seconds(), f.duration.Seconds(), fmtCount(f.sent), fmtRate(f.sendRate),
-		fmtRate(f.gwRate), f.rejected, f.late, fmtCount(f.aggregates), f.backlog)
+		fmtRate(f.gwRate), gwUnit, f.rejected, f.late, fmtCount(f.aggregates), f.backlog)
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\x1b[K%s", s)
 		p.open = true

@@ -49,7 +49,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		if h.GeneratorBound {
 			p("The generator could not offer more on this host: the sustained rate is a lower bound for edgeplane. ")
 		}
-		p("From phase %q. Rates are MQTT messages per second (readings/s counts every field). ", h.Phase)
+		if r.Scenario != nil && r.Scenario.Transport == TransportWS {
+			p("From phase %q. Rates are messages per second, a message being one readings object of a WebSocket frame of up to %d (readings/s counts every field). ", h.Phase, max(r.Scenario.PerFrame, 1))
+		} else {
+			p("From phase %q. Rates are MQTT messages per second (readings/s counts every field). ", h.Phase)
+		}
 		p("Latency is publish → Kafka record timestamp of the aggregate's first emission; processing latency subtracts the window's own wait (window end + out_of_orderness − publish time).")
 		if h.InProcess {
 			p(" edgeplane ran inside the benchmark process: its CPU and memory include the generator and the Kafka consumer.")

@@ -14,7 +14,9 @@ import (
 type RunOptions struct {
 	Stack StackOptions
 	// WSURL and WSToken target a WebSocket endpoint; WSURL overrides the
-	// stack's.
+	// stack's. Without WSURL, an embedded or subprocess target serves a
+	// WebSocket source for a ws scenario, with WSToken (default: random)
+	// as its bearer token.
 	WSURL, WSToken string
 	// Progress receives the live progress line (nil: none); TTY selects
 	// a carriage-return line over plain lines.
@@ -24,7 +26,7 @@ type RunOptions struct {
 }
 
 // Run runs sc and returns its report. A scenario the target cannot run
-// (a WebSocket scenario against a gateway without a WebSocket endpoint)
+// (a WebSocket scenario against an external gateway without --ws URL)
 // returns a report saying so in Skipped, not an error.
 func Run(ctx context.Context, sc *Scenario, o RunOptions) (*Report, error) {
 	if err := sc.Validate(); err != nil {
@@ -40,6 +42,9 @@ func Run(ctx context.Context, sc *Scenario, o RunOptions) (*Report, error) {
 	rep := &Report{Scenario: sc, Env: ReadEnvironment(), Started: time.Now().UTC()}
 	prog := newProgress(o.Progress, o.TTY)
 	prog.note("starting %s target", orDefault(o.Stack.Mode, ModeEmbedded))
+	if sc.Transport == TransportWS && o.WSURL == "" && o.Stack.Mode != ModeExternal {
+		o.Stack.WSConnections, o.Stack.WSToken = sc.Connections, o.WSToken
+	}
 	st, err := StartStack(ctx, o.Stack, ss, sc.Pipeline, sc.QoS)
 	if err != nil {
 		return nil, err
@@ -53,19 +58,19 @@ func Run(ctx context.Context, sc *Scenario, o RunOptions) (*Report, error) {
 	r := &runner{sc: sc, ss: ss, st: st, rep: rep, prog: prog, log: o.Logger}
 	switch sc.Transport {
 	case TransportWS:
-		url := o.WSURL
+		url, token := o.WSURL, o.WSToken
 		if url == "" {
-			url = st.WSURL()
+			url, token = st.WSURL(), st.WSToken()
 		}
 		rep.Target.WS = url
 		if url == "" {
-			rep.Skipped = "the target has no WebSocket endpoint: this edgeplane build has no WebSocket source " +
-				"(config sources[].type is mqtt only) and no --ws URL was given; the generator, " +
-				"its framing and the accounting are ready and ran against nothing"
+			rep.Skipped = "the external target has no WebSocket endpoint: give the gateway's with --ws (and --ws-token); " +
+				"the generator, its framing and the accounting are ready and ran against nothing"
 			rep.finish()
 			return rep, nil
 		}
-		wp, err := DialWS(ctx, WSOptions{URL: url, Token: o.WSToken, Connections: sc.Connections, PerFrame: sc.PerFrame, Framing: sc.Framing})
+		prog.note("opening %d WebSocket connections to %s", sc.Connections, url)
+		wp, err := DialWS(ctx, WSOptions{URL: url, Token: token, Connections: sc.Connections, PerFrame: sc.PerFrame, Framing: sc.Framing})
 		if err != nil {
 			return nil, err
 		}
@@ -371,6 +376,10 @@ func (r *runner) progressLoop(ctx context.Context, name string, rate float64, d 
 	defer t.Stop()
 	start := time.Now()
 	m0 := r.stats.Messages.Load()
+	gwUnit := ""
+	if r.sc.Transport == TransportWS {
+		gwUnit = "frames" // the WebSocket source counts frames as messages
+	}
 	prevMsgs, prevGw := m0, base.Messages
 	for {
 		select {
@@ -387,7 +396,7 @@ func (r *runner) progressLoop(ctx context.Context, name string, rate float64, d 
 			phase: name, offered: rate, elapsed: time.Since(start), duration: d,
 			sent: msgs - m0, sendRate: float64(msgs - prevMsgs), gwRate: float64(c.Messages - prevGw),
 			rejected: c.Rejected - base.Rejected, late: c.Late - base.Late, aggregates: r.col.Records.Load(),
-			backlog: c.BufferMessages,
+			backlog: c.BufferMessages, gwUnit: gwUnit,
 		})
 		prevMsgs, prevGw = msgs, c.Messages
 	}

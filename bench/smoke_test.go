@@ -101,3 +101,51 @@ func TestFormatsEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestWSFaninScenario is `edgebench run --scenario ws-fanin`, shortened to
+// 200 connections for a few seconds: the publishers dial the embedded
+// gateway's own WebSocket source (bearer token, frames of up to 5 keyed
+// JSON objects) and every reading must be accounted for, the intended
+// faults included.
+func TestWSFaninScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the embedded stack with 200 WebSocket connections")
+	}
+	sc, err := Builtin("ws-fanin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Late by 3 s (window 1 s + out_of_orderness 1 s + 1 s), so that a
+	// short run has late readings.
+	sc.Faults = Faults{OutOfOrder: 0.05, Late: 0.01, LateBy: Duration(3 * time.Second), Duplicate: 0.01, Malformed: 0.01}
+	if err := (Overrides{Duration: 5 * time.Second, Connections: 200, Rate: 2000, Series: 1000, QoS: -1}).Apply(sc); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var prog strings.Builder
+	rep, err := Run(ctx, sc, RunOptions{Progress: &prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(prog.String())
+	if rep.Skipped != "" || len(rep.Phases) != 1 || !strings.HasPrefix(rep.Target.WS, "ws://") {
+		t.Fatalf("skipped %q, %d phases, ws %q", rep.Skipped, len(rep.Phases), rep.Target.WS)
+	}
+	ph := rep.Phases[0]
+	rc := ph.Reconciliation
+	t.Logf("sent %d msgs in %d frames, %d readings; counted %d rejected %d late %d unexplained %d; %d/%d windows exact; latency %+v",
+		ph.Messages, ph.Frames, rc.Sent, rc.Counted, rc.Rejected, rc.Late, rc.Unexplained, rc.WindowsExact, rc.Windows, ph.Latency)
+	if rc.Unexplained != 0 || !ph.Settled {
+		t.Fatalf("unexplained %d, settled %v: %+v", rc.Unexplained, ph.Settled, rc)
+	}
+	if rc.Counted == 0 || rc.IntendedLate == 0 || rc.IntendedMalformed == 0 || rc.Duplicates == 0 || ph.Frames >= ph.Messages {
+		t.Fatalf("the run did not exercise every fault and batching: frames %d, messages %d, %+v", ph.Frames, ph.Messages, rc)
+	}
+	if rc.Late != rc.IntendedLate || rc.Rejected != rc.IntendedMalformed || rc.WindowsExact != rc.Windows {
+		t.Errorf("counters disagree with the intended faults: %+v", rc)
+	}
+	if ph.Latency.Raw.Samples == 0 {
+		t.Errorf("no latency samples: %+v", ph.Latency)
+	}
+}

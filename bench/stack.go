@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -55,6 +57,13 @@ type StackOptions struct {
 	WSURL        string
 	EdgeplanePid int
 	BrokerPid    int
+	// WSConnections > 0 makes an embedded or subprocess gateway take its
+	// readings from a WebSocket source (see WSEndpoint) sized for that
+	// many connections, instead of MQTT; WSToken is its bearer token
+	// (empty: a random one). Stack.WSURL and Stack.WSToken say where and
+	// how to connect.
+	WSConnections int
+	WSToken       string
 	// Logger receives the embedded gateway's logs (default: discarded);
 	// LogOutput a subprocess's stderr (default: a file in its dir).
 	Logger    *slog.Logger
@@ -76,6 +85,7 @@ type Stack struct {
 	Mode    string
 	mqttURL string
 	wsURL   string
+	wsToken string
 	kafka   []string
 	topic   string
 	procs   []RoleProc
@@ -137,13 +147,45 @@ func StartStack(ctx context.Context, o StackOptions, ss *SensorSet, p PipelineSp
 	st.kafka = st.kc.ListenAddrs()
 	st.installOutage()
 	if o.Mode == ModeEmbedded {
-		return st, st.startEmbedded(ctx, o, ss, p, qos)
+		// The WebSocket port is picked before the gateway listens on it;
+		// another process may take it in between: try a few.
+		for try := 0; ; try++ {
+			err = st.startEmbedded(ctx, o, ss, p, qos)
+			if err == nil || o.WSConnections <= 0 || try == 2 || !errors.Is(err, syscall.EADDRINUSE) {
+				return st, err
+			}
+		}
 	}
 	return st, st.startSubprocess(ctx, o, ss, p, qos)
 }
 
+// wsEndpoint picks the WebSocket source's address and token when o asks
+// for one, and records its URL and token; nil otherwise.
+func (st *Stack) wsEndpoint(o StackOptions) (*WSEndpoint, error) {
+	if o.WSConnections <= 0 {
+		return nil, nil
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	tok := o.WSToken
+	if tok == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		tok = hex.EncodeToString(b[:])
+	}
+	w := &WSEndpoint{Listen: addr, Token: tok, MaxConns: o.WSConnections + 16}
+	st.wsURL, st.wsToken = w.URL(), tok
+	return w, nil
+}
+
 func (st *Stack) startEmbedded(ctx context.Context, o StackOptions, ss *SensorSet, p PipelineSpec, qos int) error {
-	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: st.dir, MQTTListen: "127.0.0.1:0", HTTPListen: "off", Kafka: st.kafka})
+	ws, err := st.wsEndpoint(o)
+	if err != nil {
+		return err
+	}
+	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: st.dir, MQTTListen: "127.0.0.1:0", HTTPListen: "off", Kafka: st.kafka, WS: ws})
 	cfg, err := config.LoadBytes("edgebench.yaml", yml, os.LookupEnv)
 	if err != nil {
 		return fmt.Errorf("bench: gateway config: %w", err)
@@ -190,7 +232,11 @@ func (st *Stack) startSubprocess(ctx context.Context, o StackOptions, ss *Sensor
 	if err != nil {
 		return err
 	}
-	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: filepath.Join(st.dir, "data"), MQTTListen: mqttAddr, HTTPListen: httpAddr, Kafka: st.kafka})
+	ws, err := st.wsEndpoint(o)
+	if err != nil {
+		return err
+	}
+	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: filepath.Join(st.dir, "data"), MQTTListen: mqttAddr, HTTPListen: httpAddr, Kafka: st.kafka, WS: ws})
 	cfgPath := filepath.Join(st.dir, "edgeplane.yaml")
 	if err := os.WriteFile(cfgPath, yml, 0o600); err != nil {
 		return err
@@ -215,7 +261,9 @@ func (st *Stack) startSubprocess(ctx context.Context, o StackOptions, ss *Sensor
 	st.mqttURL = "tcp://" + mqttAddr
 	st.scraper = &MetricsScraper{URL: "http://" + httpAddr + "/metrics"}
 	st.procs = []RoleProc{{Role: "edgeplane", Proc: PidProc{st.cmd.Process.Pid}}}
-	st.notes = append(st.notes, "the MQTT broker is edgeplane's embedded NATS listener: the edgeplane process figures include the broker")
+	if ws == nil {
+		st.notes = append(st.notes, "the MQTT broker is edgeplane's embedded NATS listener: the edgeplane process figures include the broker")
+	}
 	ready := "http://" + httpAddr + "/readyz"
 	cl := &http.Client{Timeout: time.Second}
 	err = waitReady(ctx, func() bool {
@@ -313,6 +361,10 @@ func (st *Stack) MQTTURL() string { return st.mqttURL }
 
 // WSURL is the gateway's WebSocket endpoint, "" when it has none.
 func (st *Stack) WSURL() string { return st.wsURL }
+
+// WSToken is the bearer token of the WebSocket endpoint the stack
+// started, "" when it started none.
+func (st *Stack) WSToken() string { return st.wsToken }
 
 // Kafka are the seed brokers to read the aggregates from.
 func (st *Stack) Kafka() []string { return st.kafka }

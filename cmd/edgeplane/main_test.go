@@ -61,7 +61,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1\n%s", code, errOut)
 	}
-	lines := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(f) + `:(\d+):\d+: (\S+): `).FindAllStringSubmatch(errOut, -1)
+	lines := regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(f)+`:(\d+):\d+: (\S+): `).FindAllStringSubmatch(errOut, -1)
 	var paths []string
 	for _, l := range lines {
 		if n, _ := strconv.Atoi(l[1]); n == 0 {
