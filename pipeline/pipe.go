@@ -30,10 +30,10 @@ type pipe struct {
 	series *record.SeriesTable
 	fields []string // pipeline field id → name
 	// fieldMap[source index][source field] = pipeline field id, or -1.
-	fieldMap [][]int32
-	wm       *operators.Watermarks
-	rings    []*ring.MPSC[record.Sample]
-	shards   []*shardRun
+	fieldMap  [][]int32
+	wm        *operators.Watermarks
+	rings     []*ring.MPSC[record.Sample]
+	shards    []*shardRun
 	seq       atomic.Uint64
 	wstats    sink.WriterStats
 	lateStats sink.WriterStats
