@@ -34,7 +34,6 @@ type pipe struct {
 	wm        *operators.Watermarks
 	rings     []*ring.MPSC[record.Sample]
 	shards    []*shardRun
-	seq       atomic.Uint64
 	wstats    sink.WriterStats
 	lateStats sink.WriterStats
 
@@ -369,7 +368,7 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release i
 			Flags:  r.Flags,
 			Time:   r.Time,
 			Value:  r.Value,
-			Seq:    p.seq.Add(1),
+			Seq:    b.Seq,
 		}
 		n++
 	}
