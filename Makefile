@@ -28,6 +28,9 @@ demo: run
 test:
 	$(GO) vet ./...
 	$(GO) test -race -timeout 20m ./...
+	@# Allocation budgets (and the 1,000-connection WebSocket test) skip
+	@# themselves under -race, whose instrumentation allocates: run them plain.
+	$(GO) test -count=1 -run 'Alloc|ManyConnections' ./...
 
 ## test-short: the tests without the race detector
 test-short:

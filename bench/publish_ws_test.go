@@ -1,6 +1,10 @@
 package bench
 
 import (
+	"fmt"
+
+	"github.com/edgeplane/edgeplane/internal/testenv"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -107,24 +111,19 @@ func TestWSPublisher(t *testing.T) {
 		tot := res.Ledger.Totals(ss)
 		wantGood := tot.SentMessages - tot.MalformedMessages
 		// Let the server read the last frames.
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		testenv.CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
 			sink.mu.Lock()
+			defer sink.mu.Unlock()
 			got := 0
 			for _, n := range sink.keys {
 				got += n
 			}
-			bad := sink.bad
-			sink.mu.Unlock()
-			if uint64(got) == wantGood && uint64(bad) == tot.MalformedMessages {
-				break
+			if uint64(got) != wantGood || uint64(sink.bad) != tot.MalformedMessages {
+				return fmt.Errorf("%s/%d: server read %d good objects and %d bad frames, ledger says %d good, %d malformed",
+					framing, perFrame, got, sink.bad, wantGood, tot.MalformedMessages)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s/%d: server read %d good objects and %d bad frames, ledger says %d good, %d malformed",
-					framing, perFrame, got, bad, wantGood, tot.MalformedMessages)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 		if sink.conns != 8 {
 			t.Errorf("%d connections, want 8", sink.conns)
 		}
