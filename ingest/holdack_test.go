@@ -187,6 +187,7 @@ func TestMQTTHoldAcks(t *testing.T) {
 func kill(s *MQTTSource) {
 	s.quiesced.Store(true)
 	for _, c := range s.conns {
+		c.closed.Store(true) // no reconnect between the kill and Stop
 		if wc := c.net.Load(); wc != nil {
 			wc.kill()
 		}

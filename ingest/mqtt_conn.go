@@ -30,6 +30,10 @@ type mqttConn struct {
 	net       atomic.Pointer[watchConn] // the current network connection
 	up        chan struct{}             // closed on the first subscription
 	upOnce    sync.Once
+	// closed stops paho from dialing again: set before the source stops or
+	// is killed, so an auto-reconnect cannot race the stop and take the
+	// session over from the source's successor.
+	closed atomic.Bool
 }
 
 func newMQTTConn(s *MQTTSource, idx int, id string, dc *DecodeConfig) (*mqttConn, error) {
@@ -76,6 +80,7 @@ func (c *mqttConn) start() {
 }
 
 func (c *mqttConn) stop(quiesce time.Duration) {
+	c.closed.Store(true)
 	c.client.Disconnect(uint(quiesce.Milliseconds()))
 	c.connected.Store(false)
 	if c.acks != nil {
@@ -172,6 +177,9 @@ func (c *mqttConn) abortWait() bool {
 // open dials the broker for paho, wrapping the connection so the
 // watchdog sees when it last received anything.
 func (c *mqttConn) open(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
+	if c.closed.Load() {
+		return nil, fmt.Errorf("ingest: mqtt source %s is stopped", c.s.opts.Name)
+	}
 	d := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
 	var nc net.Conn
 	var err error
