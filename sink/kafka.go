@@ -1,17 +1,16 @@
 package sink
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/edgeplane/edgeplane/internal/tlsconf"
 )
 
 // KafkaOptions configure the producer the forwarder uses.
@@ -101,7 +100,8 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 		opts = append(opts, kgo.AllowAutoTopicCreation())
 	}
 	if o.TLS.Enabled {
-		tc, err := tlsConfig(o.TLS)
+		tc, err := tlsconf.Client(tlsconf.Files{CAFile: o.TLS.CAFile, CertFile: o.TLS.CertFile, KeyFile: o.TLS.KeyFile,
+			ServerName: o.TLS.ServerName, InsecureSkipVerify: o.TLS.InsecureSkipVerify})
 		if err != nil {
 			return nil, err
 		}
@@ -142,29 +142,6 @@ func compressionCodec(s string) (kgo.CompressionCodec, error) {
 		return kgo.NoCompression(), nil
 	}
 	return kgo.CompressionCodec{}, fmt.Errorf("sink: unknown compression %q", s)
-}
-
-func tlsConfig(o TLSOptions) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName, InsecureSkipVerify: o.InsecureSkipVerify} //nolint:gosec // opt-in
-	if o.CAFile != "" {
-		pem, err := os.ReadFile(o.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("sink: kafka tls ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("sink: kafka tls ca %s: no certificates", o.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if o.CertFile != "" || o.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("sink: kafka tls client cert: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // kgoLogger adapts slog to franz-go's logger, passing warnings and errors.
