@@ -7,7 +7,7 @@ PKG       := github.com/edgeplane/edgeplane
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build run demo test test-short e2e bench bench-e2e lint fmt fuzz clean arm64 arm deb tarball qemu-arm64 footprint
 

@@ -24,8 +24,6 @@ func newTimerHeap(owners int) timerHeap {
 	return h
 }
 
-func (h *timerHeap) len() int { return len(h.at) }
-
 // peek returns the earliest firing time and its owner; ok is false when the
 // heap is empty.
 func (h *timerHeap) peek() (at int64, owner int32, ok bool) {
