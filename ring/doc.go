@@ -18,6 +18,11 @@
 //     on a capacity-1 notify channel with zero CPU while idle. Producers only
 //     touch the channel when the consumer has announced that it is parked, so
 //     the steady state costs no syscall and no channel operation per record.
+//     Once records are visible, Wait lingers briefly (bounded by
+//     [Options.BatchLinger], default 5µs, until [Options.BatchTarget]
+//     records are ready) so that Drain takes batches even when producers
+//     push record by record: per-record draining would make every record pay
+//     cache-line transfers between the cores.
 //   - Backpressure policies per ring ([Block], [DropNewest], [DropOldest]),
 //     each drop counted ([MPSC.Dropped], [SPSC.Dropped]) and optionally
 //     reported record by record to a drop hook (SetDropHook). A producer

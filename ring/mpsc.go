@@ -123,7 +123,7 @@ func NewMPSC[T any](o Options) (*MPSC[T], error) {
 		}
 	}
 	// Head release: seq 0 never equals p+1, so every slot starts unpublished.
-	r.w.init(c.spin)
+	r.w.init(c)
 	return r, nil
 }
 
@@ -465,11 +465,23 @@ func (r *MPSC[T]) drainVyukov(dst []T) int {
 // Wait blocks until records are ready to Drain (nil), the timeout elapses
 // (nil; timeout <= 0 means none), the ring is closed and fully drained
 // (ErrClosed) or ctx is done (ctx.Err()). It spins for the spin budget,
-// yields, then parks with no CPU use until a producer publishes. Consumer
-// only.
+// yields, then parks with no CPU use until a producer publishes. Once
+// records are ready it may linger up to Options.BatchLinger for more (see
+// there), without checking ctx meanwhile. Consumer only.
 func (r *MPSC[T]) Wait(ctx context.Context, timeout time.Duration) error {
-	if r.pollRecords() == stateReady {
-		return nil
+	if r.pollRecords() != stateReady {
+		if err := r.w.consumerWait(ctx, timeout, r.pollRecords); err != nil {
+			return err
+		}
 	}
-	return r.w.consumerWait(ctx, timeout, r.pollRecords)
+	r.w.lingerWait(r.readyCount)
+	return nil
+}
+
+// readyCount reports the positions claimed and not yet dequeued (some may
+// still be being written) and whether the ring is closed, for
+// Options.BatchLinger.
+func (r *MPSC[T]) readyCount() (uint64, bool) {
+	t := r.tail.Load()
+	return t&^closedBit - r.head.Load(), t&closedBit != 0
 }

@@ -73,7 +73,7 @@ func NewSPSC[T any](o Options) (*SPSC[T], error) {
 		capacity: c.capacity,
 		policy:   c.policy,
 	}
-	r.w.init(c.spin)
+	r.w.init(c)
 	return r, nil
 }
 
@@ -378,10 +378,24 @@ func (r *SPSC[T]) pollRecords() waitState {
 
 // Wait blocks until records are ready (nil), the timeout elapses (nil;
 // timeout <= 0 means none), the ring is closed and drained (ErrClosed) or ctx
-// is done (ctx.Err()). Spin, yield, then park. Consumer only.
+// is done (ctx.Err()). Spin, yield, then park. Once records are ready it may
+// linger up to Options.BatchLinger for more (see there), without checking
+// ctx meanwhile. Consumer only.
 func (r *SPSC[T]) Wait(ctx context.Context, timeout time.Duration) error {
-	if r.pollRecords() == stateReady {
-		return nil
+	if r.pollRecords() != stateReady {
+		if err := r.w.consumerWait(ctx, timeout, r.pollRecords); err != nil {
+			return err
+		}
 	}
-	return r.w.consumerWait(ctx, timeout, r.pollRecords)
+	r.w.lingerWait(r.readyCount)
+	return nil
+}
+
+// readyCount reports the committed records not yet consumed and whether the
+// ring is closed, for Options.BatchLinger. Consumer only (it refreshes
+// tailCache).
+func (r *SPSC[T]) readyCount() (uint64, bool) {
+	t := r.tail.Load()
+	r.tailCache = t &^ closedBit
+	return r.tailCache - r.head.Load(), t&closedBit != 0
 }

@@ -44,10 +44,18 @@ type waiter struct {
 
 	closeOnce sync.Once
 	spin      int
-	timer     *time.Timer // consumer-only; reused so Wait does not allocate
+	linger    time.Duration // Options.BatchLinger; 0: disabled
+	batch     uint64        // Options.BatchTarget, capped
+	timer     *time.Timer   // consumer-only; reused so Wait does not allocate
 }
 
-func (w *waiter) init(spin int) {
+func (w *waiter) init(c config) {
+	spin := c.spin
+	w.linger = c.linger
+	w.batch = c.batch
+	if runtime.GOMAXPROCS(0) < 2 {
+		w.linger = 0 // see Options.BatchLinger
+	}
 	w.notify = make(chan struct{}, 1)
 	w.space = make(chan struct{}, 1)
 	w.done = make(chan struct{})
@@ -161,6 +169,50 @@ func (w *waiter) consumerWait(ctx context.Context, timeout time.Duration, poll f
 		case stateClosed:
 			return ErrClosed
 		}
+	}
+}
+
+// lingerPoll is the first interval at which a lingering consumer re-reads
+// the producers' index. Every read pulls that cache line away from the
+// producers (their next claim or publish then misses on it), so the
+// consumer does not hammer it: after the first poll it estimates the
+// producers' rate and sleeps-spins (reading only the clock, which touches no
+// shared memory) until the target should be reached, a handful of polls per
+// batch at most.
+const lingerPoll = 250 * time.Nanosecond
+
+// lingerWait implements Options.BatchLinger. ready reports how many records
+// the ring holds (an estimate is fine: it only decides when to stop waiting)
+// and whether it is closed. lingerWait returns at once if nothing is ready,
+// and otherwise once w.batch records are ready, the ring is closed, or
+// w.linger has passed. It never blocks and never parks, so it adds at most
+// w.linger to Wait.
+func (w *waiter) lingerWait(ready func() (n uint64, closed bool)) {
+	if w.linger <= 0 {
+		return
+	}
+	n0, closed := ready()
+	if n0 == 0 || n0 >= w.batch || closed {
+		return
+	}
+	start := time.Now()
+	next := min(lingerPoll, w.linger)
+	for {
+		d := time.Since(start)
+		if d < next {
+			continue
+		}
+		n, closed := ready()
+		if n >= w.batch || closed || d >= w.linger {
+			return
+		}
+		// Poll again when, at the rate seen so far, the target should be
+		// reached; at least lingerPoll/2 later, at most at the deadline.
+		wait := lingerPoll
+		if n > n0 {
+			wait = time.Duration(uint64(d) / (n - n0) * (w.batch - n))
+		}
+		next = min(d+max(wait, lingerPoll/2), w.linger)
 	}
 }
 
