@@ -207,7 +207,7 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		}
 	}
 	if iv := g.cfg.Gateway.TelemetryInterval.D(); iv > 0 {
-		go g.telemetry(g.runCtx, g.cfg.Gateway.TelemetryTopic, iv, &g.telemetrySent, &g.telemetryFailed)
+		go g.telemetry(g.runCtx, g.cfg.Gateway.ID, g.cfg.Gateway.TelemetryTopic, iv, &g.telemetrySent, &g.telemetryFailed)
 	}
 	g.log.Info("gateway started", "id", g.cfg.Gateway.ID, "pipelines", len(g.pipes), "sources", len(g.sources),
 		"mqtt_listener", g.ns.MQTTAddr(), "kafka", g.brokers())

@@ -77,14 +77,8 @@ func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 		pipes = append(pipes, p)
 		built = append(built, p)
 	}
-	// Keep the kept pipelines' configs pointing into the new config.
-	for i := range next.Pipelines {
-		for _, p := range pipes {
-			if p.cfg.Name == next.Pipelines[i].Name {
-				p.cfg = &next.Pipelines[i]
-			}
-		}
-	}
+	// A kept pipeline keeps its *config.Pipeline (equal to the new one):
+	// its delivery path reads it without a lock.
 	g.cfg = next
 	for _, p := range built {
 		g.startPipe(p)

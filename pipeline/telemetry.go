@@ -32,7 +32,7 @@ type TelemetryEvent struct {
 }
 
 // telemetry publishes a TelemetryEvent every interval until ctx ends.
-func (g *Gateway) telemetry(ctx context.Context, topic string, interval time.Duration, sent, failed *atomic.Uint64) {
+func (g *Gateway) telemetry(ctx context.Context, id, topic string, interval time.Duration, sent, failed *atomic.Uint64) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	prev, prevAt := g.Snapshot(), time.Now()
@@ -44,7 +44,7 @@ func (g *Gateway) telemetry(ctx context.Context, topic string, interval time.Dur
 			snap := g.Snapshot()
 			el := now.Sub(prevAt).Seconds()
 			ev := TelemetryEvent{
-				Gateway:          g.cfg.Gateway.ID,
+				Gateway:          id,
 				Version:          version.Version,
 				Time:             now.UnixMilli(),
 				UptimeSeconds:    now.Sub(g.started).Seconds(),
