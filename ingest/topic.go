@@ -63,7 +63,7 @@ func ParseTopicPattern(pattern string) (*TopicPattern, error) {
 		case strings.ContainsAny(lv, "+#"):
 			return nil, fmt.Errorf("topic pattern %q: level %q: '+' and '#' must fill a whole level", pattern, lv)
 		}
-		parts, err := parseParts(lv, func(name string) (int, error) {
+		parts, err := parseParts(lv, false, func(name string) (int, error) {
 			for _, v := range p.vars {
 				if v == name {
 					return 0, fmt.Errorf("variable {%s} used twice", name)
@@ -82,7 +82,7 @@ func ParseTopicPattern(pattern string) (*TopicPattern, error) {
 
 // parseParts splits s into literals and {variables}, resolving each variable
 // name to an index with v.
-func parseParts(s string, v func(name string) (int, error)) ([]patPart, error) {
+func parseParts(s string, allowAdjacent bool, v func(name string) (int, error)) ([]patPart, error) {
 	var parts []patPart
 	for len(s) > 0 {
 		open := strings.IndexByte(s, '{')
@@ -106,7 +106,7 @@ func parseParts(s string, v func(name string) (int, error)) ([]patPart, error) {
 		if !validVarName(name) {
 			return nil, fmt.Errorf("invalid variable name %q (want letters, digits, '_')", name)
 		}
-		if n := len(parts); n > 0 && parts[n-1].v >= 0 {
+		if n := len(parts); !allowAdjacent && n > 0 && parts[n-1].v >= 0 {
 			return nil, fmt.Errorf("variables {%s} and the one before it are adjacent", name)
 		}
 		idx, err := v(name)
@@ -230,37 +230,17 @@ func ParseKeyTemplate(tmpl string, p *TopicPattern) (*KeyTemplate, error) {
 }
 
 func parseKeyParts(tmpl string, p *TopicPattern) ([]patPart, error) {
-	var parts []patPart
-	s := tmpl
-	for len(s) > 0 {
-		open := strings.IndexByte(s, '{')
-		if cl := strings.IndexByte(s, '}'); cl >= 0 && (open < 0 || cl < open) {
-			return nil, errors.New("'}' without '{'")
-		}
-		if open < 0 {
-			parts = append(parts, patPart{lit: s, v: -1})
-			break
-		}
-		if open > 0 {
-			parts = append(parts, patPart{lit: s[:open], v: -1})
-		}
-		s = s[open+1:]
-		cl := strings.IndexByte(s, '}')
-		if cl < 0 {
-			return nil, errors.New("'{' without '}'")
-		}
-		name := s[:cl]
-		s = s[cl+1:]
+	// A key is only built, never matched, so variables may be adjacent.
+	return parseParts(tmpl, true, func(name string) (int, error) {
 		idx := -1
 		if p != nil {
 			idx = p.VarIndex(name)
 		}
 		if idx < 0 {
-			return nil, fmt.Errorf("variable {%s} is not in topic_pattern", name)
+			return 0, fmt.Errorf("variable {%s} is not in topic_pattern", name)
 		}
-		parts = append(parts, patPart{v: idx})
-	}
-	return parts, nil
+		return idx, nil
+	})
 }
 
 // Append appends the key built from vals (as returned by Match) to dst.
