@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,6 +29,8 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
+	// The status line and the Kafka read-back print from two goroutines.
+	stdout = &lockedWriter{w: stdout}
 	cfg, err := config.Load(*file)
 	if err != nil {
 		return err
@@ -135,4 +138,16 @@ func readBack(ctx context.Context, brokers, topics []string, w io.Writer) int {
 		})
 	}
 	return n
+}
+
+// lockedWriter serializes writes so concurrent lines do not interleave.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
