@@ -12,6 +12,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeplane/edgeplane/internal/testenv"
+	"github.com/edgeplane/edgeplane/natsd"
 )
 
 // valueConfig decodes {"v": N} with the topic as key.
@@ -127,7 +128,14 @@ func wantValues(t testing.TB, got []float64, from, to int) {
 // a fixed client id and clean_session false is down reach it after its
 // restart.
 func TestMQTTPersistentSession(t *testing.T) {
-	ns := testenv.NATS(t, true)
+	// If the broker has not yet seen the first session's DISCONNECT when
+	// the next messages arrive, it hands them to the dead connection and
+	// redelivers them only after its ack wait: keep that short.
+	ns, err := natsd.Start(natsd.Options{StoreDir: t.TempDir(), MQTTListen: "127.0.0.1:0", MQTTAckWait: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
 	pub := publisher(t, ns.MQTTAddr(), "pub")
 	o := MQTTOptions{Broker: ns.MQTTAddr(), Topics: []string{"city/#"}, QoS: 1, ClientID: "persist"}
 
