@@ -233,6 +233,9 @@ type Decoder struct {
 	senml senmlState
 	visit func(k []byte, v *fastjson.Value)
 
+	// flat is the fast path for flat objects (decode_flat.go), or nil.
+	flat *flatPlan
+
 	scratch []byte
 	stats   DecodeStats
 }
@@ -312,6 +315,7 @@ func NewDecoder(c *DecodeConfig) (*Decoder, error) {
 	if d.format == FormatSenML {
 		d.visit = d.senmlVisit
 	}
+	d.flat = newFlatPlan(d)
 	return d, nil
 }
 
@@ -342,6 +346,10 @@ func (d *Decoder) Decode(topic string, payload []byte, arrivalMs int64, b *Batch
 			clear(d.vars)
 			return ReasonTopic, fmt.Errorf("topic %q does not match topic_pattern %q", short(topic), d.pattern.src)
 		}
+	}
+	if d.flat != nil && d.decodeFlat(topic, payload, arrivalMs, b) {
+		clear(d.vars)
+		return ReasonNone, nil
 	}
 	v, err := d.p.ParseBytes(payload)
 	if err != nil {

@@ -110,19 +110,7 @@ func (d *Decoder) number(v *fastjson.Value) (float64, bool) {
 		x = f
 	case fastjson.TypeString:
 		s, _ := v.StringBytes()
-		if d.format == FormatZigbee2MQTT {
-			switch string(s) {
-			case "ON":
-				return 1, true
-			case "OFF":
-				return 0, true
-			}
-		}
-		f, ok := parseNumericString(s)
-		if !ok {
-			return 0, false
-		}
-		x = f
+		return d.stringNumber(s)
 	case fastjson.TypeTrue:
 		return 1, true
 	case fastjson.TypeFalse:
@@ -131,6 +119,24 @@ func (d *Decoder) number(v *fastjson.Value) (float64, bool) {
 		return 0, false
 	}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, false
+	}
+	return x, true
+}
+
+// stringNumber converts a field's string value (unescaped): a numeric
+// string and, for zigbee2mqtt, "ON"/"OFF" as 1/0.
+func (d *Decoder) stringNumber(s []byte) (float64, bool) {
+	if d.format == FormatZigbee2MQTT {
+		switch string(s) {
+		case "ON":
+			return 1, true
+		case "OFF":
+			return 0, true
+		}
+	}
+	x, ok := parseNumericString(s)
+	if !ok || math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0, false
 	}
 	return x, true
@@ -162,9 +168,6 @@ func (d *Decoder) parseTime(v *fastjson.Value) (int64, Reason, error) {
 	isString := false
 	switch v.Type() {
 	case fastjson.TypeNumber:
-		if d.timeUnit == TimeRFC3339 {
-			return 0, ReasonMalformed, fmt.Errorf("number %s where an RFC 3339 string is expected", shortValue(v))
-		}
 		d.scratch = v.MarshalTo(d.scratch[:0])
 		raw = d.scratch
 	case fastjson.TypeString:
@@ -173,21 +176,54 @@ func (d *Decoder) parseTime(v *fastjson.Value) (int64, Reason, error) {
 	default:
 		return 0, ReasonMalformed, fmt.Errorf("%s is not a time", shortValue(v))
 	}
+	ms, r, why := d.timeOf(raw, isString)
+	switch why {
+	case timeOK:
+		return ms, ReasonNone, nil
+	case timeNumberNotString:
+		return 0, r, fmt.Errorf("number %s where an RFC 3339 string is expected", shortValue(v))
+	case timeYearRange:
+		return 0, r, fmt.Errorf("%s is outside years 0001-9999", shortValue(v))
+	case timeNotNumber:
+		return 0, r, fmt.Errorf("%s is not a number", shortValue(v))
+	default:
+		return 0, r, fmt.Errorf("%s is not an RFC 3339 time", shortValue(v))
+	}
+}
+
+// timeProblem says why timeOf refused a time, for the caller's error.
+type timeProblem uint8
+
+const (
+	timeOK              timeProblem = iota
+	timeNumberNotString             // a JSON number where time_unit is rfc3339
+	timeYearRange                   // a number outside years 0001-9999
+	timeNotNumber                   // not a number in a numeric time_unit
+	timeNotRFC3339                  // not an RFC 3339 string
+)
+
+// timeOf converts the text of a time value — a JSON number's token, or a
+// string's unescaped contents when isString — in d.timeUnit to Unix ms.
+// Both decoding paths use it, so they accept exactly the same times.
+func (d *Decoder) timeOf(raw []byte, isString bool) (int64, Reason, timeProblem) {
+	if !isString && d.timeUnit == TimeRFC3339 {
+		return 0, ReasonMalformed, timeNumberNotString
+	}
 	if d.timeUnit != TimeRFC3339 {
 		ms, ok, outOfRange := parseNumTime(raw, d.timeUnit)
 		if ok {
-			return ms, ReasonNone, nil
+			return ms, ReasonNone, timeOK
 		}
 		if outOfRange {
-			return 0, ReasonTimeRange, fmt.Errorf("%s is outside years 0001-9999", shortValue(v))
+			return 0, ReasonTimeRange, timeYearRange
 		}
 		if !isString || d.timeUnit != TimeAuto {
-			return 0, ReasonMalformed, fmt.Errorf("%s is not a number", shortValue(v))
+			return 0, ReasonMalformed, timeNotNumber
 		}
 	}
 	ms, ok := parseRFC3339(raw)
 	if !ok {
-		return 0, ReasonMalformed, fmt.Errorf("%s is not an RFC 3339 time", shortValue(v))
+		return 0, ReasonMalformed, timeNotRFC3339
 	}
-	return ms, ReasonNone, nil
+	return ms, ReasonNone, timeOK
 }

@@ -57,6 +57,9 @@ func (d *Decoder) DecodeRecords(topic string, payload []byte, arrivalMs int64, b
 		}
 	}
 	defer clear(d.vars) // retain nothing of topic
+	if d.flat != nil && d.decodeFlat(topic, payload, arrivalMs, b) {
+		return 1, 0
+	}
 	if !looksNDJSON(payload) {
 		v, err := d.p.ParseBytes(payload)
 		if err == nil {

@@ -142,6 +142,9 @@ func daysFromCivil(y, m, d int64) int64 {
 // 0001–9999 (range is true in that case, so callers can tell the two
 // apart).
 func parseNumTime(s []byte, u TimeUnit) (ms int64, ok, outOfRange bool) {
+	if ms, ok := parseIntTime(s, u); ok {
+		return ms, true, false
+	}
 	i := 0
 	neg := false
 	if i < len(s) && (s[i] == '-' || s[i] == '+') {
@@ -259,4 +262,40 @@ mantissa:
 		return 0, false, true
 	}
 	return n, true, false
+}
+
+// parseIntTime is parseNumTime's fast path for the common case, a plain
+// integer of 1 to 14 digits without a leading zero in s, ms or auto units;
+// it reports false for anything else (which the general code handles,
+// giving the same result for what this accepts).
+func parseIntTime(s []byte, u TimeUnit) (int64, bool) {
+	if len(s) == 0 || len(s) > 14 || s[0] == '0' {
+		return 0, false
+	}
+	var n int64
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if u == TimeAuto {
+		u = TimeMS
+		if len(s) <= 11 {
+			u = TimeS
+		}
+	}
+	switch u {
+	case TimeMS:
+		return n, true // 14 digits are within year 9999
+	case TimeS:
+		if len(s) > 12 {
+			return 0, false
+		}
+		if n *= 1000; n > maxTimeMs {
+			return 0, false
+		}
+		return n, true
+	}
+	return 0, false
 }

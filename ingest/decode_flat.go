@@ -1,0 +1,372 @@
+package ingest
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+
+	"github.com/edgeplane/edgeplane/record"
+	"github.com/valyala/fastjson/fastfloat"
+)
+
+// The flat fast path.
+//
+// Most sensor payloads are one flat JSON object whose wanted values are
+// top-level members: {"id":"s-1","ts":1763683200123,"pm25":12.4,...}.
+// Building fastjson's tree for them costs more than everything else the
+// gateway does with the message, so a json or zigbee2mqtt Decoder whose
+// key, time and field paths are all single top-level names first tries a
+// one-pass scan that picks those members out as it validates the object,
+// with no tree.
+//
+// The scan is a strict subset of fastjson: it accepts a message only when
+// it is one object of scalar members (strings without backslash escapes,
+// numbers, true, false, null) that fastjson would parse too, and only when
+// the message is accepted as a whole. Anything else — nested values,
+// escapes, NaN/Inf tokens, a syntax error, a missing or bad key, time or
+// field — makes it give up with b and the Decoder's stats untouched, and
+// the message takes the fastjson path, which decides and explains. So both
+// paths produce identical readings for every input, which
+// FuzzFlatMatchesTree checks.
+
+// flatKind is the kind of a top-level member's value.
+type flatKind uint8
+
+const (
+	flatAbsent flatKind = iota
+	flatNull
+	flatNumber
+	flatString
+	flatTrue
+	flatFalse
+)
+
+// flatVal is a wanted member's value: its kind and, for numbers and
+// strings, the span of its token (a string's contents, without quotes) in
+// the payload.
+type flatVal struct {
+	kind       flatKind
+	start, end uint32
+}
+
+// flatName is what lookup compares first: a name's nameWord and length.
+type flatName struct {
+	word uint64
+	n    uint32
+}
+
+// flatTableSize is the size of the open-addressing table of wanted names;
+// a plan holds at most half as many names.
+const flatTableSize = 128
+
+// flatPlan is a Decoder's compiled fast path.
+type flatPlan struct {
+	names   []string             // the wanted member names, unique
+	meta    []flatName           // per name: its word and length
+	table   [flatTableSize]uint8 // hash slot -> index in names + 1; 0 is empty
+	keySlot int                  // names index of key_path, or -1
+	timeIdx int                  // names index of the time path, or -1
+	fields  []int                // names index of each field
+	vals    []flatVal            // per name, for the message being scanned
+}
+
+// newFlatPlan returns the fast path for d, or nil when d's format or paths
+// need the tree.
+func newFlatPlan(d *Decoder) *flatPlan {
+	if d.format != FormatJSON && d.format != FormatZigbee2MQTT || len(d.timePaths) > 1 {
+		return nil
+	}
+	fp := &flatPlan{keySlot: -1, timeIdx: -1}
+	// add returns the names index of single-name path p, adding the name,
+	// or -1 when p is nested or the table is full.
+	add := func(p *path) int {
+		if len(p.segs) != 1 {
+			return -1
+		}
+		name := p.segs[0].key
+		for i, n := range fp.names {
+			if n == name {
+				return i
+			}
+		}
+		if len(fp.names) >= flatTableSize/2 {
+			return -1
+		}
+		fp.names = append(fp.names, name)
+		fp.meta = append(fp.meta, flatName{word: nameWord(name), n: uint32(len(name))})
+		h := flatHash(nameWord(name), len(name))
+		for fp.table[h] != 0 {
+			h = (h + 1) % flatTableSize
+		}
+		fp.table[h] = uint8(len(fp.names))
+		return len(fp.names) - 1
+	}
+	if d.keyKind == keyPath {
+		if fp.keySlot = add(&d.keyPath); fp.keySlot < 0 {
+			return nil
+		}
+	}
+	if len(d.timePaths) == 1 {
+		if fp.timeIdx = add(&d.timePaths[0]); fp.timeIdx < 0 {
+			return nil
+		}
+	}
+	for i := range d.fields {
+		k := add(&d.fields[i])
+		if k < 0 {
+			return nil
+		}
+		fp.fields = append(fp.fields, k)
+	}
+	fp.vals = make([]flatVal, len(fp.names))
+	return fp
+}
+
+// nameWord packs the first (up to) eight bytes of a member name into a
+// word, little-endian, zero above the name's length: two names of at most
+// eight bytes are equal iff their lengths and words are.
+func nameWord[S ~string | ~[]byte](s S) uint64 {
+	var w uint64
+	for i := min(len(s), 8) - 1; i >= 0; i-- {
+		w = w<<8 | uint64(s[i])
+	}
+	return w
+}
+
+// wordAt is nameWord(p[i:i+n]) with one load when p has eight bytes from
+// i on, as it does for every member name but one at the very end.
+func wordAt(p []byte, i, n int) uint64 {
+	if i+8 > len(p) {
+		return nameWord(p[i : i+n])
+	}
+	w := binary.LittleEndian.Uint64(p[i:])
+	if n < 8 {
+		w &= 1<<(8*uint(n)) - 1
+	}
+	return w
+}
+
+// flatHash places a name with word w and length n in the plan's table.
+func flatHash(w uint64, n int) uint32 {
+	return uint32((w^uint64(n))*0x9E3779B97F4A7C15>>57) % flatTableSize
+}
+
+// lookup returns the names index of member name k, which starts at
+// p[i], or -1.
+func (fp *flatPlan) lookup(p []byte, i, n int) int {
+	w := wordAt(p, i, n)
+	for h := flatHash(w, n); ; h = (h + 1) % flatTableSize {
+		e := fp.table[h]
+		if e == 0 {
+			return -1
+		}
+		m := &fp.meta[e-1]
+		if m.word == w && int(m.n) == n && (n <= 8 || fp.names[e-1] == string(p[i:i+n])) {
+			return int(e - 1)
+		}
+	}
+}
+
+// isNumChar marks the bytes fastjson takes as part of a number token.
+var isNumChar = [256]bool{
+	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
+	'.': true, '-': true, '+': true, 'e': true, 'E': true,
+}
+
+// skipWS skips the whitespace fastjson skips.
+func skipWS(p []byte, i int) int {
+	for i < len(p) && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scan validates payload as one flat object and records the wanted
+// members' values (the first occurrence of each, as fastjson's Get does).
+// It reports false when the payload is anything else.
+func (fp *flatPlan) scan(p []byte) bool {
+	clear(fp.vals)
+	if uint64(len(p)) >= math.MaxUint32 {
+		return false
+	}
+	i := skipWS(p, 0)
+	if i >= len(p) || p[i] != '{' {
+		return false
+	}
+	i = skipWS(p, i+1)
+	if i >= len(p) || p[i] == '}' {
+		return false // an empty object yields nothing: the tree path explains
+	}
+	for {
+		// Key: a string without escapes.
+		if p[i] != '"' {
+			return false
+		}
+		ks := i + 1
+		i = ks
+		for i < len(p) && p[i] != '"' && p[i] != '\\' {
+			i++
+		}
+		if i >= len(p) || p[i] == '\\' {
+			return false
+		}
+		kn := i - ks
+		i = skipWS(p, i+1)
+		if i >= len(p) || p[i] != ':' {
+			return false
+		}
+		i = skipWS(p, i+1)
+		if i >= len(p) {
+			return false
+		}
+		// Value: a scalar.
+		var v flatVal
+		switch c := p[i]; c {
+		case '"':
+			vs := i + 1
+			i = vs
+			for i < len(p) && p[i] != '"' && p[i] != '\\' {
+				i++
+			}
+			if i >= len(p) || p[i] == '\\' {
+				return false
+			}
+			v = flatVal{kind: flatString, start: uint32(vs), end: uint32(i)}
+			i++
+		case 't':
+			if len(p)-i < 4 || string(p[i:i+4]) != "true" {
+				return false
+			}
+			v.kind = flatTrue
+			i += 4
+		case 'f':
+			if len(p)-i < 5 || string(p[i:i+5]) != "false" {
+				return false
+			}
+			v.kind = flatFalse
+			i += 5
+		case 'n':
+			if len(p)-i < 4 || string(p[i:i+4]) != "null" {
+				return false // "nan" included: left to the tree path
+			}
+			v.kind = flatNull
+			i += 4
+		default:
+			ns := i
+			for i < len(p) && isNumChar[p[i]] {
+				i++
+			}
+			// fastjson refuses a lone sign before a non-number byte, and
+			// reads "inf"/"nan" tokens this scan leaves to it.
+			if n := i - ns; n == 0 || n == 1 && (c == '-' || c == '+') {
+				return false
+			}
+			v = flatVal{kind: flatNumber, start: uint32(ns), end: uint32(i)}
+		}
+		if k := fp.lookup(p, ks, kn); k >= 0 && fp.vals[k].kind == flatAbsent {
+			fp.vals[k] = v
+		}
+		i = skipWS(p, i)
+		if i >= len(p) {
+			return false
+		}
+		if p[i] == '}' {
+			break
+		}
+		if p[i] != ',' {
+			return false
+		}
+		i = skipWS(p, i+1)
+		if i >= len(p) {
+			return false
+		}
+	}
+	return skipWS(p, i+1) == len(p)
+}
+
+// decodeFlat is the fast path of Decode for one message: it appends the
+// message's readings to b and reports true, or reports false with b and
+// d.stats untouched when the message must take the tree path (see above).
+func (d *Decoder) decodeFlat(topic string, p []byte, arrivalMs int64, b *Batch) bool {
+	fp := d.flat
+	if !fp.scan(p) {
+		return false
+	}
+	nr, nk := len(b.Readings), len(b.keys)
+	fail := func() bool {
+		b.Readings = b.Readings[:nr]
+		b.keys = b.keys[:nk]
+		return false
+	}
+	keyOff := len(b.keys)
+	if fp.keySlot >= 0 {
+		kv := fp.vals[fp.keySlot]
+		if kv.kind != flatString && kv.kind != flatNumber {
+			return false
+		}
+		b.keys = append(b.keys, p[kv.start:kv.end]...)
+		if r, _ := checkKey(b, keyOff); r != ReasonNone {
+			return fail()
+		}
+	} else if r, _ := d.appendTopicKey(topic, b); r != ReasonNone {
+		return fail()
+	}
+	keyLen := uint32(len(b.keys) - keyOff)
+
+	ts, flags := arrivalMs, uint8(record.FlagArrivalTime)
+	if fp.timeIdx >= 0 {
+		tv := fp.vals[fp.timeIdx]
+		switch tv.kind {
+		case flatNumber, flatString:
+			ms, r, _ := d.timeOf(p[tv.start:tv.end], tv.kind == flatString)
+			if r != ReasonNone {
+				return fail()
+			}
+			ts, flags = ms, 0
+		default:
+			return fail() // absent or null where time_path is required, or not a time
+		}
+	}
+	if !d.checkTime(ts, arrivalMs) {
+		return fail()
+	}
+
+	missing := 0
+	rs := b.Readings
+	for i, k := range fp.fields {
+		fv := fp.vals[k]
+		var x float64
+		switch fv.kind {
+		case flatAbsent, flatNull:
+			missing++
+			continue
+		case flatNumber:
+			tok := p[fv.start:fv.end]
+			f, err := fastfloat.Parse(unsafe.String(&tok[0], len(tok)))
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return fail()
+			}
+			x = f
+		case flatString:
+			f, ok := d.stringNumber(p[fv.start:fv.end])
+			if !ok {
+				return fail()
+			}
+			x = f
+		case flatTrue:
+			x = 1
+		case flatFalse:
+			x = 0
+		}
+		rs = append(rs, Reading{
+			Field: uint16(i), Flags: flags, Time: ts, Value: x,
+			keyOff: uint32(keyOff), keyLen: keyLen,
+		})
+	}
+	if missing == len(fp.fields) {
+		return fail()
+	}
+	b.Readings = rs
+	d.stats.MissingFields += uint64(missing)
+	return true
+}

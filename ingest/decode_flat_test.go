@@ -1,0 +1,192 @@
+package ingest
+
+import (
+	"math"
+	"slices"
+	"testing"
+)
+
+// flatConfigs are decoders the flat fast path serves (every path a single
+// top-level name), covering each key kind, time unit and format it takes.
+func flatConfigs() []*DecodeConfig {
+	return []*DecodeConfig{
+		{TopicPattern: "city/{district}/{type}/{id}", Key: "{district}/{id}", TimePath: "ts", TimeUnit: "ms",
+			Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}},
+		{KeyPath: "id", TimePath: "ts", TimeUnit: "auto", MaxSkew: "0",
+			Fields: []FieldSpec{{Name: "pm25"}, {Name: "t", Path: "temp"}, {Name: "ts"}}},
+		{TimePath: "ts", TimeUnit: "rfc3339", MaxPayload: 256, Fields: []FieldSpec{{Name: "pm25"}, {Name: "x", Path: "0"}}},
+		{KeyPath: "ts", TimePath: "ts", TimeUnit: "s", Fields: []FieldSpec{{Name: "v"}}},
+		{Format: "zigbee2mqtt", Fields: []FieldSpec{{Name: "temperature"}, {Name: "humidity"}, {Name: "state"}}},
+		{Format: "zigbee2mqtt", TimePath: "last_seen", Fields: []FieldSpec{{Name: "state"}}},
+	}
+}
+
+// treeTwin returns a copy of d without the fast path.
+func treeTwin(t testing.TB, c *DecodeConfig) (fast, tree *Decoder) {
+	t.Helper()
+	fast, err := NewDecoder(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fast.flat == nil {
+		t.Fatalf("config %+v does not take the flat path", c)
+	}
+	tree, _ = NewDecoder(c)
+	tree.flat = nil
+	return fast, tree
+}
+
+// checkSameDecode decodes payload with both decoders, through Decode and
+// DecodeRecords, and fails on any difference in reason, readings, keys or
+// stats. It reports whether the fast path took the message.
+func checkSameDecode(t *testing.T, fast, tree *Decoder, topic string, payload []byte, arrivalMs int64) bool {
+	t.Helper()
+	var bf, bt Batch
+	took := fast.flat.scan(payload)
+	rf, errF := fast.Decode(topic, payload, arrivalMs, &bf)
+	rt, errT := tree.Decode(topic, payload, arrivalMs, &bt)
+	if rf != rt || (errF == nil) != (errT == nil) || errF != nil && errF.Error() != errT.Error() {
+		t.Fatalf("Decode(%q, %q): fast %v %v, tree %v %v", topic, payload, rf, errF, rt, errT)
+	}
+	sameBatch(t, "Decode", payload, &bf, &bt)
+	if fast.Stats() != tree.Stats() {
+		t.Fatalf("Decode(%q): stats fast %+v, tree %+v", payload, fast.Stats(), tree.Stats())
+	}
+	bf.Reset()
+	bt.Reset()
+	var rejF, rejT []Reason
+	af, nf := fast.DecodeRecords(topic, payload, arrivalMs, &bf, func(r Reason, _ error, _ []byte) { rejF = append(rejF, r) })
+	at, nt := tree.DecodeRecords(topic, payload, arrivalMs, &bt, func(r Reason, _ error, _ []byte) { rejT = append(rejT, r) })
+	if af != at || nf != nt || !slices.Equal(rejF, rejT) {
+		t.Fatalf("DecodeRecords(%q): fast %d/%d %v, tree %d/%d %v", payload, af, nf, rejF, at, nt, rejT)
+	}
+	sameBatch(t, "DecodeRecords", payload, &bf, &bt)
+	if fast.Stats() != tree.Stats() {
+		t.Fatalf("DecodeRecords(%q): stats fast %+v, tree %+v", payload, fast.Stats(), tree.Stats())
+	}
+	return took && rf == ReasonNone
+}
+
+func sameBatch(t *testing.T, what string, payload []byte, bf, bt *Batch) {
+	t.Helper()
+	if len(bf.Readings) != len(bt.Readings) {
+		t.Fatalf("%s(%q): %d readings fast, %d tree", what, payload, len(bf.Readings), len(bt.Readings))
+	}
+	for i := range bf.Readings {
+		f, r := bf.Readings[i], bt.Readings[i]
+		if f.Field != r.Field || f.Flags != r.Flags || f.Time != r.Time ||
+			math.Float64bits(f.Value) != math.Float64bits(r.Value) || string(bf.Key(i)) != string(bt.Key(i)) {
+			t.Fatalf("%s(%q): reading %d fast %+v key %q, tree %+v key %q", what, payload, i, f, bf.Key(i), r, bt.Key(i))
+		}
+	}
+}
+
+// TestFlatMatchesTree runs payloads that exercise every branch of the
+// flat scan, accepted and refused, through both paths.
+func TestFlatMatchesTree(t *testing.T) {
+	payloads := []string{
+		airPayload,
+		" \t\r\n" + airPayload + "\n ",
+		`{ "id" : "s-1" , "ts" : 1763683200123 , "pm25" : 12.4 }`,
+		`{"ts":1763683200123,"pm25":"12.5","pm10":true,"temp":false,"hum":null}`,
+		`{"ts":1763683200123,"pm25":1,"pm25":2}`,            // first wins
+		`{"ts":1763683200123,"pm25":1,"x":{"a":1}}`,         // nested: tree
+		`{"ts":1763683200123,"pm25":1,"x":[1,2]}`,           // nested: tree
+		`{"ts":1763683200123,"pm25":"a\"b","pm10":2}`,       // escape: tree
+		`{"ts":1763683200123,"pm\u0032\u0035":7}`,           // escaped key: tree
+		`{"ts":1763683200123,"pm25":NaN}`,                   // nan token
+		`{"ts":1763683200123,"pm25":-inf,"pm10":1}`,         // inf token
+		`{"ts":1763683200123,"pm25":nan}`,                   // 'n' but not null
+		`{"ts":1763683200123,"pm25":1,"u":-}`,               // lone sign
+		`{"ts":1763683200123,"pm25":1,"u":+,"v":1}`,         // lone sign
+		`{"ts":1763683200123,"pm25":1.2.3}`,                 // junk number token
+		`{"ts":1763683200123,"pm25":1,"u":1.2.3}`,           // junk in unwanted member
+		`{"ts":1763683200123,"pm25":1e400}`,                 // infinite
+		`{"ts":1763683200123,"pm25":1,}`,                    // trailing comma
+		`{"ts":1763683200123,"pm25":1`,                      // unterminated
+		`{"ts":1763683200123,"pm25":1}x`,                    // tail
+		`{"ts":1763683200123,"pm25":1} {"pm25":2}`,          // two values
+		"{\"ts\":1763683200123,\"pm25\":1}\n{\"pm25\":2}\n", // NDJSON
+		`[{"ts":1763683200123,"pm25":1}]`,                   // array
+		`{}`, ``, `   `, `{"ts":1763683200123}`, `{"pm25":1}`, `{"ts":null,"pm25":1}`,
+		`{"ts":"1763683200123","pm25":1}`, `{"ts":"2025-11-21T00:00:00Z","pm25":1}`,
+		`{"ts":1763683200.5,"pm25":1}`, `{"ts":99999999999999999,"pm25":1}`, `{"ts":true,"pm25":1}`,
+		`{"id":42,"ts":1763683200123,"pm25":1}`, `{"id":"","ts":1763683200123,"pm25":1}`,
+		`{"id":null,"ts":1763683200123,"pm25":1}`, `{"id":true,"ts":1763683200123,"pm25":1}`,
+		`{"ts":1763683200123,"pm25":tru}`, `{"ts":1763683200123,"pm25":fals}`, `{"ts":1763683200123,"pm25":nul}`,
+		`{"ts" 1}`, `{"ts":}`, `{ts:1}`, `{"ts":1763683200123,"pm25":"1e3"}`, `{"ts":1763683200123,"pm25":" 1"}`,
+		`{"state":"ON","temperature":21.5}`, `{"state":"OFF","last_seen":"2025-11-21T00:00:00.5Z"}`,
+		`{"v":1,"ts":1763683200}`, `{"0":5,"ts":"2025-11-21T00:00:00Z"}`,
+		"{\"ts\":1763683200123,\"pm25\":\"\x01\"}",
+	}
+	took := 0
+	for _, c := range flatConfigs() {
+		fast, tree := treeTwin(t, c)
+		for _, topic := range []string{"city/d7/air/s-123", "zigbee2mqtt/room/lamp", "x"} {
+			for _, p := range payloads {
+				for _, arrival := range []int64{arrival, 1763683200123, 0} {
+					if checkSameDecode(t, fast, tree, topic, []byte(p), arrival) {
+						took++
+					}
+				}
+			}
+		}
+	}
+	if took < 20 {
+		t.Fatalf("the fast path took only %d messages", took)
+	}
+}
+
+// TestFlatPathTakesCommonPayloads: the PAYLOADS.md shapes are decoded
+// without the tree.
+func TestFlatPathTakesCommonPayloads(t *testing.T) {
+	cs := flatConfigs()
+	for _, tc := range []struct {
+		c       *DecodeConfig
+		topic   string
+		payload string
+	}{
+		{cs[0], "city/d7/air/s-123", airPayload},
+		{cs[4], "zigbee2mqtt/living_room", z2mPayload},
+	} {
+		fast, tree := treeTwin(t, tc.c)
+		if !checkSameDecode(t, fast, tree, tc.topic, []byte(tc.payload), arrival) {
+			t.Errorf("%s: %q did not take the flat path", tc.topic, tc.payload)
+		}
+	}
+	// Nested paths and SenML/TTN need the tree.
+	for _, c := range []*DecodeConfig{
+		{TimePath: "a.b", Fields: []FieldSpec{{Name: "x"}}},
+		{Fields: []FieldSpec{{Name: "x", Path: "a.0"}}},
+		{Format: "senml", Fields: []FieldSpec{{Name: "x"}}},
+		{Format: "ttn", Fields: []FieldSpec{{Name: "x"}}},
+	} {
+		d, err := NewDecoder(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.flat != nil {
+			t.Errorf("%+v: flat path planned for a nested or non-flat format", c)
+		}
+	}
+}
+
+// FuzzFlatMatchesTree: for any input, the flat fast path and the fastjson
+// tree path produce the same reason, error, readings, keys and stats.
+func FuzzFlatMatchesTree(f *testing.F) {
+	f.Add("city/d7/air/s-123", []byte(airPayload), arrival)
+	f.Add("zigbee2mqtt/x", []byte(z2mPayload), arrival)
+	f.Add("city/d7/air/s-123", []byte(`{"id":7,"ts":"2025-11-21T00:00:00.5Z","pm25":"1","temp":true,"hum":null,"0":1}`), arrival)
+	f.Add("city/d7/air/s-123", []byte(`{"ts":1763683200123,"pm25":-,"x":{"a":[1]}}`), arrival)
+	type pair struct{ fast, tree *Decoder }
+	var ds []pair
+	for _, c := range flatConfigs() {
+		fast, tree := treeTwin(f, c)
+		ds = append(ds, pair{fast, tree})
+	}
+	f.Fuzz(func(t *testing.T, topic string, payload []byte, arrivalMs int64) {
+		for _, d := range ds {
+			checkSameDecode(t, d.fast, d.tree, topic, payload, arrivalMs)
+		}
+	})
+}
