@@ -91,3 +91,66 @@ func BenchmarkInternKnown(b *testing.B) {
 		_, _ = st.Intern(keys[i&1023])
 	}
 }
+
+// TestSeriesTableGrowsUnderReaders: readers resolving known keys while
+// writers add enough keys to replace the index several times always get
+// the id the key was first given, and every id maps back to its key.
+func TestSeriesTableGrowsUnderReaders(t *testing.T) {
+	const n, workers = 20000, 4
+	st := NewSeriesTable(n)
+	key := func(i int) []byte { return fmt.Appendf(nil, "city/d%d/air/s-%d", i%9, i) }
+	seed := make([]uint32, 100)
+	for i := range seed {
+		seed[i], _ = st.Intern(key(i))
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				if _, err := st.Intern(key(i)); err != nil {
+					t.Error(err)
+					return
+				}
+				j := i % len(seed)
+				if id, err := st.Intern(key(j)); err != nil || id != seed[j] {
+					t.Errorf("key %d: id %d (%v) while growing, first %d", j, id, err, seed[j])
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if st.Len() != n {
+		t.Fatalf("len %d, want %d", st.Len(), n)
+	}
+	seen := make(map[uint32]bool, n)
+	for i := range n {
+		id, err := st.Intern(key(i))
+		if err != nil || seen[id] || st.Key(id) != string(key(i)) {
+			t.Fatalf("key %d: id %d err %v dup %v key(id) %q", i, id, err, seen[id], st.Key(id))
+		}
+		seen[id] = true
+	}
+	if _, err := st.Intern([]byte("one too many")); !errors.Is(err, ErrSeriesLimit) {
+		t.Fatalf("past the bound: %v", err)
+	}
+}
+
+// BenchmarkInternKnownParallel: known-key lookups from every core, as the
+// sources' receive goroutines do.
+func BenchmarkInternKnownParallel(b *testing.B) {
+	st := NewSeriesTable(1 << 16)
+	keys := make([][]byte, 10000)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "d%d/s-%d", i%9, i)
+		_, _ = st.Intern(keys[i])
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			_, _ = st.Intern(keys[i%len(keys)])
+			i++
+		}
+	})
+}
