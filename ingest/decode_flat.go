@@ -55,6 +55,18 @@ type flatName struct {
 	n    uint32
 }
 
+// flatPred remembers the member name at one position of the previous
+// message (names of at most eight bytes, compared by word and length) and
+// its names index or -1. Unused entries have n = noPred, which no name
+// length matches.
+type flatPred struct {
+	word uint64
+	n    uint32
+	idx  int32
+}
+
+const noPred = math.MaxUint32
+
 // flatTableSize is the size of the open-addressing table of wanted names;
 // a plan holds at most half as many names.
 const flatTableSize = 128
@@ -68,6 +80,7 @@ type flatPlan struct {
 	timeIdx int                  // names index of the time path, or -1
 	fields  []int                // names index of each field
 	vals    []flatVal            // per name, for the message being scanned
+	preds   [16]flatPred         // per member position (see lookup)
 }
 
 // newFlatPlan returns the fast path for d, or nil when d's format or paths
@@ -119,6 +132,9 @@ func newFlatPlan(d *Decoder) *flatPlan {
 		fp.fields = append(fp.fields, k)
 	}
 	fp.vals = make([]flatVal, len(fp.names))
+	for i := range fp.preds {
+		fp.preds[i].n = noPred
+	}
 	return fp
 }
 
@@ -151,10 +167,26 @@ func flatHash(w uint64, n int) uint32 {
 	return uint32((w^uint64(n))*0x9E3779B97F4A7C15>>57) % flatTableSize
 }
 
-// lookup returns the names index of member name k, which starts at
-// p[i], or -1.
-func (fp *flatPlan) lookup(p []byte, i, n int) int {
+// lookup returns the names index of the member name of length n at p[i],
+// or -1. Messages of one source list their members in the same order, so
+// it first checks the name the previous message had at the same position
+// (j) and only hashes when that differs.
+func (fp *flatPlan) lookup(p []byte, i, n, j int) int {
 	w := wordAt(p, i, n)
+	if n > 8 || j >= len(fp.preds) {
+		return fp.find(p, i, n, w)
+	}
+	pr := &fp.preds[j]
+	if pr.word == w && int(pr.n) == n {
+		return int(pr.idx)
+	}
+	k := fp.find(p, i, n, w)
+	*pr = flatPred{word: w, n: uint32(n), idx: int32(k)}
+	return k
+}
+
+// find is lookup through the hash table; w is the name's word.
+func (fp *flatPlan) find(p []byte, i, n int, w uint64) int {
 	for h := flatHash(w, n); ; h = (h + 1) % flatTableSize {
 		e := fp.table[h]
 		if e == 0 {
@@ -197,7 +229,7 @@ func (fp *flatPlan) scan(p []byte) bool {
 	if i >= len(p) || p[i] == '}' {
 		return false // an empty object yields nothing: the tree path explains
 	}
-	for {
+	for j := 0; ; j++ {
 		// Key: a string without escapes.
 		if p[i] != '"' {
 			return false
@@ -263,7 +295,7 @@ func (fp *flatPlan) scan(p []byte) bool {
 			}
 			v = flatVal{kind: flatNumber, start: uint32(ns), end: uint32(i)}
 		}
-		if k := fp.lookup(p, ks, kn); k >= 0 && fp.vals[k].kind == flatAbsent {
+		if k := fp.lookup(p, ks, kn, j); k >= 0 && fp.vals[k].kind == flatAbsent {
 			fp.vals[k] = v
 		}
 		i = skipWS(p, i)
@@ -358,10 +390,11 @@ func (d *Decoder) decodeFlat(topic string, p []byte, arrivalMs int64, b *Batch) 
 		case flatFalse:
 			x = 0
 		}
-		rs = append(rs, Reading{
-			Field: uint16(i), Flags: flags, Time: ts, Value: x,
-			keyOff: uint32(keyOff), keyLen: keyLen,
-		})
+		// Field by field (see appendReading).
+		rs = appendReading(rs)
+		r := &rs[len(rs)-1]
+		r.Field, r.Flags, r.Time, r.Value = uint16(i), flags, ts, x
+		r.keyOff, r.keyLen = uint32(keyOff), keyLen
 	}
 	if missing == len(fp.fields) {
 		return fail()
@@ -369,4 +402,17 @@ func (d *Decoder) decodeFlat(topic string, p []byte, arrivalMs int64, b *Batch) 
 	b.Readings = rs
 	d.stats.MissingFields += uint64(missing)
 	return true
+}
+
+// appendReading extends rs by one zero Reading for the caller to fill in
+// place. Appending a composite literal instead builds it in a temporary
+// and copies it with wide loads that stall on the literal's narrow stores,
+// which costs more than the rest of a reading's decoding.
+func appendReading(rs []Reading) []Reading {
+	if len(rs) < cap(rs) {
+		rs = rs[:len(rs)+1]
+		rs[len(rs)-1] = Reading{}
+		return rs
+	}
+	return append(rs, Reading{})
 }

@@ -118,6 +118,11 @@ func TestFlatMatchesTree(t *testing.T) {
 		`{"state":"ON","temperature":21.5}`, `{"state":"OFF","last_seen":"2025-11-21T00:00:00.5Z"}`,
 		`{"v":1,"ts":1763683200}`, `{"0":5,"ts":"2025-11-21T00:00:00Z"}`,
 		"{\"ts\":1763683200123,\"pm25\":\"\x01\"}",
+		// Member order and names change between messages (lookup's
+		// per-position prediction), including the empty name.
+		`{"":5,"ts":1763683200123,"pm25":1}`, `{"pm25":1,"":6,"ts":1763683200123}`,
+		`{"hum":1,"pm25":2,"ts":1763683200123,"temp":3}`, `{"pm2":1,"pm25":2,"ts":1763683200123,"temp":3}`,
+		`{"a_very_long_member_name":1,"ts":1763683200123,"pm25":4}`,
 	}
 	took := 0
 	for _, c := range flatConfigs() {

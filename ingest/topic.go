@@ -162,17 +162,32 @@ func (p *TopicPattern) Match(topic string, dst []string) ([]string, bool) {
 		if done {
 			return dst, false
 		}
+		// Levels are short: a plain loop beats IndexByte's call.
+		i := 0
+		for i < len(rest) && rest[i] != '/' {
+			i++
+		}
 		var lv string
-		if i := strings.IndexByte(rest, '/'); i >= 0 {
+		if i < len(rest) {
 			lv, rest = rest[:i], rest[i+1:]
 		} else {
 			lv, rest, done = rest, "", true
 		}
-		if sg.any {
-			continue
-		}
-		if !matchLevel(sg.parts, lv, dst) {
-			return dst, false
+		switch {
+		case sg.any:
+		case len(sg.parts) == 1 && sg.parts[0].v >= 0: // a whole-level variable
+			if lv == "" {
+				return dst, false
+			}
+			dst[sg.parts[0].v] = lv
+		case len(sg.parts) == 1: // a literal level
+			if lv != sg.parts[0].lit {
+				return dst, false
+			}
+		default:
+			if !matchLevel(sg.parts, lv, dst) {
+				return dst, false
+			}
 		}
 	}
 	if p.multi || done {

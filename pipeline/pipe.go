@@ -319,13 +319,11 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release i
 		p.push(ctx, cur, buf[:n])
 		// Observe only after the push: a marker computed from these
 		// observations is queued after the readings in every ring.
-		raised := false
-		for k := 0; k < n; k++ {
-			if p.wm.Observe(src, buf[k].Time, now) {
-				raised = true
-			}
+		maxT := buf[0].Time
+		for k := 1; k < n; k++ {
+			maxT = max(maxT, buf[k].Time)
 		}
-		if raised {
+		if p.wm.Observe(src, maxT, now) {
 			select {
 			case p.dirty <- struct{}{}:
 			default:
@@ -357,19 +355,24 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release i
 			}
 			release = max(release, rel)
 		}
-		if rg := int(id) % len(p.rings); rg != cur || n == len(buf) {
+		rg := 0
+		if len(p.rings) > 1 {
+			rg = int(id % uint32(len(p.rings)))
+		}
+		if rg != cur || n == len(buf) {
 			flush()
 			cur = rg
 		}
-		buf[n] = record.Sample{
-			Series: id,
-			Field:  uint16(fm[r.Field]),
-			Source: uint8(src),
-			Flags:  r.Flags,
-			Time:   r.Time,
-			Value:  r.Value,
-			Seq:    b.Seq,
-		}
+		// Field by field: a composite literal is built in a temporary and
+		// copied with wide loads that stall on its narrow stores.
+		s := &buf[n]
+		s.Series = id
+		s.Field = uint16(fm[r.Field])
+		s.Source = uint8(src)
+		s.Flags = r.Flags
+		s.Time = r.Time
+		s.Value = r.Value
+		s.Seq = b.Seq
 		n++
 	}
 	flush()
