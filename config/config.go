@@ -235,15 +235,28 @@ type Pipeline struct {
 	To        Output `yaml:"to"`
 }
 
-// FilterRule keeps readings of Field (a field name or "*") that pass it:
-// with Min and/or Max, min <= v <= max; with Equals, v == equals; with
-// NotEquals, v != not_equals.
+// FilterRule keeps the readings that pass it. A rule tests either a field
+// or a tag.
+//
+// On a field (Field: a field name or "*"): with Min and/or Max,
+// min <= v <= max; with Equals, v == equals; with NotEquals, v !=
+// not_equals.
+//
+// On a tag (Tag: a variable of the topic_pattern of every source in the
+// pipeline's from, such as district in "city/{district}/{type}/{id}"): with
+// In, the message's value is one of in; with NotIn, none of not_in; with
+// Min and/or Max, the value read as a decimal number lies in the range (a
+// value that is not a number fails). A message failing a tag rule drops
+// all its readings, counted as filtered.
 type FilterRule struct {
 	Field     string   `yaml:"field"`
+	Tag       string   `yaml:"tag"`
 	Min       *float64 `yaml:"min"`
 	Max       *float64 `yaml:"max"`
 	Equals    *float64 `yaml:"equals"`
 	NotEquals *float64 `yaml:"not_equals"`
+	In        []string `yaml:"in"`
+	NotIn     []string `yaml:"not_in"`
 }
 
 // MapRule rewrites readings of Field as v*scale + offset, or converts

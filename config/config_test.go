@@ -168,6 +168,20 @@ func TestProblems(t *testing.T) {
 	f("bad filter", `topics: ["city/#"]`, `topics: ["city/#/x"]`, "sources[0].mqtt.topics[0]", "# must be")
 	f("duplicate source", "pipelines:", "  - name: s1\n    mqtt: {broker: tcp://h:1, topics: [a]}\n    decode: {fields: [{name: v}]}\npipelines:", "sources[1].name", "duplicate")
 	f("decode problem", "time_path: ts", "time_path: ts\n      time_unit: fortnights", "sources[0].decode.time_unit", "")
+	// withPattern gives s1 a topic_pattern and adds pipelines[0] with
+	// filter.
+	const pipelines = "      fields: [{name: v}]\npipelines:\n"
+	withPattern := func(filter string) string {
+		return "      topic_pattern: \"city/{district}/{id}\"\n" + pipelines +
+			"  - name: p2\n    from: [s1]\n    filter: [" + filter + "]\n    window: {size: 10s}\n"
+	}
+	f("tag without pattern", "window: {size: 10s}", "window: {size: 10s}\n    filter: [{tag: district, in: [d1]}]", "pipelines[0].filter[0].tag", "has no topic_pattern")
+	f("unknown tag", pipelines, withPattern("{tag: floor, in: [d1]}"), "pipelines[0].filter[0].tag", "no variable {floor}")
+	f("tag and field", pipelines, withPattern("{tag: district, field: v, in: [d1]}"), "pipelines[0].filter[0]", "not both")
+	f("tag equals", pipelines, withPattern("{tag: district, equals: 3}"), "pipelines[0].filter[0]", "in: [value]")
+	f("tag two tests", pipelines, withPattern("{tag: district, in: [a], not_in: [b]}"), "pipelines[0].filter[0]", "exactly one kind")
+	f("tag empty in", pipelines, withPattern("{tag: district, in: []}"), "pipelines[0].filter[0].in", "at least one value")
+	f("in without tag", pipelines, withPattern("{in: [d1]}"), "pipelines[0].filter[0].tag", "set tag")
 	f("sasl without user", `  brokers: ["127.0.0.1:9092"]`, "  brokers: [\"127.0.0.1:9092\"]\n  sasl: {mechanism: plain, password: ${PW}}", "kafka.sasl.username", "required")
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/edgeplane/edgeplane/ingest"
 	"net"
 	"net/url"
 	"os"
@@ -312,6 +313,10 @@ func (c *Config) validatePipeline(ps *problems, i int, names map[string]bool) {
 	}
 	for j, r := range p.Filter {
 		at := fmt.Sprintf("%s.filter[%d]", at, j)
+		if r.Tag != "" || r.In != nil || r.NotIn != nil {
+			c.validateTagFilter(ps, at, p, &r)
+			continue
+		}
 		known(at+".field", r.Field)
 		n := 0
 		if r.Min != nil || r.Max != nil {
@@ -536,4 +541,57 @@ func validTopic(s string) bool {
 		return false
 	}
 	return true
+}
+
+// validateTagFilter checks a filter rule on a tag: one kind of test, and a
+// tag every source of the pipeline's topic_pattern defines.
+func (c *Config) validateTagFilter(ps *problems, at string, p *Pipeline, r *FilterRule) {
+	switch {
+	case r.Tag == "":
+		ps.add(at+".tag", "in and not_in test a tag: set tag (a topic_pattern variable)")
+		return
+	case r.Field != "":
+		ps.add(at, "set field or tag, not both")
+		return
+	}
+	n := 0
+	if r.In != nil {
+		n++
+	}
+	if r.NotIn != nil {
+		n++
+	}
+	if r.Min != nil || r.Max != nil {
+		n++
+	}
+	if r.Equals != nil || r.NotEquals != nil {
+		ps.add(at, "equals and not_equals test fields; for a tag use in: [value] or not_in: [value]")
+		return
+	}
+	if n != 1 {
+		ps.add(at, "set in, not_in or min/max (exactly one kind)")
+	}
+	if r.In != nil && len(r.In) == 0 {
+		ps.add(at+".in", "in needs at least one value")
+	}
+	if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
+		ps.add(at+".min", "min %v is above max %v", *r.Min, *r.Max)
+	}
+	for j, name := range p.From {
+		s := c.Source(name)
+		if s == nil {
+			continue // reported with from
+		}
+		if s.Decode.TopicPattern == "" {
+			ps.add(at+".tag", "source %q (from[%d]) has no topic_pattern, so no tag %q", name, j, r.Tag)
+			continue
+		}
+		tp, err := ingest.ParseTopicPattern(s.Decode.TopicPattern)
+		if err != nil {
+			continue // reported with the source
+		}
+		if !contains(tp.Vars(), r.Tag) {
+			ps.add(at+".tag", "source %q (from[%d]): topic_pattern %q has no variable {%s}", name, j, s.Decode.TopicPattern, r.Tag)
+		}
+	}
 }

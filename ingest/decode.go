@@ -81,7 +81,13 @@ type Batch struct {
 	// source's connections. A source with held acknowledgements
 	// (MQTTOptions.HoldAcks) acknowledges the message to the broker once
 	// AckThrough is called with Seq or higher. Reset does not change it.
-	Seq  uint64
+	Seq uint64
+	// Vars holds the values of the topic_pattern variables (in the order
+	// of TopicPattern.Vars) of the topic of the last message decoded into
+	// the batch, for filters on tags — set once the topic matched, even if
+	// the payload is then rejected; empty without a topic_pattern. They
+	// alias that topic.
+	Vars []string
 	keys []byte
 }
 
@@ -96,6 +102,8 @@ func (b *Batch) Key(i int) []byte {
 func (b *Batch) Reset() {
 	b.Readings = b.Readings[:0]
 	b.keys = b.keys[:0]
+	clear(b.Vars)
+	b.Vars = b.Vars[:0]
 }
 
 // DecodeStats counts parts of accepted messages that were skipped. Rejected
@@ -346,6 +354,7 @@ func (d *Decoder) Decode(topic string, payload []byte, arrivalMs int64, b *Batch
 			clear(d.vars)
 			return ReasonTopic, fmt.Errorf("topic %q does not match topic_pattern %q", short(topic), d.pattern.src)
 		}
+		b.Vars = append(b.Vars[:0], d.vars...)
 	}
 	if d.flat != nil && d.decodeFlat(topic, payload, arrivalMs, b) {
 		clear(d.vars)

@@ -55,6 +55,7 @@ func (d *Decoder) DecodeRecords(topic string, payload []byte, arrivalMs int64, b
 			clear(d.vars)
 			return refuse(ReasonTopic, fmt.Errorf("topic %q does not match topic_pattern %q", short(topic), d.pattern.src))
 		}
+		b.Vars = append(b.Vars[:0], d.vars...)
 	}
 	defer clear(d.vars) // retain nothing of topic
 	if d.flat != nil && d.decodeFlat(topic, payload, arrivalMs, b) {

@@ -55,6 +55,13 @@ pipelines:
     window: {type: tumbling, size: 10s, out_of_orderness: 2s}
     aggregates: [count, sum]
     to: {topic: test.conv}
+  - name: tags
+    from: [air]
+    fields: [pm25]
+    filter: [{tag: id, in: [s1]}, {tag: district, not_in: [d0, d1]}]
+    window: {type: tumbling, size: 10s, out_of_orderness: 2s}
+    aggregates: [count, sum]
+    to: {topic: test.tags}
 `
 
 type win struct {
@@ -68,9 +75,10 @@ func (w win) String() string {
 	return fmt.Sprintf("%s [%d,%d) count %d sum %g", w.series, w.start, w.end, w.count, w.sum)
 }
 
-// TestEndToEndHoppingSessionStateless runs hopping (final mode), session
-// and a filter/map/dedup pipeline off one MQTT source and checks every
-// aggregate against windows computed here by brute force.
+// TestEndToEndHoppingSessionStateless runs hopping (final mode), session,
+// a filter/map/dedup pipeline and one filtering on tags off one MQTT
+// source and checks every aggregate against windows computed here by
+// brute force.
 func TestEndToEndHoppingSessionStateless(t *testing.T) {
 	kc := testenv.Kafka(t)
 	g := startGateway(t, e2eWindowsConfig, kc.ListenAddrs())
@@ -163,6 +171,22 @@ func TestEndToEndHoppingSessionStateless(t *testing.T) {
 		conv[k] = w
 	}
 
+	// Expected with filters on tags: sensor s1's pm25 only; s2's six pm25
+	// readings are filtered.
+	tags := map[string]win{}
+	for _, r := range rs {
+		s := r.dt / 10_000 * 10_000
+		if r.sensor != "s1" || s+10_000-1 > wm {
+			continue
+		}
+		k := fmt.Sprintf("d7/%s/%d", r.sensor, s)
+		w := tags[k]
+		w.series, w.start, w.end = "d7/"+r.sensor, t0+s, t0+s+10_000
+		w.count++
+		w.sum += r.pm25
+		tags[k] = w
+	}
+
 	check := func(topic string, want map[string]win) {
 		t.Helper()
 		if len(want) < 3 {
@@ -207,4 +231,9 @@ func TestEndToEndHoppingSessionStateless(t *testing.T) {
 	check("test.hop", hop)
 	check("test.sess", sess)
 	check("test.conv", conv)
+	check("test.tags", tags)
+	const filtered = `edgeplane_operators_filtered_total{pipeline="tags"} 6`
+	if body := scrapeHandler(t, g); !strings.Contains(body, filtered) {
+		t.Errorf("metrics lack %s", filtered)
+	}
 }

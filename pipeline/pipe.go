@@ -31,6 +31,10 @@ type pipe struct {
 	fields []string // pipeline field id → name
 	// fieldMap[source index][source field] = pipeline field id, or -1.
 	fieldMap  [][]int32
+	// tagRules[source index] are the filters on tags (tagfilter.go); nil
+	// when the pipeline has none.
+	tagRules    [][]tagRule
+	tagFiltered atomic.Uint64 // readings dropped by a filter on a tag
 	wm        *operators.Watermarks
 	rings     []*ring.MPSC[record.Sample]
 	shards    []*shardRun
@@ -173,6 +177,9 @@ func operatorConfig(p *config.Pipeline, nSources int, fields []string) (operator
 		Shards:          p.Ring.Shards,
 	}
 	for _, r := range p.Filter {
+		if r.Tag != "" {
+			continue // tagfilter.go
+		}
 		f := operators.Filter{Field: fieldID(r.Field)}
 		switch {
 		case r.Equals != nil:
@@ -256,6 +263,10 @@ func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, e
 		}
 		pp.fieldMap = append(pp.fieldMap, m)
 	}
+	var err error
+	if pp.tagRules, err = compileTagRules(cfg, p); err != nil {
+		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
+	}
 	if len(pp.fields) > 1<<16 {
 		return nil, fmt.Errorf("pipeline %s: too many fields", p.Name)
 	}
@@ -301,6 +312,16 @@ func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, e
 func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release int64) {
 	release = math.MinInt64
 	fm := p.fieldMap[src]
+	if p.tagRules != nil && !tagsPass(p.tagRules[src], b.Vars) {
+		n := 0
+		for i := range b.Readings {
+			if f := b.Readings[i].Field; int(f) < len(fm) && fm[f] >= 0 {
+				n++
+			}
+		}
+		p.tagFiltered.Add(uint64(n))
+		return release
+	}
 	var (
 		lastKey []byte
 		id      uint32
@@ -474,6 +495,7 @@ func (s *shardRun) publishStats() {
 // shardStats sums the published stats of all shards.
 func (p *pipe) shardStats() operators.ShardStats {
 	var t operators.ShardStats
+	t.Filtered = p.tagFiltered.Load()
 	for _, s := range p.shards {
 		st := s.stats.Load()
 		if st == nil {
