@@ -30,16 +30,16 @@ type pipe struct {
 	series *record.SeriesTable
 	fields []string // pipeline field id → name
 	// fieldMap[source index][source field] = pipeline field id, or -1.
-	fieldMap  [][]int32
+	fieldMap [][]int32
 	// tagRules[source index] are the filters on tags (tagfilter.go); nil
 	// when the pipeline has none.
 	tagRules    [][]tagRule
 	tagFiltered atomic.Uint64 // readings dropped by a filter on a tag
-	wm        *operators.Watermarks
-	rings     []*ring.MPSC[record.Sample]
-	shards    []*shardRun
-	wstats    sink.WriterStats
-	lateStats sink.WriterStats
+	wm          *operators.Watermarks
+	rings       []*ring.MPSC[record.Sample]
+	shards      []*shardRun
+	wstats      sink.WriterStats
+	lateStats   sink.WriterStats
 
 	seriesRefused atomic.Uint64
 	ringDrops     atomic.Uint64 // readings dropped by a ring policy (markers excluded)
