@@ -205,9 +205,28 @@ var isNumChar = [256]bool{
 	'.': true, '-': true, '+': true, 'e': true, 'E': true,
 }
 
-// skipWS skips the whitespace fastjson skips.
+// stringEnd returns the index of the first '"' or '\\' in p at or after
+// i, or len(p).
+func stringEnd(p []byte, i int) int {
+	for i < len(p) && p[i] != '"' && p[i] != '\\' {
+		i++
+	}
+	return i
+}
+
+// numberEnd returns the index of the first byte at or after i that
+// fastjson does not take as part of a number token, or len(p).
+func numberEnd(p []byte, i int) int {
+	for i < len(p) && isNumChar[p[i]] {
+		i++
+	}
+	return i
+}
+
+// skipWS skips the whitespace fastjson skips. Compact JSON has none, so
+// the first test is the one that usually ends it.
 func skipWS(p []byte, i int) int {
-	for i < len(p) && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r') {
+	for i < len(p) && p[i] <= ' ' && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r') {
 		i++
 	}
 	return i
@@ -235,10 +254,7 @@ func (fp *flatPlan) scan(p []byte) bool {
 			return false
 		}
 		ks := i + 1
-		i = ks
-		for i < len(p) && p[i] != '"' && p[i] != '\\' {
-			i++
-		}
+		i = stringEnd(p, ks)
 		if i >= len(p) || p[i] == '\\' {
 			return false
 		}
@@ -251,52 +267,52 @@ func (fp *flatPlan) scan(p []byte) bool {
 		if i >= len(p) {
 			return false
 		}
-		// Value: a scalar.
-		var v flatVal
+		// Value: a scalar. (Kind and span stay in registers until stored
+		// field by field: see appendReading.)
+		var (
+			kind       flatKind
+			start, end int
+		)
 		switch c := p[i]; c {
 		case '"':
 			vs := i + 1
-			i = vs
-			for i < len(p) && p[i] != '"' && p[i] != '\\' {
-				i++
-			}
+			i = stringEnd(p, vs)
 			if i >= len(p) || p[i] == '\\' {
 				return false
 			}
-			v = flatVal{kind: flatString, start: uint32(vs), end: uint32(i)}
+			kind, start, end = flatString, vs, i
 			i++
 		case 't':
 			if len(p)-i < 4 || string(p[i:i+4]) != "true" {
 				return false
 			}
-			v.kind = flatTrue
+			kind = flatTrue
 			i += 4
 		case 'f':
 			if len(p)-i < 5 || string(p[i:i+5]) != "false" {
 				return false
 			}
-			v.kind = flatFalse
+			kind = flatFalse
 			i += 5
 		case 'n':
 			if len(p)-i < 4 || string(p[i:i+4]) != "null" {
 				return false // "nan" included: left to the tree path
 			}
-			v.kind = flatNull
+			kind = flatNull
 			i += 4
 		default:
 			ns := i
-			for i < len(p) && isNumChar[p[i]] {
-				i++
-			}
+			i = numberEnd(p, i)
 			// fastjson refuses a lone sign before a non-number byte, and
 			// reads "inf"/"nan" tokens this scan leaves to it.
 			if n := i - ns; n == 0 || n == 1 && (c == '-' || c == '+') {
 				return false
 			}
-			v = flatVal{kind: flatNumber, start: uint32(ns), end: uint32(i)}
+			kind, start, end = flatNumber, ns, i
 		}
 		if k := fp.lookup(p, ks, kn, j); k >= 0 && fp.vals[k].kind == flatAbsent {
-			fp.vals[k] = v
+			v := &fp.vals[k]
+			v.kind, v.start, v.end = kind, uint32(start), uint32(end)
 		}
 		i = skipWS(p, i)
 		if i >= len(p) {
