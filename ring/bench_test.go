@@ -96,53 +96,94 @@ func BenchmarkSPSC(b *testing.B) {
 	})
 }
 
-func BenchmarkMPSC(b *testing.B) {
-	for _, p := range []int{1, 2, 4} {
-		b.Run(fmt.Sprintf("producers=%d", p), func(b *testing.B) {
-			b.ReportAllocs()
-			r, _ := NewMPSC[rec](Options{Capacity: benchCap})
-			ctx := context.Background()
-			start := time.Now()
-			b.ResetTimer()
-			for i := range p {
-				go func() {
-					for j := range split(b.N, p, i) {
-						if err := r.Push(ctx, rec{P: uint32(i), Seq: uint64(j)}); err != nil {
-							panic(err)
-						}
-					}
-				}()
+// newProducers returns p handles with a lane each, or p nil handles (the
+// shared lane) if !lanes. Lanes are allocated here, outside the timed part.
+func newProducers(b *testing.B, r *MPSC[rec], p int, lanes bool) []*Producer[rec] {
+	prs := make([]*Producer[rec], p)
+	for i := range prs {
+		if lanes {
+			if prs[i] = r.NewProducer(); !prs[i].Exclusive() {
+				b.Fatal("no lane")
 			}
-			consume(b, r, b.N)
-			reportPerRecord(b, start)
-		})
+		}
+	}
+	return prs
+}
+
+// BenchmarkMPSC moves records from p producer goroutines to one consumer.
+// producers=N: each producer pushes through its own lane (NewProducer), the
+// intended use; shared/producers=N: through the shared lane (MPSC.Push,
+// PushBatch: a CAS on the shared tail per record or run).
+func BenchmarkMPSC(b *testing.B) {
+	single := func(b *testing.B, p int, lanes bool) {
+		b.ReportAllocs()
+		r, _ := NewMPSC[rec](Options{Capacity: benchCap})
+		ctx := context.Background()
+		prs := newProducers(b, r, p, lanes)
+		start := time.Now()
+		b.ResetTimer()
+		for i, pr := range prs {
+			go func() {
+				var err error
+				for j := range split(b.N, p, i) {
+					v := rec{P: uint32(i), Seq: uint64(j)}
+					if pr != nil {
+						err = pr.Push(ctx, v)
+					} else {
+						err = r.Push(ctx, v)
+					}
+					if err != nil {
+						panic(err)
+					}
+				}
+			}()
+		}
+		consume(b, r, b.N)
+		reportPerRecord(b, start)
+	}
+	batched := func(b *testing.B, p int, lanes bool) {
+		b.ReportAllocs()
+		r, _ := NewMPSC[rec](Options{Capacity: benchCap})
+		ctx := context.Background()
+		prs := newProducers(b, r, p, lanes)
+		start := time.Now()
+		b.ResetTimer()
+		for i, pr := range prs {
+			go func() {
+				batch := make([]rec, benchBatch)
+				n := split(b.N, p, i)
+				for j := 0; j < n; {
+					s := batch[:min(benchBatch, n-j)]
+					for k := range s {
+						s[k] = rec{P: uint32(i), Seq: uint64(j + k)}
+					}
+					var err error
+					if pr != nil {
+						_, err = pr.PushBatch(ctx, s)
+					} else {
+						_, err = r.PushBatch(ctx, s)
+					}
+					if err != nil {
+						panic(err)
+					}
+					j += len(s)
+				}
+			}()
+		}
+		consume(b, r, b.N)
+		reportPerRecord(b, start)
 	}
 	for _, p := range []int{1, 2, 4} {
-		b.Run(fmt.Sprintf("batched/producers=%d", p), func(b *testing.B) {
-			b.ReportAllocs()
-			r, _ := NewMPSC[rec](Options{Capacity: benchCap})
-			ctx := context.Background()
-			start := time.Now()
-			b.ResetTimer()
-			for i := range p {
-				go func() {
-					batch := make([]rec, benchBatch)
-					n := split(b.N, p, i)
-					for j := 0; j < n; {
-						s := batch[:min(benchBatch, n-j)]
-						for k := range s {
-							s[k] = rec{P: uint32(i), Seq: uint64(j + k)}
-						}
-						if _, err := r.PushBatch(ctx, s); err != nil {
-							panic(err)
-						}
-						j += len(s)
-					}
-				}()
-			}
-			consume(b, r, b.N)
-			reportPerRecord(b, start)
-		})
+		b.Run(fmt.Sprintf("producers=%d", p), func(b *testing.B) { single(b, p, true) })
+	}
+	for _, p := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("batched/producers=%d", p), func(b *testing.B) { batched(b, p, true) })
+	}
+	for _, p := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("shared/producers=%d", p), func(b *testing.B) { single(b, p, false) })
+	}
+	for _, p := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("shared/batched/producers=%d", p), func(b *testing.B) { batched(b, p, false) })
 	}
 }
 

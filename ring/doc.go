@@ -8,6 +8,16 @@
 //     type T (checked at construction, see [ErrPointers]). Capacity is a power
 //     of two; producer and consumer indices live on separate cache lines
 //     (padded with cpu.CacheLinePad, 128 bytes on arm64).
+//   - Producer lanes on MPSC ([MPSC.NewProducer], [Producer],
+//     [Options.Lanes]): a goroutine that pushes a lot takes a handle that
+//     owns a single-producer sub-ring, so its pushes cost one plain slot
+//     write and one atomic store, with no CAS and no cache line shared with
+//     other producers. Push and PushBatch on the ring itself use the shared
+//     lane, as do handles taken when all lanes are in use. The consumer
+//     drains all lanes fairly and keeps one order between them: a record
+//     pushed to a producer lane before a push to the shared lane started is
+//     drained first (see [MPSC], "Order"), which is how the pipeline keeps
+//     watermark markers behind the readings they cover.
 //   - Batch APIs: producers reserve and commit runs of slots
 //     ([SPSC.Reserve]/[SPSC.Commit], PushBatch on both rings: one claim and
 //     one publishing store per run); the consumer drains up to len(dst)
@@ -42,9 +52,11 @@
 //
 // # Concurrency contracts
 //
-// MPSC: Push, PushBatch, Dropped, Len, Cap and Close may be called from any
-// number of goroutines. Drain and Wait are consumer methods: exactly one
-// goroutine at a time may call them.
+// MPSC: Push, PushBatch, NewProducer, Dropped, Len, Cap and Close may be
+// called from any number of goroutines. Drain and Wait are consumer methods:
+// exactly one goroutine at a time may call them. A Producer handle (Push,
+// PushBatch, Release) is used by one goroutine at a time; handing it to
+// another goroutine needs a happens-before edge (a channel, a mutex).
 //
 // SPSC: Push, PushBatch, Reserve and Commit are producer methods (one
 // goroutine at a time); Drain and Wait are consumer methods (one goroutine at
@@ -62,5 +74,11 @@
 // slot after loading that release. The parking handshake relies on sequential
 // consistency (store-then-load on both sides, Dekker style) so that a
 // producer publishing a record and a consumer going to sleep can never both
-// miss each other.
+// miss each other. A producer lane uses the same handshake against Close
+// instead of a CAS on its publishing store: the owner loads the closed flag
+// after publishing, and the consumer declares a lane closed only after
+// loading that flag; the rare push that sees Close after publishing settles
+// with the consumer through one CAS on the lane (see lane). The lanes' order
+// guarantee rests on the consumer loading the shared lane's sequence words
+// before the lanes' tails.
 package ring

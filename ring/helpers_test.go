@@ -3,6 +3,7 @@ package ring
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -34,10 +35,25 @@ var (
 	_ testRing[rec] = (*SPSC[rec])(nil)
 )
 
+// laneRing is an MPSC whose Push and PushBatch go through one Producer
+// handle (an exclusive lane), so that the tests written for the ring kinds
+// cover lanes too. Like SPSC, it has a single producer goroutine at a time.
+type laneRing struct {
+	*MPSC[rec]
+	p *Producer[rec]
+}
+
+func (r laneRing) Push(ctx context.Context, v rec) error { return r.p.Push(ctx, v) }
+func (r laneRing) PushBatch(ctx context.Context, vs []rec) (int, error) {
+	return r.p.PushBatch(ctx, vs)
+}
+
 type kind struct {
-	name string
-	new  func(t testing.TB, o Options) testRing[rec]
-	w    func(r testRing[rec]) *waiter
+	name   string
+	new    func(t testing.TB, o Options) testRing[rec]
+	w      func(r testRing[rec]) *waiter
+	space  func(r testRing[rec]) *atomic.Int32 // counts producers parked on space
+	single bool                                // one producer goroutine at a time
 }
 
 var kinds = []kind{
@@ -47,14 +63,28 @@ var kinds = []kind{
 			t.Fatal(err)
 		}
 		return r
-	}, func(r testRing[rec]) *waiter { return &r.(*MPSC[rec]).w }},
+	}, func(r testRing[rec]) *waiter { return &r.(*MPSC[rec]).w },
+		func(r testRing[rec]) *atomic.Int32 { return &r.(*MPSC[rec]).w.spaceWaiters }, false},
 	{"SPSC", func(t testing.TB, o Options) testRing[rec] {
 		r, err := NewSPSC[rec](o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
-	}, func(r testRing[rec]) *waiter { return &r.(*SPSC[rec]).w }},
+	}, func(r testRing[rec]) *waiter { return &r.(*SPSC[rec]).w },
+		func(r testRing[rec]) *atomic.Int32 { return &r.(*SPSC[rec]).w.spaceWaiters }, true},
+	{"MPSC-lane", func(t testing.TB, o Options) testRing[rec] {
+		r, err := NewMPSC[rec](o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := r.NewProducer()
+		if !p.Exclusive() {
+			t.Fatal("NewProducer on a new ring: no lane")
+		}
+		return laneRing{r, p}
+	}, func(r testRing[rec]) *waiter { return &r.(laneRing).w },
+		func(r testRing[rec]) *atomic.Int32 { return &r.(laneRing).p.l.spaceWaiters }, true},
 }
 
 var policies = []Policy{Block, DropNewest, DropOldest}

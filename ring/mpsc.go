@@ -2,6 +2,8 @@ package ring
 
 import (
 	"context"
+	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,9 +34,55 @@ type mslot[T any] struct {
 // MPSC is a bounded multi-producer, single-consumer ring of pointer-free
 // records.
 //
-// Any number of goroutines may call Push, PushBatch, Close, Dropped, Len and
-// Cap concurrently. Drain and Wait are consumer methods: one goroutine at a
-// time.
+// Any number of goroutines may call Push, PushBatch, NewProducer, Close,
+// Dropped, Len and Cap concurrently. Drain and Wait are consumer methods: one
+// goroutine at a time.
+//
+// # Lanes
+//
+// An MPSC has a shared lane, which Push and PushBatch use, and up to
+// Options.Lanes producer lanes (default 8). NewProducer hands out a Producer
+// that owns a lane: a single-producer sub-ring of Cap records that its
+// owner pushes to with a plain slot write and one atomic store, without a
+// CAS and without sharing a cache line with other producers (see lane). A
+// goroutine that pushes a lot should take one. When every lane is taken,
+// NewProducer returns a handle that pushes through the shared lane, so a
+// handle always works. Lanes are allocated by the NewProducer call that
+// first needs them: the ring holds at most (Lanes+1)×Cap records.
+// Release gives a lane back for a later NewProducer, once it is drained.
+//
+// Drain, Wait, Len, Dropped and Close cover all lanes; Close closes every
+// lane, and Wait returns ErrClosed once every lane is drained. Policies
+// apply per lane: DropOldest evicts the oldest record of the pushing lane
+// (the shared lane's oldest for Push and PushBatch).
+//
+// # Order
+//
+// Each lane is FIFO: the records of a producer lane are drained in the
+// order its owners pushed them; those of the shared lane in the order their
+// positions were claimed, which for pushes from one goroutine is program
+// order. Between lanes Drain guarantees one thing: if a push to a producer
+// lane (Producer.Push or PushBatch) returned before a push to the shared
+// lane (Push or PushBatch) started, in the Go memory model's happens-before
+// order (in one goroutine, or ordered by a channel, a mutex or an atomic),
+// then Drain returns the lane record before the shared-lane record, possibly
+// in an earlier call. This is what lets the pipeline push a watermark marker
+// through the shared lane after the readings it covers went through
+// producer lanes. Records the policy drops are not drained at all. Nothing
+// else is ordered between lanes: in particular there is no order between
+// two producer lanes, nor from the shared lane to a producer lane. (A
+// Producer without a lane pushes to the shared lane, and its pushes are
+// shared-lane pushes.)
+//
+// Drain works in epochs to keep that promise: it first notes which
+// shared-lane records are published (at most len(dst)), then how far each
+// producer lane is published, drains the producer lanes up to there and
+// only then returns the noted shared-lane records. It serves the producer
+// lanes in turn, starting with a different one on each call, so no lane
+// starves when dst is small; the shared lane gets up to len(dst) records
+// per epoch.
+//
+// # The shared lane
 //
 // Producers claim positions with a CAS on tail, write the slot, and publish
 // it by storing seq = pos+1. The consumer reads a slot only after loading
@@ -85,6 +133,7 @@ type MPSC[T any] struct {
 	// run containing head are still to be consumed; they are known to be
 	// published.
 	runLeft uint64
+	ep      epoch // consumer-owned, with lanes: see drainLanes
 	_       cpu.CacheLinePad
 	// dropped counts records rejected (DropNewest) or evicted (DropOldest).
 	dropped atomic.Uint64
@@ -97,6 +146,13 @@ type MPSC[T any] struct {
 	policy   Policy
 	vyukov   bool // policy == DropOldest: per-slot release
 	onDrop   func(T)
+
+	// Producer lanes (lane.go). lanes has Options.Lanes entries, of which
+	// the first nlanes are allocated; nlanes only grows and is stored after
+	// the lane it counts. mu serializes NewProducer and Release.
+	lanes  []atomic.Pointer[lane[T]]
+	nlanes atomic.Int32
+	mu     sync.Mutex
 }
 
 // NewMPSC returns an empty MPSC ring. T must be pointer-free (no pointers,
@@ -116,6 +172,7 @@ func NewMPSC[T any](o Options) (*MPSC[T], error) {
 		capacity: c.capacity,
 		policy:   c.policy,
 		vyukov:   c.policy == DropOldest,
+		lanes:    make([]atomic.Pointer[lane[T]], c.lanes),
 	}
 	if r.vyukov {
 		for i := range r.slots {
@@ -137,29 +194,42 @@ func (r *MPSC[T]) SetDropHook(fn func(T)) { r.onDrop = fn }
 // Cap returns the capacity (a power of two).
 func (r *MPSC[T]) Cap() int { return int(r.capacity) }
 
-// Dropped returns the number of records dropped so far by the policy.
-func (r *MPSC[T]) Dropped() uint64 { return r.dropped.Load() }
+// Dropped returns the number of records dropped so far by the policy, on
+// all lanes.
+func (r *MPSC[T]) Dropped() uint64 {
+	n := r.dropped.Load()
+	for i := range r.nlanes.Load() {
+		n += r.lanes[i].Load().dropped.Load()
+	}
+	return n
+}
 
 // Policy returns the ring's backpressure policy.
 func (r *MPSC[T]) Policy() Policy { return r.policy }
 
 // Len returns the number of records claimed by producers and not yet
-// dequeued (including ones being written). It is a snapshot.
+// dequeued (including ones being written), on all lanes. It is a snapshot.
 func (r *MPSC[T]) Len() int {
 	h := r.head.Load()
 	t := r.tail.Load() &^ closedBit
-	n := int64(t - h)
-	if n < 0 {
-		return 0
+	n := max(min(int64(t-h), int64(r.capacity)), 0)
+	for i := range r.nlanes.Load() {
+		l := r.lanes[i].Load()
+		h := l.head.Load()
+		n += max(min(int64(l.tail.Load()-h), int64(l.capacity)), 0)
 	}
-	return int(min(n, int64(r.capacity)))
+	return int(n)
 }
 
-// Close closes the ring. It is idempotent and may be called from any
-// goroutine. Subsequent (and blocked) Push calls return ErrClosed; records
-// already enqueued stay drainable, and Wait returns ErrClosed only once they
-// have all been drained. Close wakes a parked consumer and blocked producers.
+// Close closes the ring, every lane included. It is idempotent and may be
+// called from any goroutine. Subsequent (and blocked) Push calls, on the
+// ring or on a Producer, return ErrClosed; records already enqueued stay
+// drainable, and Wait returns ErrClosed only once they have all been
+// drained. Close wakes a parked consumer and blocked producers.
 func (r *MPSC[T]) Close() {
+	// The lanes' flag first: a consumer that sees closedBit then also sees
+	// closed (see sealLanes).
+	r.w.closed.Store(1)
 	r.tail.Or(closedBit)
 	r.w.close()
 }
@@ -373,8 +443,8 @@ func (r *MPSC[T]) evict(h uint64, spins *int) {
 }
 
 // pollRecords is the consumer's wait condition (both modes: the oldest
-// position is published iff it is inside the current run or its slot's seq
-// is head+1).
+// position of the shared lane is published iff it is inside the current run
+// or its slot's seq is head+1).
 func (r *MPSC[T]) pollRecords() waitState {
 	if r.runLeft > 0 {
 		return stateReady
@@ -383,23 +453,48 @@ func (r *MPSC[T]) pollRecords() waitState {
 	if r.slots[h&r.mask].seq.Load() == h+1 {
 		return stateReady
 	}
+	for i := range r.nlanes.Load() {
+		if l := r.lanes[i].Load(); !l.sealed && l.tail.Load() != l.head.Load() {
+			return stateReady
+		}
+	}
 	// Load tail after head: if tail (closed) equals head, every claimed
 	// position has been dequeued.
 	if t := r.tail.Load(); t&closedBit != 0 && t&^closedBit == h {
+		if r.sealLanes() {
+			return stateReady
+		}
 		return stateClosed
 	}
 	return stateNotReady
 }
 
-// Drain copies up to len(dst) records, oldest first, into dst and removes
-// them from the ring. It never blocks; it returns the number copied, which is
-// 0 when the oldest record is not yet published. Consumer only.
+// Drain copies up to len(dst) records into dst and removes them from the
+// ring: oldest first per lane, with the order between lanes described in
+// the MPSC doc. It never blocks; it returns the number copied, which is 0
+// when no record is published. Consumer only.
 func (r *MPSC[T]) Drain(dst []T) int {
 	if len(dst) == 0 {
 		return 0
 	}
+	if !r.ep.lanes {
+		if n, ok := r.drainShared(dst, true); ok {
+			return n
+		}
+		r.ep.lanes = true // from now on, see drainLanes
+	}
+	return r.drainLanes(dst)
+}
+
+// drainShared drains the shared lane. With noLanes (Drain before the
+// consumer has seen a lane) it loads the lane count after the sequence words
+// that tell it what is published, and if a lane exists by then it drains
+// nothing and returns false: a lane record published before the shared
+// records it saw must be drained first (see drainLanes), and the lane count
+// is stored before any lane record is published.
+func (r *MPSC[T]) drainShared(dst []T, noLanes bool) (int, bool) {
 	if r.vyukov {
-		return r.drainVyukov(dst)
+		return r.drainVyukov(dst, math.MaxUint64, noLanes)
 	}
 	h := r.head.Load() // only the consumer writes head in this mode
 	left := r.runLeft
@@ -422,6 +517,9 @@ func (r *MPSC[T]) Drain(dst []T) int {
 		n += int(k)
 		left -= k
 	}
+	if noLanes && r.nlanes.Load() > 0 {
+		return 0, false // copied, but nothing released: as if not drained
+	}
 	r.runLeft = left
 	if n > 0 {
 		// Release the whole run with one store, after copying it.
@@ -430,27 +528,34 @@ func (r *MPSC[T]) Drain(dst []T) int {
 			r.w.signalSpace()
 		}
 	}
-	return n
+	return n, true
 }
 
-// drainVyukov is Drain under DropOldest: claim the published run with one CAS
-// on head first, then copy and release each slot. Copying before winning the
-// CAS would race with an evicting producer.
-func (r *MPSC[T]) drainVyukov(dst []T) int {
-	limit := uint64(len(dst))
+// drainVyukov is drainShared under DropOldest, of positions below end: claim
+// the published run with one CAS on head first, then copy and release each
+// slot. Copying before winning the CAS would race with an evicting producer.
+func (r *MPSC[T]) drainVyukov(dst []T, end uint64, noLanes bool) (int, bool) {
+	want := uint64(len(dst))
 	for {
 		h := r.head.Load()
+		if h >= end {
+			return 0, true
+		}
+		limit := min(want, end-h)
 		n := uint64(0)
 		for n < limit && r.slots[(h+n)&r.mask].seq.Load() == h+n+1 {
 			n++
 		}
+		if noLanes && r.nlanes.Load() > 0 {
+			return 0, false
+		}
 		if n == 0 {
-			return 0
+			return 0, true
 		}
 		if !r.head.CompareAndSwap(h, h+n) {
 			// An evicting producer took the oldest record. Retry with a
 			// smaller run so that a stream of evictions cannot starve us.
-			limit = max(limit/2, 1)
+			want = max(want/2, 1)
 			continue
 		}
 		for i := range n {
@@ -458,7 +563,7 @@ func (r *MPSC[T]) drainVyukov(dst []T) int {
 			dst[i] = s.val
 			s.seq.Store(h + i + r.capacity)
 		}
-		return int(n)
+		return int(n), true
 	}
 }
 
@@ -478,10 +583,17 @@ func (r *MPSC[T]) Wait(ctx context.Context, timeout time.Duration) error {
 	return nil
 }
 
-// readyCount reports the positions claimed and not yet dequeued (some may
-// still be being written) and whether the ring is closed, for
-// Options.BatchLinger.
+// readyCount reports the positions claimed and not yet dequeued on all
+// lanes (some may still be being written) and whether the ring is closed,
+// for Options.BatchLinger.
 func (r *MPSC[T]) readyCount() (uint64, bool) {
 	t := r.tail.Load()
-	return t&^closedBit - r.head.Load(), t&closedBit != 0
+	n := t&^closedBit - r.head.Load()
+	for i := range r.nlanes.Load() {
+		if l := r.lanes[i].Load(); !l.sealed {
+			h := l.head.Load() // before tail: tail only grows
+			n += l.tail.Load() - h
+		}
+	}
+	return n, t&closedBit != 0
 }

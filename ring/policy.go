@@ -61,6 +61,10 @@ const (
 	DefaultBatchLinger = 5 * time.Microsecond
 	// DefaultBatchTarget is used when Options.BatchTarget is 0.
 	DefaultBatchTarget = 256
+	// DefaultLanes is used when Options.Lanes is 0.
+	DefaultLanes = 8
+	// MaxLanes is the largest number of producer lanes an MPSC accepts.
+	MaxLanes = 1024
 	// MaxCapacity is the largest capacity a ring accepts.
 	MaxCapacity = 1 << 30
 
@@ -116,6 +120,16 @@ type Options struct {
 	// capacity (minimum 1), so a lingering consumer never lets a small ring
 	// fill up. Negative values are rejected.
 	BatchTarget int
+	// Lanes (MPSC only) is the number of exclusive producer lanes that
+	// MPSC.NewProducer hands out; once they are all taken, further handles
+	// push through the shared lane. Each lane holds Capacity records and is
+	// allocated by the NewProducer call that first needs it (and kept for
+	// reuse), so the ring holds at most (Lanes+1)×Capacity records and its
+	// memory is at most Capacity×(sizeof(T)+16) bytes for the shared lane,
+	// allocated by NewMPSC, plus Capacity×sizeof(T) per lane allocated.
+	// 0 means DefaultLanes (8); a negative value disables lanes (every
+	// handle uses the shared lane); values above MaxLanes are rejected.
+	Lanes int
 }
 
 var (
@@ -137,6 +151,7 @@ type config struct {
 	spin     int
 	linger   time.Duration // 0: disabled
 	batch    uint64        // >= 1
+	lanes    int           // >= 0
 }
 
 func (o Options) config() (config, error) {
@@ -176,6 +191,14 @@ func (o Options) config() (config, error) {
 		c.batch = uint64(o.BatchTarget)
 	}
 	c.batch = max(min(c.batch, c.capacity/4), 1)
+	switch {
+	case o.Lanes == 0:
+		c.lanes = DefaultLanes
+	case o.Lanes > MaxLanes:
+		return c, fmt.Errorf("ring: %d lanes out of range [0, %d]", o.Lanes, MaxLanes)
+	case o.Lanes > 0:
+		c.lanes = o.Lanes
+	}
 	return c, nil
 }
 

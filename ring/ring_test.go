@@ -141,8 +141,8 @@ func TestBlockContext(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
 			go func() { errc <- r.Push(ctx, r64(2)) }()
-			w := k.w(r)
-			poll(t, "producer to park", func() bool { return w.spaceWaiters.Load() == 1 })
+			space := k.space(r)
+			poll(t, "producer to park", func() bool { return space.Load() == 1 })
 			cancel()
 			if err := <-errc; !errors.Is(err, context.Canceled) {
 				t.Fatalf("blocked Push = %v, want Canceled", err)
@@ -152,7 +152,7 @@ func TestBlockContext(t *testing.T) {
 			}
 			// A Drain that frees half the ring wakes a parked producer.
 			go func() { errc <- r.Push(context.Background(), r64(2)) }()
-			poll(t, "producer to park", func() bool { return w.spaceWaiters.Load() == 1 })
+			poll(t, "producer to park", func() bool { return space.Load() == 1 })
 			dst := make([]rec, 2)
 			r.Drain(dst)
 			if err := <-errc; err != nil {
@@ -163,7 +163,7 @@ func TestBlockContext(t *testing.T) {
 				t.Fatal(err)
 			}
 			go func() { errc <- r.Push(context.Background(), r64(3)) }()
-			poll(t, "producer to park", func() bool { return w.spaceWaiters.Load() == 1 })
+			poll(t, "producer to park", func() bool { return space.Load() == 1 })
 			r.Close()
 			if err := <-errc; err != ErrClosed {
 				t.Fatalf("Push after Close = %v", err)

@@ -35,7 +35,7 @@ func TestStress(t *testing.T) {
 
 func stress(t *testing.T, k kind, pol Policy, closeEarly bool) {
 	producers, perProducer := 4, stressPerProducer
-	if k.name == "SPSC" {
+	if k.single {
 		producers, perProducer = 1, 4*stressPerProducer
 	}
 	capacity := 1024
@@ -82,7 +82,7 @@ func stress(t *testing.T, k kind, pol Policy, closeEarly bool) {
 						t.Errorf("Push: %v", err)
 						return
 					}
-				case mode == 1 || k.name == "MPSC":
+				case mode == 1 || k.name != "SPSC":
 					b := batch[:1+i%32]
 					for j := range b {
 						b[j] = mk()

@@ -36,7 +36,11 @@ type waiter struct {
 	parked atomic.Uint32
 	// spaceWaiters counts producers parked (or about to park) on space.
 	spaceWaiters atomic.Int32
-	_            cpu.CacheLinePad
+	// closed (MPSC) is 1 once Close has begun. Lane producers poll it
+	// before and after publishing (see lane); it is on this line because
+	// they already load parked after every publish.
+	closed atomic.Uint32
+	_      cpu.CacheLinePad
 
 	notify chan struct{} // capacity 1: producers -> parked consumer
 	space  chan struct{} // capacity 1: consumer -> parked producers
@@ -95,9 +99,12 @@ func (w *waiter) wakeConsumerSlow() {
 // spaceWaiters and then poll; the consumer releases and then loads it.
 func (w *waiter) producersWaiting() bool { return w.spaceWaiters.Load() > 0 }
 
-func (w *waiter) signalSpace() {
+func (w *waiter) signalSpace() { signal(w.space) }
+
+// signal puts a token in a capacity-1 channel unless one is pending.
+func signal(ch chan struct{}) {
 	select {
-	case w.space <- struct{}{}:
+	case ch <- struct{}{}:
 	default: // a token is already pending
 	}
 }
@@ -227,6 +234,14 @@ func (w *waiter) lingerWait(ready func() (n uint64, closed bool)) {
 // drained batch. The consumer signals with the same strict condition, and
 // the ring draining to empty always satisfies it, so no wakeup is lost.
 func (w *waiter) producerWait(ctx context.Context, poll func(strict bool) waitState) error {
+	return w.producerWaitOn(ctx, &w.spaceWaiters, w.space, poll)
+}
+
+// producerWaitOn is producerWait with the parking spot given: waiters counts
+// the producers parked on space, which the consumer signals. Producers that
+// wait for the same condition must share a spot (the token is passed on
+// between them); an MPSC lane has its own, for its one producer.
+func (w *waiter) producerWaitOn(ctx context.Context, waiters *atomic.Int32, space chan struct{}, poll func(strict bool) waitState) error {
 	for range w.spin {
 		switch poll(false) {
 		case stateReady:
@@ -245,26 +260,26 @@ func (w *waiter) producerWait(ctx context.Context, poll func(strict bool) waitSt
 		}
 	}
 	for {
-		w.spaceWaiters.Add(1)
+		waiters.Add(1)
 		st := poll(true)
 		if st == stateNotReady {
 			select {
-			case <-w.space:
+			case <-space:
 			case <-w.done:
 			case <-ctx.Done():
-				w.spaceWaiters.Add(-1)
+				waiters.Add(-1)
 				return ctx.Err()
 			}
 			st = poll(false)
 		}
-		w.spaceWaiters.Add(-1)
+		waiters.Add(-1)
 		switch st {
 		case stateReady:
 			// Pass the token on while there is plenty of space, so that one
 			// consumer signal can wake a chain of producers. Never pass it on
 			// without space: two parked producers would ping-pong it.
-			if w.producersWaiting() && poll(true) == stateReady {
-				w.signalSpace()
+			if waiters.Load() > 0 && poll(true) == stateReady {
+				signal(space)
 			}
 			return nil
 		case stateClosed:
