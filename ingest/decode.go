@@ -88,7 +88,14 @@ type Batch struct {
 	// the payload is then rejected; empty without a topic_pattern. They
 	// alias that topic.
 	Vars []string
-	keys []byte
+	// Local is for the Deliver function's own state that belongs with the
+	// receiver (such as ring producer handles); ingest never reads or
+	// writes it. A receiver and its Batch are used by one goroutine at a
+	// time, but may pass between goroutines (WebSocket connections share
+	// a pool of receivers) and are dropped without notice when their
+	// source stops or the pool sheds them.
+	Local any
+	keys  []byte
 }
 
 // Key returns the series key of reading i. It aliases the Batch's storage.

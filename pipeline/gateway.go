@@ -255,6 +255,7 @@ func (g *Gateway) startPipe(p *pipe) {
 // their last frames. It waits for that, or for ctx.
 func (g *Gateway) stopPipe(ctx context.Context, p *pipe) error {
 	p.stopMarkers()
+	p.stopped.Store(true)
 	for _, r := range p.rings {
 		r.Close()
 	}
@@ -531,6 +532,7 @@ func (g *Gateway) abort() {
 	}
 	for _, p := range g.pipes {
 		p.stopMarkers()
+		p.stopped.Store(true)
 		for _, r := range p.rings {
 			r.Close()
 		}

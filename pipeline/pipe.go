@@ -35,6 +35,8 @@ type pipe struct {
 	// when the pipeline has none.
 	tagRules    [][]tagRule
 	tagFiltered atomic.Uint64 // readings dropped by a filter on a tag
+	// stopped is set before the rings close (producers.go).
+	stopped atomic.Bool
 	wm          *operators.Watermarks
 	rings       []*ring.MPSC[record.Sample]
 	shards      []*shardRun
@@ -312,6 +314,7 @@ func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, e
 func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release int64) {
 	release = math.MinInt64
 	fm := p.fieldMap[src]
+	hs := p.handles(&b.Local)
 	if p.tagRules != nil && !tagsPass(p.tagRules[src], b.Vars) {
 		n := 0
 		for i := range b.Readings {
@@ -337,7 +340,7 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release i
 		if n == 0 {
 			return
 		}
-		p.push(ctx, cur, buf[:n])
+		p.push(ctx, hs[cur], buf[:n])
 		// Observe only after the push: a marker computed from these
 		// observations is queued after the readings in every ring.
 		maxT := buf[0].Time
@@ -400,11 +403,12 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release i
 	return release
 }
 
-// push queues samples into ring rg. Drops by policy are counted by the
-// ring's drop hook; samples refused because the ring closed (or because
-// the block policy's wait ended with ctx) are counted here.
-func (p *pipe) push(ctx context.Context, rg int, ss []record.Sample) {
-	k, err := p.rings[rg].PushBatch(ctx, ss)
+// push queues samples into a ring through producer handle h. Drops by
+// policy are counted by the ring's drop hook; samples refused because the
+// ring closed (or because the block policy's wait ended with ctx) are
+// counted here.
+func (p *pipe) push(ctx context.Context, h *ring.Producer[record.Sample], ss []record.Sample) {
+	k, err := h.PushBatch(ctx, ss)
 	if err != nil && !errors.Is(err, ring.ErrFull) {
 		p.ringClosed.Add(uint64(len(ss) - k))
 	}
