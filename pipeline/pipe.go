@@ -36,12 +36,12 @@ type pipe struct {
 	tagRules    [][]tagRule
 	tagFiltered atomic.Uint64 // readings dropped by a filter on a tag
 	// stopped is set before the rings close (producers.go).
-	stopped atomic.Bool
-	wm          *operators.Watermarks
-	rings       []*ring.MPSC[record.Sample]
-	shards      []*shardRun
-	wstats      sink.WriterStats
-	lateStats   sink.WriterStats
+	stopped   atomic.Bool
+	wm        *operators.Watermarks
+	rings     []*ring.MPSC[record.Sample]
+	shards    []*shardRun
+	wstats    sink.WriterStats
+	lateStats sink.WriterStats
 
 	seriesRefused atomic.Uint64
 	ringDrops     atomic.Uint64 // readings dropped by a ring policy (markers excluded)
