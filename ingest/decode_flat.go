@@ -60,9 +60,8 @@ type flatName struct {
 // its names index or -1. Unused entries have n = noPred, which no name
 // length matches.
 type flatPred struct {
-	word uint64
-	n    uint32
-	idx  int32
+	flatName
+	idx int32
 }
 
 const noPred = math.MaxUint32
@@ -181,7 +180,7 @@ func (fp *flatPlan) lookup(p []byte, i, n, j int) int {
 		return int(pr.idx)
 	}
 	k := fp.find(p, i, n, w)
-	*pr = flatPred{word: w, n: uint32(n), idx: int32(k)}
+	*pr = flatPred{flatName{word: w, n: uint32(n)}, int32(k)}
 	return k
 }
 

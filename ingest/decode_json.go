@@ -135,27 +135,35 @@ func (d *Decoder) stringNumber(s []byte) (float64, bool) {
 			return 0, true
 		}
 	}
-	x, ok := parseNumericString(s)
-	if !ok || math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0, false
-	}
-	return x, true
+	return parseNumericString(s) // never NaN or ±Inf
 }
 
-// parseNumericString parses a decimal number in a JSON string, such as
-// "12.4" or "-1e3". Surrounding spaces, hex, "NaN" and "Inf" are refused.
+// parseNumericString is ParseNumber for the bytes of a JSON string.
 func parseNumericString(s []byte) (float64, bool) {
+	if len(s) == 0 {
+		return 0, false
+	}
+	// strconv copies its input into the errors it returns, so the string
+	// may alias s.
+	return ParseNumber(unsafe.String(&s[0], len(s)))
+}
+
+// ParseNumber parses a decimal number written as text, such as "12.4" or
+// "-1e3": the rule for numbers in JSON strings and in topic tags.
+// Surrounding spaces, hex, "NaN", "Inf" and values beyond float64 are
+// refused. The common non-numbers fail a character check without
+// allocating.
+func ParseNumber(s string) (float64, bool) {
 	if len(s) == 0 || len(s) > 64 {
 		return 0, false
 	}
-	for _, c := range s {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
 			return 0, false
 		}
 	}
-	// strconv copies its input into the errors it returns, so the string
-	// may alias s.
-	f, err := strconv.ParseFloat(unsafe.String(&s[0], len(s)), 64)
+	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return 0, false
 	}

@@ -314,7 +314,6 @@ func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, e
 func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release int64) {
 	release = math.MinInt64
 	fm := p.fieldMap[src]
-	hs := p.handles(&b.Local)
 	if p.tagRules != nil && !tagsPass(p.tagRules[src], b.Vars) {
 		n := 0
 		for i := range b.Readings {
@@ -325,6 +324,7 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release i
 		p.tagFiltered.Add(uint64(n))
 		return release
 	}
+	hs := p.handles(&b.Local)
 	var (
 		lastKey []byte
 		id      uint32

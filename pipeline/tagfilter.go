@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 
 	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/ingest"
@@ -95,31 +94,11 @@ func tagsPass(rules []tagRule, vars []string) bool {
 				return false
 			}
 		case tagRange:
-			x, ok := tagNumber(val)
+			x, ok := ingest.ParseNumber(val)
 			if !ok || x < r.min || x > r.max {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-// tagNumber reads a tag as a decimal number ("12", "-3.5", "1e3"). It
-// checks the characters first, so that the common non-numbers fail
-// without strconv's allocated error.
-func tagNumber(s string) (float64, bool) {
-	if s == "" || len(s) > 64 {
-		return 0, false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+' || c == 'e' || c == 'E') {
-			return 0, false
-		}
-	}
-	x, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-		return 0, false
-	}
-	return x, true
 }
