@@ -47,6 +47,57 @@ const (
 type flatVal struct {
 	kind       flatKind
 	start, end uint32
+	num        flatNum // for numbers
+}
+
+// flatNum is what the scan learned of a number token while finding its
+// end. A token of the form -?D+(.D+)? with at most maxFlatDigits digits
+// is simple: its value is mant (all digits, the point dropped) over
+// 10^frac, negated if neg — the very operations fastfloat.Parse does for
+// it, so the value is bit for bit the tree path's. Other tokens are
+// handed to fastfloat.Parse.
+//
+// The shape is packed in one word so that the scan keeps it in a
+// register: a struct of narrow fields written one by one and then copied
+// whole stalls on store forwarding, which costs more than the scan.
+type flatNum struct {
+	mant  uint64
+	shape numShape
+}
+
+// numShape packs a number token's digit counts and flags.
+type numShape uint32
+
+const (
+	numSimple numShape = 1 << 16
+	numNeg    numShape = 1 << 17
+	numLead0  numShape = 1 << 18 // the first digit is '0'
+)
+
+func (s numShape) simple() bool { return s&numSimple != 0 }
+func (s numShape) neg() bool    { return s&numNeg != 0 }
+func (s numShape) lead0() bool  { return s&numLead0 != 0 }
+func (s numShape) digits() int  { return int(s & 0xff) }      // before the point
+func (s numShape) frac() int    { return int(s >> 8 & 0xff) } // after it
+
+// maxFlatDigits bounds a simple number's digits so that fastfloat.Parse
+// takes its plain path for it (it falls back to strconv from 17 bytes of
+// mantissa on), and the mantissa is exact in a float64.
+const maxFlatDigits = 15
+
+// flatPow10 are the divisors fastfloat.Parse uses for fractions.
+var flatPow10 = [maxFlatDigits + 1]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// float returns a simple number's value.
+func (n *flatNum) float() float64 {
+	f := float64(n.mant)
+	if fr := n.shape.frac(); fr > 0 {
+		f /= flatPow10[fr]
+	}
+	if n.shape.neg() {
+		f = -f
+	}
+	return f
 }
 
 // flatName is what lookup compares first: a name's nameWord and length.
@@ -231,6 +282,61 @@ func skipWS(p []byte, i int) int {
 	return i
 }
 
+// predicted reports whether the member name starting at p[ks] is the one
+// the previous message had at position j, and its length.
+func (fp *flatPlan) predicted(p []byte, ks, j int) (int, bool) {
+	if j >= len(fp.preds) || ks+8 >= len(p) {
+		return 0, false
+	}
+	pr := &fp.preds[j]
+	if pr.n > 8 {
+		return 0, false // noPred, or a long name: looked up in full
+	}
+	n := int(pr.n)
+	w := binary.LittleEndian.Uint64(p[ks:]) & (1<<(8*uint(n)) - 1) // all ones for n = 8
+	return n, w == pr.word && p[ks+n] == '"'
+}
+
+// scanNumber returns the end of the number token at p[i] (the first byte
+// fastjson does not take as part of one) and what it learned of the
+// token's value on the way: see flatNum.
+func scanNumber(p []byte, i int) (end int, mant uint64, shape numShape) {
+	if p[i] == '-' {
+		shape = numNeg
+		i++
+	}
+	ds := i
+	for i < len(p) && p[i]-'0' < 10 {
+		mant = mant*10 + uint64(p[i]-'0')
+		i++
+	}
+	nd := i - ds
+	simple := nd > 0
+	frac := 0
+	if i < len(p) && p[i] == '.' {
+		i++
+		fs := i
+		for i < len(p) && p[i]-'0' < 10 {
+			mant = mant*10 + uint64(p[i]-'0')
+			i++
+		}
+		frac = i - fs
+		simple = simple && frac > 0
+	}
+	if i < len(p) && isNumChar[p[i]] {
+		// An exponent, a second sign or point: fastfloat decides.
+		return numberEnd(p, i), 0, 0
+	}
+	if !simple || nd+frac > maxFlatDigits {
+		return i, 0, 0
+	}
+	shape |= numSimple | numShape(nd) | numShape(frac)<<8
+	if p[ds] == '0' {
+		shape |= numLead0
+	}
+	return i, mant, shape
+}
+
 // scan validates payload as one flat object and records the wanted
 // members' values (the first occurrence of each, as fastjson's Get does).
 // It reports false when the payload is anything else.
@@ -253,11 +359,18 @@ func (fp *flatPlan) scan(p []byte) bool {
 			return false
 		}
 		ks := i + 1
-		i = stringEnd(p, ks)
-		if i >= len(p) || p[i] == '\\' {
-			return false
+		k := -1
+		if n, ok := fp.predicted(p, ks, j); ok {
+			// The name the previous message had here: it is known to hold
+			// no quote or backslash, so only its closing quote is left.
+			i, k = ks+n, int(fp.preds[j].idx)
+		} else {
+			i = stringEnd(p, ks)
+			if i >= len(p) || p[i] == '\\' {
+				return false
+			}
+			k = fp.lookup(p, ks, i-ks, j)
 		}
-		kn := i - ks
 		i = skipWS(p, i+1)
 		if i >= len(p) || p[i] != ':' {
 			return false
@@ -271,6 +384,7 @@ func (fp *flatPlan) scan(p []byte) bool {
 		var (
 			kind       flatKind
 			start, end int
+			num        flatNum
 		)
 		switch c := p[i]; c {
 		case '"':
@@ -301,7 +415,7 @@ func (fp *flatPlan) scan(p []byte) bool {
 			i += 4
 		default:
 			ns := i
-			i = numberEnd(p, i)
+			i, num.mant, num.shape = scanNumber(p, i)
 			// fastjson refuses a lone sign before a non-number byte, and
 			// reads "inf"/"nan" tokens this scan leaves to it.
 			if n := i - ns; n == 0 || n == 1 && (c == '-' || c == '+') {
@@ -309,9 +423,10 @@ func (fp *flatPlan) scan(p []byte) bool {
 			}
 			kind, start, end = flatNumber, ns, i
 		}
-		if k := fp.lookup(p, ks, kn, j); k >= 0 && fp.vals[k].kind == flatAbsent {
+		if k >= 0 && fp.vals[k].kind == flatAbsent {
 			v := &fp.vals[k]
 			v.kind, v.start, v.end = kind, uint32(start), uint32(end)
+			v.num.mant, v.num.shape = num.mant, num.shape
 		}
 		i = skipWS(p, i)
 		if i >= len(p) {
@@ -347,7 +462,7 @@ func (d *Decoder) decodeFlat(topic string, p []byte, arrivalMs int64, b *Batch) 
 	}
 	keyOff := len(b.keys)
 	if fp.keySlot >= 0 {
-		kv := fp.vals[fp.keySlot]
+		kv := &fp.vals[fp.keySlot]
 		if kv.kind != flatString && kv.kind != flatNumber {
 			return false
 		}
@@ -362,9 +477,15 @@ func (d *Decoder) decodeFlat(topic string, p []byte, arrivalMs int64, b *Batch) 
 
 	ts, flags := arrivalMs, uint8(record.FlagArrivalTime)
 	if fp.timeIdx >= 0 {
-		tv := fp.vals[fp.timeIdx]
+		tv := &fp.vals[fp.timeIdx]
 		switch tv.kind {
 		case flatNumber, flatString:
+			if sh := tv.num.shape; tv.kind == flatNumber && sh&(numSimple|numNeg|numLead0) == numSimple && sh.frac() == 0 {
+				if ms, ok := intTimeMs(int64(tv.num.mant), sh.digits(), d.timeUnit); ok {
+					ts, flags = ms, 0
+					break
+				}
+			}
 			ms, r, _ := d.timeOf(p[tv.start:tv.end], tv.kind == flatString)
 			if r != ReasonNone {
 				return fail()
@@ -381,13 +502,17 @@ func (d *Decoder) decodeFlat(topic string, p []byte, arrivalMs int64, b *Batch) 
 	missing := 0
 	rs := b.Readings
 	for i, k := range fp.fields {
-		fv := fp.vals[k]
+		fv := &fp.vals[k]
 		var x float64
 		switch fv.kind {
 		case flatAbsent, flatNull:
 			missing++
 			continue
 		case flatNumber:
+			if fv.num.shape.simple() {
+				x = fv.num.float()
+				break
+			}
 			tok := p[fv.start:fv.end]
 			f, err := fastfloat.Parse(unsafe.String(&tok[0], len(tok)))
 			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {

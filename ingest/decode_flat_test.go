@@ -123,6 +123,19 @@ func TestFlatMatchesTree(t *testing.T) {
 		`{"":5,"ts":1763683200123,"pm25":1}`, `{"pm25":1,"":6,"ts":1763683200123}`,
 		`{"hum":1,"pm25":2,"ts":1763683200123,"temp":3}`, `{"pm2":1,"pm25":2,"ts":1763683200123,"temp":3}`,
 		`{"a_very_long_member_name":1,"ts":1763683200123,"pm25":4}`,
+		// Numbers the scan reads itself (simple: -?D+(.D+)?, at most 15
+		// digits) and ones it hands to fastfloat, around every limit.
+		`{"ts":1763683200123,"pm25":-0,"pm10":-0.0,"temp":0.1,"hum":-12.25}`,
+		`{"ts":1763683200123,"pm25":00012,"pm10":007.50,"temp":1.,"hum":.5}`,
+		`{"ts":1763683200123,"pm25":123456789012345,"pm10":1234567890123456,"temp":12345678901234567890}`,
+		`{"ts":1763683200123,"pm25":1.23456789012345,"pm10":1.234567890123456,"temp":0.000000000000001}`,
+		`{"ts":1763683200123,"pm25":99999999999999.9,"pm10":-9999999999999.99,"temp":0.30000000000000004}`,
+		`{"ts":1763683200123,"pm25":1e3,"pm10":1.5E-2,"temp":-1e+2,"hum":2.}`,
+		`{"ts":1763683200123,"pm25":1-2,"pm10":1..2,"temp":--1}`, `{"ts":1763683200123,"pm25":+1}`,
+		`{"ts":0,"pm25":1}`, `{"ts":-1763683200123,"pm25":1}`, `{"ts":01763683200123,"pm25":1}`,
+		`{"ts":1763683200,"pm25":1}`, `{"ts":17636832001,"pm25":1}`, `{"ts":176368320012,"pm25":1}`,
+		`{"ts":17636832001234,"pm25":1}`, `{"ts":176368320012345,"pm25":1}`, `{"ts":1763683200123.0,"pm25":1}`,
+		`{"ts":1763683200123e0,"pm25":1}`,
 	}
 	took := 0
 	for _, c := range flatConfigs() {
@@ -183,6 +196,8 @@ func FuzzFlatMatchesTree(f *testing.F) {
 	f.Add("zigbee2mqtt/x", []byte(z2mPayload), arrival)
 	f.Add("city/d7/air/s-123", []byte(`{"id":7,"ts":"2025-11-21T00:00:00.5Z","pm25":"1","temp":true,"hum":null,"0":1}`), arrival)
 	f.Add("city/d7/air/s-123", []byte(`{"ts":1763683200123,"pm25":-,"x":{"a":[1]}}`), arrival)
+	f.Add("city/d7/air/s-123", []byte(`{"ts":1763683200123,"pm25":-0.5,"pm10":00012,"temp":123456789012345,"hum":1.234567890123456}`), arrival)
+	f.Add("city/d7/air/s-123", []byte(`{"ts":17636832001,"pm25":1e3,"pm10":1.,"temp":.5}`), arrival)
 	type pair struct{ fast, tree *Decoder }
 	var ds []pair
 	for _, c := range flatConfigs() {

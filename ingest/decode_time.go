@@ -279,9 +279,18 @@ func parseIntTime(s []byte, u TimeUnit) (int64, bool) {
 		}
 		n = n*10 + int64(c-'0')
 	}
+	return intTimeMs(n, len(s), u)
+}
+
+// intTimeMs is parseIntTime's unit conversion for the value n of a plain
+// integer of digits digits, no leading zero, at most 14.
+func intTimeMs(n int64, digits int, u TimeUnit) (int64, bool) {
+	if digits > 14 {
+		return 0, false
+	}
 	if u == TimeAuto {
 		u = TimeMS
-		if len(s) <= 11 {
+		if digits <= 11 {
 			u = TimeS
 		}
 	}
@@ -289,7 +298,7 @@ func parseIntTime(s []byte, u TimeUnit) (int64, bool) {
 	case TimeMS:
 		return n, true // 14 digits are within year 9999
 	case TimeS:
-		if len(s) > 12 {
+		if digits > 12 {
 			return 0, false
 		}
 		if n *= 1000; n > maxTimeMs {
