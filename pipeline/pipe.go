@@ -324,37 +324,18 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release i
 		p.tagFiltered.Add(uint64(n))
 		return release
 	}
-	hs := p.handles(&b.Local)
+	set := p.handles(&b.Local)
 	var (
 		lastKey []byte
 		id      uint32
 		err     error
 		// Readings bound for the same ring are pushed as one batch: a
 		// message's readings usually share a series and so a shard.
-		buf [16]record.Sample
+		buf = &set.buf
 		n   int
 		cur = -1
 	)
 	now := clock.NowMs()
-	flush := func() {
-		if n == 0 {
-			return
-		}
-		p.push(ctx, hs[cur], buf[:n])
-		// Observe only after the push: a marker computed from these
-		// observations is queued after the readings in every ring.
-		maxT := buf[0].Time
-		for k := 1; k < n; k++ {
-			maxT = max(maxT, buf[k].Time)
-		}
-		if p.wm.Observe(src, maxT, now) {
-			select {
-			case p.dirty <- struct{}{}:
-			default:
-			}
-		}
-		n = 0
-	}
 	for i := range b.Readings {
 		r := &b.Readings[i]
 		if int(r.Field) >= len(fm) || fm[r.Field] < 0 {
@@ -384,8 +365,10 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release i
 			rg = int(id % uint32(len(p.rings)))
 		}
 		if rg != cur || n == len(buf) {
-			flush()
-			cur = rg
+			if n > 0 {
+				p.flush(ctx, src, set.hs[cur], buf[:n], now)
+			}
+			cur, n = rg, 0
 		}
 		// Field by field: a composite literal is built in a temporary and
 		// copied with wide loads that stall on its narrow stores.
@@ -399,8 +382,28 @@ func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release i
 		s.Seq = b.Seq
 		n++
 	}
-	flush()
+	if n > 0 {
+		p.flush(ctx, src, set.hs[cur], buf[:n], now)
+	}
 	return release
+}
+
+// flush pushes the samples deliver gathered for one ring through handle h
+// and then observes their latest time for the source's watermark: a
+// marker computed from these observations is queued after the samples in
+// every ring.
+func (p *pipe) flush(ctx context.Context, src int, h *ring.Producer[record.Sample], ss []record.Sample, now int64) {
+	p.push(ctx, h, ss)
+	maxT := ss[0].Time
+	for k := 1; k < len(ss); k++ {
+		maxT = max(maxT, ss[k].Time)
+	}
+	if p.wm.Observe(src, maxT, now) {
+		select {
+		case p.dirty <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // push queues samples into a ring through producer handle h. Drops by

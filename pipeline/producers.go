@@ -32,16 +32,20 @@ type prodEntry struct {
 // Nothing can push through it then, so the release cannot race a push.
 type handleSet struct {
 	hs []*ring.Producer[record.Sample] // per ring
+	// buf is deliver's scratch: samples bound for one ring are gathered
+	// here and pushed as a batch. Kept with the handles so a delivery
+	// neither zeroes nor allocates it.
+	buf [16]record.Sample
 }
 
 // handles returns the producer handles of the receiver whose Batch.Local
 // is *local, for p's rings, making them on first use.
-func (p *pipe) handles(local *any) []*ring.Producer[record.Sample] {
+func (p *pipe) handles(local *any) *handleSet {
 	ps, _ := (*local).(*producers)
 	if ps != nil {
 		for i := range ps.entries {
 			if ps.entries[i].p == p {
-				return ps.entries[i].set.hs
+				return ps.entries[i].set
 			}
 		}
 	} else {
@@ -62,7 +66,7 @@ func (p *pipe) handles(local *any) []*ring.Producer[record.Sample] {
 	}
 	runtime.AddCleanup(set, releaseAll, set.hs)
 	ps.entries = append(kept, prodEntry{p: p, set: set})
-	return set.hs
+	return set
 }
 
 func releaseAll(hs []*ring.Producer[record.Sample]) {

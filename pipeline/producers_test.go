@@ -42,7 +42,7 @@ func TestReceiversPushThroughOwnLanes(t *testing.T) {
 		}
 		p.deliver(context.Background(), 0, bt)
 	}
-	ha, hb := p.handles(&a.Local), p.handles(&b.Local)
+	ha, hb := p.handles(&a.Local).hs, p.handles(&b.Local).hs
 	if !ha[0].Exclusive() || !hb[0].Exclusive() || ha[0] == hb[0] {
 		t.Fatalf("receivers share a lane or have none: %v %v", ha[0].Exclusive(), hb[0].Exclusive())
 	}
