@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"unsafe"
 
 	"github.com/edgeplane/edgeplane/record"
@@ -341,7 +342,7 @@ func scanNumber(p []byte, i int) (end int, mant uint64, shape numShape) {
 // members' values (the first occurrence of each, as fastjson's Get does).
 // It reports false when the payload is anything else.
 func (fp *flatPlan) scan(p []byte) bool {
-	clear(fp.vals)
+	var seen uint64 // names already met: vals[k] is set iff bit k is
 	if uint64(len(p)) >= math.MaxUint32 {
 		return false
 	}
@@ -423,7 +424,8 @@ func (fp *flatPlan) scan(p []byte) bool {
 			}
 			kind, start, end = flatNumber, ns, i
 		}
-		if k >= 0 && fp.vals[k].kind == flatAbsent {
+		if k >= 0 && seen&(1<<uint(k)) == 0 {
+			seen |= 1 << uint(k)
 			v := &fp.vals[k]
 			v.kind, v.start, v.end = kind, uint32(start), uint32(end)
 			v.num.mant, v.num.shape = num.mant, num.shape
@@ -443,7 +445,14 @@ func (fp *flatPlan) scan(p []byte) bool {
 			return false
 		}
 	}
-	return skipWS(p, i+1) == len(p)
+	if skipWS(p, i+1) != len(p) {
+		return false
+	}
+	// The names not met are absent (their vals hold an earlier message's).
+	for miss := ^seen & (1<<uint(len(fp.vals)) - 1); miss != 0; miss &= miss - 1 {
+		fp.vals[bits.TrailingZeros64(miss)].kind = flatAbsent
+	}
+	return true
 }
 
 // decodeFlat is the fast path of Decode for one message: it appends the
