@@ -1,10 +1,12 @@
 package record
 
 import (
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // ErrSeriesLimit is returned by SeriesTable.Intern when the table is full.
@@ -19,12 +21,17 @@ var ErrSeriesLimit = errors.New("record: series limit reached")
 // mutex) only ever add published slots to, or replace as a whole with a
 // larger copy. A reader holding a replaced index may miss a key added
 // since; it then takes the mutex and finds it in the current one.
+//
+// A key of up to 24 bytes is held in its slot, so finding it reads no
+// memory outside the index. A longer key's slot says where its bytes are
+// in an arena the table only ever appends to: one more read.
 type SeriesTable struct {
 	idx  atomic.Pointer[seriesIndex]
+	long keyArena
 	seed maphash.Seed
 
 	mu      sync.RWMutex // writers; Key and Len read keys under it
-	keys    []string     // by id
+	keys    []string     // by id; a longer key's string is the arena's copy
 	max     int
 	refused atomic.Uint64
 }
@@ -37,12 +44,77 @@ type seriesIndex struct {
 	used  int // writers only
 }
 
-// seriesSlot is published by storing hash (never 0) after key and id: a
-// reader that loads a non-zero hash may read key and id.
+// inlineKey is the longest key a slot holds itself.
+const inlineKey = 24
+
+// seriesSlot is 32 bytes and holds no pointers. Slot arrays are 64-byte
+// aligned (see newSeriesIndex), so a slot never straddles a cache line.
+//
+// A slot is published by storing tag (never 0) after everything else; a
+// reader that loads a non-zero tag may read the rest, which is never
+// written again while the slot is reachable.
 type seriesSlot struct {
-	hash atomic.Uint64
-	id   uint32
-	key  string
+	tag  atomic.Uint32   // 0 for an empty slot, else seriesTag(hash, len(key))
+	id   uint32          // the key's id
+	head [inlineKey]byte // the key, zero-padded; for a longer key, its keyArena ref
+}
+
+// seriesTag folds the high 24 bits of a key's hash and a code for its
+// length (1+len for inline keys, 255 for longer ones) into a slot tag. It
+// is never 0. The low hash bits pick the slot, so the tag's hash bits are
+// independent of where the slot is.
+func seriesTag(h uint64, n int) uint32 {
+	code := uint32(255)
+	if n <= inlineKey {
+		code = uint32(n) + 1
+	}
+	return uint32(h>>32)&^0xff | code
+}
+
+// keyArena holds the bytes of keys longer than inlineKey, appended to
+// chunks that it never writes again below their fill mark.
+type keyArena struct {
+	chunks atomic.Pointer[[][]byte] // published with len 0; readers slice up to cap
+	tail   []byte                   // the last chunk, filled to len; writers only
+}
+
+// Chunks of a keyArena double in size from minChunk to maxChunk; a longer
+// key gets a chunk of its own size.
+const (
+	minChunk = 4 << 10
+	maxChunk = 1 << 20
+)
+
+// add appends key; writers only. It returns ref, where the key is, for a
+// slot's head (the key's length in 8 bytes, then its chunk's index and its
+// offset there in 4 bytes each, little-endian), and the arena's copy of
+// key, whose bytes are never written again.
+func (a *keyArena) add(key []byte) (ref [inlineKey]byte, s string) {
+	if cap(a.tail)-len(a.tail) < len(key) {
+		a.tail = make([]byte, 0, max(len(key), min(max(2*cap(a.tail), minChunk), maxChunk)))
+		var cs [][]byte
+		if p := a.chunks.Load(); p != nil {
+			cs = *p
+		}
+		// Appending in place is safe: readers of the old list never read
+		// past its length.
+		cs = append(cs, a.tail)
+		a.chunks.Store(&cs)
+	}
+	off := len(a.tail)
+	a.tail = append(a.tail, key...)
+	binary.LittleEndian.PutUint64(ref[0:], uint64(len(key)))
+	binary.LittleEndian.PutUint32(ref[8:], uint32(len(*a.chunks.Load())-1))
+	binary.LittleEndian.PutUint32(ref[12:], uint32(off))
+	return ref, unsafe.String(&a.tail[off], len(key))
+}
+
+// holds reports whether the key at ref is key. ref is from a slot whose
+// tag the caller loaded, so its chunk is in the list it loads.
+func (a *keyArena) holds(ref *[inlineKey]byte, key []byte) bool {
+	c := (*a.chunks.Load())[binary.LittleEndian.Uint32(ref[8:])]
+	off := uint64(binary.LittleEndian.Uint32(ref[12:]))
+	return string(c[off:off+binary.LittleEndian.Uint64(ref[0:])]) == string(key)
 }
 
 // minIndexSlots is the first index's size.
@@ -58,37 +130,64 @@ func NewSeriesTable(max int) *SeriesTable {
 	return t
 }
 
+// newSeriesIndex returns an empty index of n slots, n a power of two. The
+// slot array is at least 32 KiB, which Go's allocator places on a page
+// boundary, so its slots are cache-line aligned
+// (TestSeriesSlotsAreAligned checks this).
 func newSeriesIndex(n int) *seriesIndex {
 	return &seriesIndex{slots: make([]seriesSlot, n), mask: uint64(n - 1)}
 }
 
-// hash returns key's hash, never 0 (0 marks an empty slot).
+// hash returns key's hash. The low bits pick key's first slot.
 func (t *SeriesTable) hash(key []byte) uint64 {
-	return maphash.Bytes(t.seed, key) | 1
+	return maphash.Bytes(t.seed, key)
 }
 
-// find returns key's id in x.
-func (x *seriesIndex) find(h uint64, key []byte) (uint32, bool) {
+// find returns key's id in x; tag is seriesTag(h, len(key)).
+func (t *SeriesTable) find(x *seriesIndex, h uint64, tag uint32, key []byte) (uint32, bool) {
+	if len(key) <= inlineKey {
+		return x.findInline(h, tag, key)
+	}
+	return t.findLong(x, h, tag, key)
+}
+
+// findInline is find for a key of at most inlineKey bytes, small enough
+// for the compiler to inline.
+func (x *seriesIndex) findInline(h uint64, tag uint32, key []byte) (uint32, bool) {
 	for i := h & x.mask; ; i = (i + 1) & x.mask {
 		s := &x.slots[i]
-		switch sh := s.hash.Load(); {
-		case sh == 0:
+		switch st := s.tag.Load(); {
+		case st == 0:
 			return 0, false
-		case sh == h && s.key == string(key):
+		case st == tag && string(s.head[:len(key)]) == string(key):
 			return s.id, true
 		}
 	}
 }
 
-// insert adds a key known to be absent; writers only, with room ensured.
-func (x *seriesIndex) insert(h uint64, key string, id uint32) {
+// findLong is find for a key longer than inlineKey.
+func (t *SeriesTable) findLong(x *seriesIndex, h uint64, tag uint32, key []byte) (uint32, bool) {
+	for i := h & x.mask; ; i = (i + 1) & x.mask {
+		s := &x.slots[i]
+		switch st := s.tag.Load(); {
+		case st == 0:
+			return 0, false
+		case st == tag && t.long.holds(&s.head, key):
+			return s.id, true
+		}
+	}
+}
+
+// insert publishes a slot for a key known to be absent; writers only,
+// with room ensured.
+func (x *seriesIndex) insert(h uint64, tag, id uint32, head *[inlineKey]byte) {
 	i := h & x.mask
-	for x.slots[i].hash.Load() != 0 {
+	for x.slots[i].tag.Load() != 0 {
 		i = (i + 1) & x.mask
 	}
 	s := &x.slots[i]
-	s.key, s.id = key, id
-	s.hash.Store(h) // publish after writing
+	s.id, s.head = id, *head
+	s.tag.Store(tag) // publish after writing
 	x.used++
 }
 
@@ -97,13 +196,25 @@ func (x *seriesIndex) insert(h uint64, key string, id uint32) {
 // counts the refusal.
 func (t *SeriesTable) Intern(key []byte) (uint32, error) {
 	h := t.hash(key)
-	if id, ok := t.idx.Load().find(h, key); ok {
+	tag := seriesTag(h, len(key))
+	x := t.idx.Load()
+	if len(key) <= inlineKey { // findInline is inlined here
+		if id, ok := x.findInline(h, tag, key); ok {
+			return id, nil
+		}
+	} else if id, ok := t.findLong(x, h, tag, key); ok {
 		return id, nil
 	}
+	return t.add(h, tag, key)
+}
+
+// add is Intern for a key not in the index Intern loaded: it may have been
+// added since, or be new.
+func (t *SeriesTable) add(h uint64, tag uint32, key []byte) (uint32, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	x := t.idx.Load()
-	if id, ok := x.find(h, key); ok {
+	if id, ok := t.find(x, h, tag, key); ok {
 		return id, nil
 	}
 	if len(t.keys) >= t.max {
@@ -111,20 +222,29 @@ func (t *SeriesTable) Intern(key []byte) (uint32, error) {
 		return 0, ErrSeriesLimit
 	}
 	if 2*(x.used+1) > len(x.slots) {
-		// Grow: build the larger index completely, then publish it.
+		// Grow: build the larger index completely, then publish it. A
+		// slot keeps too little of its key's hash to place it again, so
+		// the key is hashed again.
 		nx := newSeriesIndex(2 * len(x.slots))
 		for i := range x.slots {
-			if s := &x.slots[i]; s.hash.Load() != 0 {
-				nx.insert(s.hash.Load(), s.key, s.id)
+			if s := &x.slots[i]; s.tag.Load() != 0 {
+				nx.insert(maphash.String(t.seed, t.keys[s.id]), s.tag.Load(), s.id, &s.head)
 			}
 		}
 		t.idx.Store(nx)
 		x = nx
 	}
-	s := string(key)
+	var head [inlineKey]byte
+	var s string
+	if len(key) <= inlineKey {
+		copy(head[:], key)
+		s = string(key)
+	} else {
+		head, s = t.long.add(key)
+	}
 	id := uint32(len(t.keys))
 	t.keys = append(t.keys, s)
-	x.insert(h, s, id)
+	x.insert(h, tag, id, &head)
 	return id, nil
 }
 
