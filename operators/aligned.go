@@ -25,6 +25,11 @@ import "github.com/edgeplane/edgeplane/record"
 //   - late:   an accepted event is late for each of its windows with
 //     ws+size-1 <= WM; in update mode each of those re-fires at once with
 //     the cumulative result (Revision+1)
+//
+// A pane's slot.end is lastWin(start)+size, the end of the last window
+// containing it, set when the pane is made: firing and purging read it
+// instead of realigning the pane's start. With the window and pane caches
+// (alignCache) and firstWinFrom, the steady state does no division.
 
 // lastWin is the start of the last window containing t.
 func (s *Shard) lastWin(t int64) int64 { return s.alignDown(t, s.adv) }
@@ -39,6 +44,64 @@ func (s *Shard) firstWin(t int64) int64 {
 	f := s.alignDown(t-s.size, s.adv) + s.adv
 	if f < s.minStart {
 		f = min(s.minStart, s.lastWin(t))
+	}
+	return f
+}
+
+// alignCache is the last aligned range [lo, hi] (hi = lo+step-1) found for
+// its step, the advance (windows) or the pane: nearly every sample falls in
+// the pane and the last window of the sample before (a batch holds many
+// series reporting at about the same time), and then aligning it takes two
+// comparisons instead of alignDown's division. Only ranges within
+// ±maxTime are kept: there alignDown's arithmetic is exact (t−offset does
+// not wrap around), lo is aligned, and alignDown(t, step) = lo for every t
+// in [lo, hi]. Other times (processing time with an extreme wall clock)
+// take the direct formula, so the results are alignDown's for every int64.
+type alignCache struct{ lo, hi, step int64 }
+
+// newAlignCache returns an empty cache (lo > hi) for step.
+func newAlignCache(step int64) alignCache { return alignCache{lo: 1, hi: 0, step: step} }
+
+// align returns alignDown(t, c.step), from c when t is in its range;
+// otherwise it computes it and keeps its range in c.
+func (s *Shard) align(c *alignCache, t int64) int64 {
+	if t >= c.lo && t <= c.hi {
+		return c.lo
+	}
+	return s.realign(c, t)
+}
+
+//go:noinline
+func (s *Shard) realign(c *alignCache, t int64) int64 {
+	step := c.step
+	lo := s.alignDown(t, step)
+	if t >= -maxTime && t <= maxTime && lo >= -maxTime && lo <= maxTime-step+1 {
+		c.lo, c.hi = lo, lo+step-1
+	}
+	return lo
+}
+
+// lastWinAt is lastWin(t), from the window cache when t is in its range
+// (the cache is left as it is).
+func (s *Shard) lastWinAt(t int64) int64 {
+	if t >= s.winC.lo && t <= s.winC.hi {
+		return s.winC.lo
+	}
+	return s.lastWin(t)
+}
+
+// firstWinFrom is firstWin(t) given wl = lastWin(t). Within ±maxTime,
+// where firstWin's arithmetic is exact, t−size is sizeR behind t modulo
+// adv, so alignDown(t−size, adv)+adv is wl−sizeQ+adv when t−wl >= sizeR
+// and wl−sizeQ otherwise: no division. Other times, and starts before
+// minStart (times before the epoch), take firstWin.
+func (s *Shard) firstWinFrom(t, wl int64) int64 {
+	f := wl - s.sizeQ
+	if t-wl >= s.sizeR {
+		f += s.adv
+	}
+	if f < s.minStart || uint64(t+maxTime) > 2*maxTime {
+		return s.firstWin(t)
 	}
 	return f
 }
@@ -79,6 +142,7 @@ func (s *Shard) findPane(key int32, ps int64, create, fromHead bool) int32 {
 		return -1
 	}
 	s.slots[n].start = ps
+	s.slots[n].end = s.lastWinAt(ps) + s.size
 	s.insertAfter(key, after, n)
 	s.scheduleAligned(key)
 	return n
@@ -86,12 +150,16 @@ func (s *Shard) findPane(key int32, ps int64, create, fromHead bool) int32 {
 
 func (s *Shard) addAligned(smp *record.Sample, key int32) {
 	t := smp.Time
-	wl := s.lastWin(t)
+	wl := s.align(&s.winC, t) // lastWin(t)
 	if wl+s.size-1+s.lateness <= s.cur {
 		s.late(smp)
 		return
 	}
-	i := s.findPane(key, s.alignDown(t, s.pane), true, false)
+	ps := wl // alignDown(t, pane): the same formula when pane == adv
+	if s.pane != s.adv {
+		ps = s.align(&s.paneC, t)
+	}
+	i := s.findPane(key, ps, true, false)
 	if i < 0 {
 		return
 	}
@@ -100,7 +168,7 @@ func (s *Shard) addAligned(smp *record.Sample, key int32) {
 	if sl.sk >= 0 {
 		s.sketches[sl.sk].Add(smp.Value)
 	}
-	if wf := s.firstWin(t); wf+s.size-1 <= s.cur {
+	if wf := s.firstWinFrom(t, wl); wf+s.size-1 <= s.cur {
 		s.lateAligned(key, wf, wl)
 	}
 }
@@ -202,7 +270,8 @@ func (s *Shard) emitAligned(key int32, ws int64, final bool) {
 
 // nextCandidate is the next window of key the firing loop considers.
 func (s *Shard) nextCandidate(k *keyState) int64 {
-	c := s.firstWin(s.slots[k.head].start)
+	h := &s.slots[k.head]
+	c := s.firstWinFrom(h.start, h.end-s.size)
 	if k.cursor != NoWatermark && k.cursor+s.adv > c {
 		c = k.cursor + s.adv
 	}
@@ -217,8 +286,8 @@ func (s *Shard) scheduleAligned(key int32) {
 		s.timers.remove(key)
 		return
 	}
-	at := s.lastWin(s.slots[k.head].start) + s.size - 1 + s.lateness
-	if c := s.nextCandidate(k); c <= s.lastWin(s.slots[k.tail].start) {
+	at := s.slots[k.head].end - 1 + s.lateness
+	if c := s.nextCandidate(k); c <= s.slots[k.tail].end-s.size {
 		at = min(at, c+s.size-1+s.fireDelay)
 	}
 	if old, ok := s.timers.scheduledAt(key); !ok || old != at {
@@ -230,13 +299,13 @@ func (s *Shard) onAlignedTimer(key int32) {
 	k := &s.keys[key]
 	for k.head >= 0 {
 		c := s.nextCandidate(k)
-		if c <= s.lastWin(s.slots[k.tail].start) && c+s.size-1+s.fireDelay <= s.cur {
+		if c <= s.slots[k.tail].end-s.size && c+s.size-1+s.fireDelay <= s.cur {
 			// Final when the purge is due too: this is the last emission.
 			s.emitAligned(key, c, c+s.size-1+s.lateness <= s.cur)
 			k.cursor = c
 			continue
 		}
-		if s.lastWin(s.slots[k.head].start)+s.size-1+s.lateness <= s.cur {
+		if s.slots[k.head].end-1+s.lateness <= s.cur {
 			s.freeSlot(k.head)
 			continue
 		}
@@ -253,8 +322,9 @@ func (s *Shard) flushAligned() {
 		if k.head < 0 {
 			continue
 		}
-		last := s.lastWin(s.slots[k.tail].start)
-		for ws := s.firstWin(s.slots[k.head].start); ws <= last; ws += s.adv {
+		last := s.slots[k.tail].end - s.size
+		h := &s.slots[k.head]
+		for ws := s.firstWinFrom(h.start, h.end-s.size); ws <= last; ws += s.adv {
 			if ws+s.size-1+s.lateness <= s.cur {
 				continue // expired
 			}

@@ -90,7 +90,7 @@ type slot struct {
 	start      int64
 	prev, next int32
 	acc        acc
-	end        int64
+	end        int64 // session: its end; pane: lastWin(start)+size
 	sk         int32 // sketch index, -1 = none
 	key        int32
 	// late and fires are the window's accepted late events and emissions
@@ -136,6 +136,11 @@ type Shard struct {
 	size, adv, pane, off, gap, lateness int64
 	fireDelay                           int64 // 0 (update) or lateness (final)
 	minStart                            int64 // last aligned window start <= 0
+	// size = sizeQ + sizeR, sizeQ a multiple of adv, 0 <= sizeR < adv:
+	// firstWin from lastWin without a division (firstWinFrom).
+	sizeQ, sizeR int64
+	// The last window and pane ranges seen by addAligned (alignCache).
+	winC, paneC alignCache
 
 	chain  chain
 	slots  []slot
@@ -223,6 +228,9 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 	} else {
 		s.pane = gcd(d.Size, d.Advance)
 		s.minStart = s.alignDown(0, s.adv)
+		s.sizeR = s.size % s.adv
+		s.sizeQ = s.size - s.sizeR
+		s.winC, s.paneC = newAlignCache(s.adv), newAlignCache(s.pane)
 		s.timers = newTimerHeap(keys)
 	}
 	if d.Aggregates&Quantiles != 0 {
