@@ -232,7 +232,6 @@ type Decoder struct {
 	maxSkew int64 // ms; 0 disables
 
 	pattern *TopicPattern
-	vars    []string
 	keyKind keyKind
 	keyTmpl *KeyTemplate
 	keyPath path
@@ -278,7 +277,6 @@ func NewDecoder(c *DecodeConfig) (*Decoder, error) {
 	}
 	if c.TopicPattern != "" {
 		d.pattern, _ = ParseTopicPattern(c.TopicPattern)
-		d.vars = make([]string, 0, len(d.pattern.vars))
 	}
 
 	switch d.format {
@@ -355,16 +353,10 @@ func (d *Decoder) Decode(topic string, payload []byte, arrivalMs int64, b *Batch
 	if len(payload) > d.maxLen {
 		return ReasonTooLarge, fmt.Errorf("payload of %d bytes exceeds max_payload %d", len(payload), d.maxLen)
 	}
-	if d.pattern != nil {
-		var ok bool
-		if d.vars, ok = d.pattern.Match(topic, d.vars); !ok {
-			clear(d.vars)
-			return ReasonTopic, fmt.Errorf("topic %q does not match topic_pattern %q", short(topic), d.pattern.src)
-		}
-		b.Vars = append(b.Vars[:0], d.vars...)
+	if d.pattern != nil && !d.matchTopic(topic, b) {
+		return ReasonTopic, fmt.Errorf("topic %q does not match topic_pattern %q", short(topic), d.pattern.src)
 	}
 	if d.flat != nil && d.decodeFlat(topic, payload, arrivalMs, b) {
-		clear(d.vars)
 		return ReasonNone, nil
 	}
 	v, err := d.p.ParseBytes(payload)
@@ -384,8 +376,18 @@ func (d *Decoder) Decode(topic string, payload []byte, arrivalMs int64, b *Batch
 		b.Readings = b.Readings[:nr]
 		b.keys = b.keys[:nk]
 	}
-	clear(d.vars) // retain nothing of topic
 	return r, err
+}
+
+// matchTopic matches topic against d's topic_pattern, leaving the values
+// of its variables in b.Vars, or b.Vars empty when it does not match.
+func (d *Decoder) matchTopic(topic string, b *Batch) bool {
+	var ok bool
+	if b.Vars, ok = d.pattern.Match(topic, b.Vars); !ok {
+		clear(b.Vars)
+		b.Vars = b.Vars[:0]
+	}
+	return ok
 }
 
 // appendKey appends the topic-derived key (keyTopic, keyTemplate or
@@ -394,7 +396,7 @@ func (d *Decoder) appendTopicKey(topic string, b *Batch) (Reason, error) {
 	start := len(b.keys)
 	switch d.keyKind {
 	case keyTemplate:
-		b.keys = d.keyTmpl.Append(b.keys, d.vars)
+		b.keys = d.keyTmpl.Append(b.keys, b.Vars)
 	case keyZigbeeName:
 		i := strings.IndexByte(topic, '/')
 		name := topic[i+1:]

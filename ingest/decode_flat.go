@@ -124,14 +124,18 @@ const flatTableSize = 128
 
 // flatPlan is a Decoder's compiled fast path.
 type flatPlan struct {
-	names   []string             // the wanted member names, unique
-	meta    []flatName           // per name: its word and length
-	table   [flatTableSize]uint8 // hash slot -> index in names + 1; 0 is empty
-	keySlot int                  // names index of key_path, or -1
-	timeIdx int                  // names index of the time path, or -1
-	fields  []int                // names index of each field
-	vals    []flatVal            // per name, for the message being scanned
-	preds   [16]flatPred         // per member position (see lookup)
+	names     []string             // the wanted member names, unique
+	meta      []flatName           // per name: its word and length
+	table     [flatTableSize]uint8 // hash slot -> index in names + 1; 0 is empty
+	keySlot   int                  // names index of key_path, or -1
+	timeIdx   int                  // names index of the time path, or -1
+	fields    []int                // names index of each field
+	vals      []flatVal            // per name, for the message being scanned
+	preds     [16]flatPred         // per member position (see lookup)
+	holes     []hole               // scanAny's notes for learnShape
+	holesOver bool                 // more members than holes holds
+	tmpl      shape                // the last message's shape (scanShape)
+	shapeHits uint64               // messages scanShape took (for tests)
 }
 
 // newFlatPlan returns the fast path for d, or nil when d's format or paths
@@ -183,6 +187,12 @@ func newFlatPlan(d *Decoder) *flatPlan {
 		fp.fields = append(fp.fields, k)
 	}
 	fp.vals = make([]flatVal, len(fp.names))
+	fp.holes = make([]hole, 0, maxShapeMembers)
+	fp.tmpl = shape{
+		segs: make([]shapeSeg, 0, maxShapeMembers),
+		text: make([]byte, 0, maxShapeText),
+		tail: make([]byte, 0, maxShapeText),
+	}
 	for i := range fp.preds {
 		fp.preds[i].n = noPred
 	}
@@ -342,10 +352,25 @@ func scanNumber(p []byte, i int) (end int, mant uint64, shape numShape) {
 // members' values (the first occurrence of each, as fastjson's Get does).
 // It reports false when the payload is anything else.
 func (fp *flatPlan) scan(p []byte) bool {
-	var seen uint64 // names already met: vals[k] is set iff bit k is
 	if uint64(len(p)) >= math.MaxUint32 {
 		return false
 	}
+	if fp.tmpl.ok && fp.scanShape(p) {
+		fp.shapeHits++
+		return true
+	}
+	fp.holes, fp.holesOver = fp.holes[:0], false
+	if !fp.scanAny(p) {
+		return false
+	}
+	fp.learnShape(p)
+	return true
+}
+
+// scanAny is scan for a payload of any shape. It notes each member's
+// value in fp.holes for learnShape.
+func (fp *flatPlan) scanAny(p []byte) bool {
+	var seen uint64 // names already met: vals[k] is set iff bit k is
 	i := skipWS(p, 0)
 	if i >= len(p) || p[i] != '{' {
 		return false
@@ -424,12 +449,14 @@ func (fp *flatPlan) scan(p []byte) bool {
 			}
 			kind, start, end = flatNumber, ns, i
 		}
-		if k >= 0 && seen&(1<<uint(k)) == 0 {
+		first := k >= 0 && seen&(1<<uint(k)) == 0
+		if first {
 			seen |= 1 << uint(k)
 			v := &fp.vals[k]
 			v.kind, v.start, v.end = kind, uint32(start), uint32(end)
 			v.num.mant, v.num.shape = num.mant, num.shape
 		}
+		fp.noteHole(kind, start, end, i, k, first)
 		i = skipWS(p, i)
 		if i >= len(p) {
 			return false

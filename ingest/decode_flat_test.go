@@ -3,6 +3,7 @@ package ingest
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -207,6 +208,101 @@ func FuzzFlatMatchesTree(f *testing.F) {
 	f.Fuzz(func(t *testing.T, topic string, payload []byte, arrivalMs int64) {
 		for _, d := range ds {
 			checkSameDecode(t, d.fast, d.tree, topic, payload, arrivalMs)
+		}
+	})
+}
+
+// shapePairs are (learnt, next) payloads around every edge of the shape
+// match: values that change length or kind, text that changes inside and
+// beyond a literal's first 16 bytes, whitespace, tails, truncation.
+var shapePairs = [][2]string{
+	{airPayload, `{"id":"s-9999","ts":1763683299999,"pm25":1,"pm10":-20.125,"temp":0,"hum":100.5}`},
+	{airPayload, `{"id":"","ts":1,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":12.4e1,"pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":-,"pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":nan,"pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":"12.4","pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":null,"pm10":true,"temp":false,"hum":55.2}`},
+	{airPayload, `{"id":"s\"1","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2 }`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}x`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm26":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2,"x":1}`},
+	{airPayload, `{"id":"s-1", "ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":{"v":1},"pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{airPayload, `{"id":"s-1","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2} `},
+	{airPayload, `{"id":"s-1","ts":"1763683200123","pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`},
+	{`{"ts":1763683200123,"pm25":true}`, `{"ts":1763683200123,"pm25":false}`},
+	{`{"ts":1763683200123,"pm25":true}`, `{"ts":1763683200123,"pm25":tru}`},
+	{`{"ts":1763683200123,"pm25":false}`, `{"ts":1763683200123,"pm25":null}`},
+	{`{"ts":1763683200123,"pm25":1,"pm25":2}`, `{"ts":1763683200123,"pm25":3,"pm25":4}`},
+	{`{"ts":1763683200123,"a_very_long_member_name_indeed":1,"pm25":2}`, `{"ts":1763683200123,"a_very_long_member_name_indeeD":1,"pm25":2}`},
+	{`{"ts":1763683200123,"a_very_long_member_name_indeed":1,"pm25":2}`, `{"ts":1763683200124,"a_very_long_member_name_indeed":1,"pm25":3}`},
+	{`{"ts":1763683200123,"pm25":1}`, `{"ts":1763683200123,"pm25":1}` + strings.Repeat(" ", 600)},
+	{`{"ts":1763683200123,"pm25":1}`, `{"ts":1763683200123,"pm25":12345678901234567890}`},
+	{`{"ts":1763683200123,"pm25":"1"}`, `{"ts":1763683200123,"pm25":"1\u0032"}`},
+	{`{"state":"ON","temperature":21.5}`, `{"state":"OFF","temperature":21.5}`},
+	{`{"state":"ON","temperature":21.5}`, `{"state":"on","temperature":21.5}`},
+}
+
+// TestShapeMatchesTree: a message matched against the shape learnt from
+// the one before decodes exactly as the tree path decodes it, and
+// messages that differ only in values do take the shape.
+func TestShapeMatchesTree(t *testing.T) {
+	long := `{"ts":1763683200123` + strings.Repeat(`,"x":1`, 40) + `,"pm25":1}` // > maxShapeMembers
+	big := `{"ts":1763683200123,"pad":"` + strings.Repeat("p", 600) + `","pm25":1}`
+	pairs := append(shapePairs, [2]string{long, long}, [2]string{big, big})
+	for _, c := range flatConfigs() {
+		fast, tree := treeTwin(t, c)
+		for _, topic := range []string{"city/d7/air/s-123", "zigbee2mqtt/room/lamp"} {
+			for _, pr := range pairs {
+				checkSameDecode(t, fast, tree, topic, []byte(pr[0]), arrival)
+				checkSameDecode(t, fast, tree, topic, []byte(pr[1]), arrival)
+			}
+		}
+	}
+	fast, tree := treeTwin(t, flatConfigs()[0])
+	for i, pr := range [][2]string{
+		shapePairs[0],
+		{airPayload, `{"id":"","ts":1763683200999,"pm25":1.25,"pm10":-3,"temp":2.5,"hum":55}`},
+	} {
+		checkSameDecode(t, fast, tree, "city/d7/air/s-123", []byte(pr[0]), arrival)
+		hits := fast.flat.shapeHits
+		var b Batch
+		if r, err := fast.Decode("city/d7/air/s-123", []byte(pr[1]), arrival, &b); r != ReasonNone {
+			t.Fatal(err)
+		}
+		if fast.flat.shapeHits != hits+1 {
+			t.Errorf("pair %d: a message of the learnt shape missed it", i)
+		}
+	}
+	for _, p := range []string{long, big} {
+		checkSameDecode(t, fast, tree, "city/d7/air/s-123", []byte(p), arrival)
+		if fast.flat.tmpl.ok {
+			t.Errorf("a shape was learnt from a message beyond the limits: %.40q…", p)
+		}
+	}
+}
+
+// FuzzShapeMatchesTree: after learning any first message, any second
+// message decodes through the shape exactly as through the tree.
+func FuzzShapeMatchesTree(f *testing.F) {
+	for _, pr := range shapePairs {
+		f.Add([]byte(pr[0]), []byte(pr[1]))
+	}
+	type pair struct{ fast, tree *Decoder }
+	var ds []pair
+	for _, c := range flatConfigs() {
+		fast, tree := treeTwin(f, c)
+		ds = append(ds, pair{fast, tree})
+	}
+	f.Fuzz(func(t *testing.T, first, second []byte) {
+		for _, d := range ds {
+			checkSameDecode(t, d.fast, d.tree, "city/d7/air/s-123", first, arrival)
+			checkSameDecode(t, d.fast, d.tree, "city/d7/air/s-123", second, arrival)
 		}
 	})
 }

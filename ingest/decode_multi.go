@@ -49,15 +49,9 @@ func (d *Decoder) DecodeRecords(topic string, payload []byte, arrivalMs int64, b
 	if len(payload) > d.maxLen {
 		return refuse(ReasonTooLarge, fmt.Errorf("payload of %d bytes exceeds max_payload %d", len(payload), d.maxLen))
 	}
-	if d.pattern != nil {
-		var ok bool
-		if d.vars, ok = d.pattern.Match(topic, d.vars); !ok {
-			clear(d.vars)
-			return refuse(ReasonTopic, fmt.Errorf("topic %q does not match topic_pattern %q", short(topic), d.pattern.src))
-		}
-		b.Vars = append(b.Vars[:0], d.vars...)
+	if d.pattern != nil && !d.matchTopic(topic, b) {
+		return refuse(ReasonTopic, fmt.Errorf("topic %q does not match topic_pattern %q", short(topic), d.pattern.src))
 	}
-	defer clear(d.vars) // retain nothing of topic
 	if d.flat != nil && d.decodeFlat(topic, payload, arrivalMs, b) {
 		return 1, 0
 	}

@@ -148,13 +148,17 @@ func (p *TopicPattern) VarIndex(name string) int {
 	return -1
 }
 
-// Match matches topic against p. On success it returns dst[:0] with the
-// value of each variable appended in the order of Vars; the values are
-// substrings of topic, so Match does not allocate when dst has room.
+// Match matches topic against p. On success it returns dst resized to
+// hold the value of each variable in the order of Vars; the values are
+// substrings of topic, so Match does not allocate when dst has room. On
+// failure dst's contents are unspecified.
 func (p *TopicPattern) Match(topic string, dst []string) ([]string, bool) {
-	dst = dst[:0]
-	for range p.vars {
-		dst = append(dst, "")
+	// Every variable is set on success; on failure the caller discards
+	// dst, so it needs no clearing here.
+	if n := len(p.vars); cap(dst) >= n {
+		dst = dst[:n]
+	} else {
+		dst = make([]string, n)
 	}
 	rest := topic
 	done := false // all levels of topic consumed
