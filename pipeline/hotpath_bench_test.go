@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -37,15 +38,24 @@ pipelines:
     ring: {capacity: 8192}
 `
 
-// hotInput is 10k sensors' messages in the PAYLOADS.md generic JSON shape.
+// hotInput is 10k sensors' messages in the PAYLOADS.md generic JSON shape,
+// with readings that vary as real ones do: in value, in length and in
+// whether they have a fraction.
 func hotInput(n int) (topics []string, payloads [][]byte) {
 	for i := 0; i < n; i++ {
 		topics = append(topics, fmt.Sprintf("city/d%d/air/s-%d", i%9, i))
+		pm25 := float64(i*37%1500) / 10    // 0 … 149.9
+		pm10 := float64(i*53%3000) / 10    // 0 … 299.9
+		temp := float64(i*13%500-100) / 10 // -10 … 39.9
+		hum := float64(i*7%800+200) / 10   // 20 … 99.9
 		payloads = append(payloads, []byte(fmt.Sprintf(
-			`{"id":"s-%d","ts":%d,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`, i, 1763683200123+int64(i))))
+			`{"id":"s-%d","ts":%d,"pm25":%s,"pm10":%s,"temp":%s,"hum":%s}`, i, 1763683200123+int64(i),
+			ff(pm25), ff(pm10), ff(temp), ff(hum))))
 	}
 	return
 }
+
+func ff(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // BenchmarkHotPath is decode → intern → ring → tumbling window for one
 // message of four readings, on one goroutine (the ring is drained every
