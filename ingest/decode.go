@@ -109,8 +109,7 @@ func (b *Batch) Key(i int) []byte {
 func (b *Batch) Reset() {
 	b.Readings = b.Readings[:0]
 	b.keys = b.keys[:0]
-	clear(b.Vars)
-	b.Vars = b.Vars[:0]
+	b.Vars = b.Vars[:0] // the next Decode overwrites the values it sets
 }
 
 // DecodeStats counts parts of accepted messages that were skipped. Rejected

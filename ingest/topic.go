@@ -266,10 +266,24 @@ func parseKeyParts(tmpl string, p *TopicPattern) ([]patPart, error) {
 func (t *KeyTemplate) Append(dst []byte, vals []string) []byte {
 	for _, pt := range t.parts {
 		if pt.v < 0 {
-			dst = append(dst, pt.lit...)
+			dst = appendShort(dst, pt.lit)
 		} else if pt.v < len(vals) {
-			dst = append(dst, vals[pt.v]...)
+			dst = appendShort(dst, vals[pt.v])
 		}
+	}
+	return dst
+}
+
+// appendShort is append(dst, s...) with the few bytes of a key part
+// copied in a loop rather than through a call to memmove.
+func appendShort(dst []byte, s string) []byte {
+	if len(s) > 16 || cap(dst)-len(dst) < len(s) {
+		return append(dst, s...)
+	}
+	n := len(dst)
+	dst = dst[:n+len(s)]
+	for i := 0; i < len(s); i++ {
+		dst[n+i] = s[i]
 	}
 	return dst
 }
