@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/valyala/fastjson"
@@ -118,5 +120,55 @@ func BenchmarkTopicMatch(b *testing.B) {
 	for b.Loop() {
 		vals, _ = p.Match("city/d7/air/s-123", vals)
 		benchSink += len(vals)
+	}
+}
+
+// variedAir is n air-quality messages whose readings vary as real ones do
+// (length, sign, fraction), for benchmarks where branch prediction on a
+// single repeated payload would flatter the decoder.
+func variedAir(n int) [][]byte {
+	ps := make([][]byte, n)
+	for i := range ps {
+		f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+		ps[i] = []byte(fmt.Sprintf(`{"id":"s-%d","ts":%d,"pm25":%s,"pm10":%s,"temp":%s,"hum":%s}`, i, 1763683200123+int64(i),
+			f(float64(i*37%1500)/10), f(float64(i*53%3000)/10), f(float64(i*13%500-100)/10), f(float64(i*7%800+200)/10)))
+	}
+	return ps
+}
+
+// BenchmarkDecodeVaried decodes 10k varied air messages in turn; compare
+// with BenchmarkDecodeVariedBaseline, fastjson parsing them.
+func BenchmarkDecodeVaried(b *testing.B) {
+	d, err := NewDecoder(benchCases()[0].c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps := variedAir(10_000)
+	var batch Batch
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		batch.Reset()
+		if r, err := d.Decode("city/d7/air/s-123", ps[i], arrival, &batch); r != ReasonNone {
+			b.Fatal(r, err)
+		}
+		if i++; i == len(ps) {
+			i = 0
+		}
+	}
+}
+
+func BenchmarkDecodeVariedBaseline(b *testing.B) {
+	ps := variedAir(10_000)
+	var p fastjson.Parser
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := p.ParseBytes(ps[i]); err != nil {
+			b.Fatal(err)
+		}
+		if i++; i == len(ps) {
+			i = 0
+		}
 	}
 }
