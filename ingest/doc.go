@@ -20,7 +20,11 @@
 //     reject logs;
 //   - decode*.go: generic JSON with configured paths, SenML, The Things
 //     Stack uplinks and Zigbee2MQTT; decode_multi.go splits a payload into
-//     records (JSON arrays, NDJSON); topic.go has topic patterns and filters.
+//     records (JSON arrays, NDJSON); topic.go has topic patterns and filters;
+//   - decode_flat*.go: the fast path for flat JSON objects — the shape of
+//     the source's last message matched with word compares, else a one-pass
+//     scan, both strict subsets of fastjson that fall back to its tree (and
+//     are fuzzed against it) on anything they do not take.
 //
 // Every message ends in exactly one account: each of its records accepted
 // (its readings handed to the caller's Deliver function with the message's
