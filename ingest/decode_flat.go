@@ -322,8 +322,7 @@ func (fp *flatPlan) scanAny(p []byte) bool {
 			start, end int
 			num        flatNum
 		)
-		switch c := p[i]; c {
-		case '"':
+		if p[i] == '"' {
 			vs := i + 1
 			i = stringEnd(p, vs)
 			if i >= len(p) || p[i] == '\\' {
@@ -331,42 +330,19 @@ func (fp *flatPlan) scanAny(p []byte) bool {
 			}
 			kind, start, end = flatString, vs, i
 			i++
-		case 't':
-			if len(p)-i < 4 || string(p[i:i+4]) != "true" {
+		} else {
+			start = i
+			if kind, i, num = scanScalar(p, i); kind == flatAbsent {
 				return false
 			}
-			kind = flatTrue
-			i += 4
-		case 'f':
-			if len(p)-i < 5 || string(p[i:i+5]) != "false" {
-				return false
-			}
-			kind = flatFalse
-			i += 5
-		case 'n':
-			if len(p)-i < 4 || string(p[i:i+4]) != "null" {
-				return false // "nan" included: left to the tree path
-			}
-			kind = flatNull
-			i += 4
-		default:
-			ns := i
-			i, num.mant, num.shape = scanNumber(p, i)
-			// fastjson refuses a lone sign before a non-number byte, and
-			// reads "inf"/"nan" tokens this scan leaves to it.
-			if n := i - ns; n == 0 || n == 1 && (c == '-' || c == '+') {
-				return false
-			}
-			kind, start, end = flatNumber, ns, i
+			end = i
 		}
 		first := k >= 0 && seen&(1<<uint(k)) == 0
 		if first {
 			seen |= 1 << uint(k)
-			v := &fp.vals[k]
-			v.kind, v.start, v.end = kind, uint32(start), uint32(end)
-			v.num.mant, v.num.shape = num.mant, num.shape
+			fp.set(k, kind, start, end, num)
 		}
-		fp.noteHole(kind, start, end, i, k, first)
+		fp.noteHole(kind, start, end, k, first)
 		i = skipWS(p, i)
 		if i >= len(p) {
 			return false
@@ -385,11 +361,56 @@ func (fp *flatPlan) scanAny(p []byte) bool {
 	if skipWS(p, i+1) != len(p) {
 		return false
 	}
-	// The names not met are absent (their vals hold an earlier message's).
-	for miss := ^seen & (1<<uint(len(fp.vals)) - 1); miss != 0; miss &= miss - 1 {
-		fp.vals[bits.TrailingZeros64(miss)].kind = flatAbsent
-	}
+	fp.markAbsent(^seen & (1<<uint(len(fp.vals)) - 1))
 	return true
+}
+
+// scanScalar reads the number, true, false or null token at p[i] (not a
+// string), returning its kind and end and, for a number, what scanNumber
+// learned of it; kind flatAbsent when the token is none of those as the
+// flat scan takes them (the tree path decides).
+func scanScalar(p []byte, i int) (flatKind, int, flatNum) {
+	var num flatNum
+	switch c := p[i]; c {
+	case 't':
+		if len(p)-i >= 4 && string(p[i:i+4]) == "true" {
+			return flatTrue, i + 4, num
+		}
+	case 'f':
+		if len(p)-i >= 5 && string(p[i:i+5]) == "false" {
+			return flatFalse, i + 5, num
+		}
+	case 'n':
+		if len(p)-i >= 4 && string(p[i:i+4]) == "null" {
+			return flatNull, i + 4, num
+		} // "nan" included: left to the tree path
+	default:
+		e, mant, sh := scanNumber(p, i)
+		// fastjson refuses a lone sign before a non-number byte, and
+		// reads "inf"/"nan" tokens this scan leaves to it.
+		if n := e - i; n == 0 || n == 1 && (c == '-' || c == '+') {
+			break
+		}
+		num.mant, num.shape = mant, sh
+		return flatNumber, e, num
+	}
+	return flatAbsent, i, num
+}
+
+// set records the value of wanted name k, field by field (a flatVal built
+// whole and copied would stall on store forwarding; see appendReading).
+func (fp *flatPlan) set(k int, kind flatKind, start, end int, num flatNum) {
+	v := &fp.vals[k]
+	v.kind, v.start, v.end = kind, uint32(start), uint32(end)
+	v.num.mant, v.num.shape = num.mant, num.shape
+}
+
+// markAbsent marks the names in mask as absent from the message: their
+// vals still hold an earlier message's.
+func (fp *flatPlan) markAbsent(mask uint64) {
+	for ; mask != 0; mask &= mask - 1 {
+		fp.vals[bits.TrailingZeros64(mask)].kind = flatAbsent
+	}
 }
 
 // decodeFlat is the fast path of Decode for one message: it appends the

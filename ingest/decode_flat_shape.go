@@ -1,9 +1,6 @@
 package ingest
 
-import (
-	"encoding/binary"
-	"math/bits"
-)
+import "encoding/binary"
 
 // Shapes: the flat fast path's steady state.
 //
@@ -20,9 +17,10 @@ import (
 // those bytes: the literals are identical, a string value runs to the
 // first quote or backslash as there, and a number token ends at the first
 // byte that cannot continue it, which the literal after it (learnt from a
-// message where it ended there) checks. Anything else — another member
-// order, a new member, an escape, a value of another kind — misses, and
-// the message takes scanAny, which then learns its shape.
+// message where it ended there) checks; any scalar (number, true, false,
+// null) may stand where the shape had one. Anything else — another member
+// order, a new member, an escape, a string for a scalar — misses, and the
+// message takes scanAny, which then learns its shape.
 
 // maxShapeMembers and maxShapeText bound a shape; a longer message is
 // still scanned, just not learnt.
@@ -50,7 +48,8 @@ type shape struct {
 	absent uint64 // names no member of the shape sets
 }
 
-// shapeSeg is one literal and the value after it. The literal's first 16
+// shapeSeg is one literal and the value after it (kind: a string, or
+// any scalar). The literal's first 16
 // bytes are kept as two words with masks, so matching one that short —
 // most are, such as `,"pm25":` — takes two loads when the message has 16
 // bytes left from it.
@@ -61,18 +60,12 @@ type shapeSeg struct {
 	k              int8
 }
 
-// noteHole records the value scanAny just read; next is the index after
-// its token.
-func (fp *flatPlan) noteHole(kind flatKind, start, end, next, k int, first bool) {
+// noteHole records the value scanAny just read: [start, end) is a
+// string's contents or the whole token of any other kind.
+func (fp *flatPlan) noteHole(kind flatKind, start, end, k int, first bool) {
 	if len(fp.holes) == cap(fp.holes) {
 		fp.holesOver = true
 		return
-	}
-	switch kind {
-	case flatTrue, flatNull:
-		start, end = next-4, next
-	case flatFalse:
-		start, end = next-5, next
 	}
 	h := hole{kind: kind, k: -1, start: uint32(start), end: uint32(end)}
 	if first {
@@ -144,49 +137,27 @@ func (fp *flatPlan) scanShape(p []byte) bool {
 			return false
 		}
 		var (
-			kind       = s.kind
-			start, end int
+			kind       flatKind
+			start, end = pos, 0
 			num        flatNum
 		)
-		switch kind {
-		case flatString:
-			e := stringEnd(p, pos)
-			if e >= len(p) || p[e] == '\\' {
+		if s.kind == flatString {
+			end = stringEnd(p, pos)
+			if end >= len(p) || p[end] == '\\' {
 				return false
 			}
-			start, end = pos, e
-			pos = e
-		case flatNumber:
-			c := p[pos]
-			e, mant, sh := scanNumber(p, pos)
-			if n := e - pos; n == 0 || n == 1 && (c == '-' || c == '+') {
-				return false
-			}
-			start, end, num.mant, num.shape = pos, e, mant, sh
-			pos = e
-		default:
-			switch {
-			case len(p)-pos >= 4 && string(p[pos:pos+4]) == "true":
-				kind, pos = flatTrue, pos+4
-			case len(p)-pos >= 5 && string(p[pos:pos+5]) == "false":
-				kind, pos = flatFalse, pos+5
-			case len(p)-pos >= 4 && string(p[pos:pos+4]) == "null":
-				kind, pos = flatNull, pos+4
-			default:
-				return false
-			}
+			kind = flatString
+		} else if kind, end, num = scanScalar(p, pos); kind == flatAbsent {
+			return false
 		}
+		pos = end
 		if s.k >= 0 {
-			v := &fp.vals[s.k]
-			v.kind, v.start, v.end = kind, uint32(start), uint32(end)
-			v.num.mant, v.num.shape = num.mant, num.shape
+			fp.set(int(s.k), kind, start, end, num)
 		}
 	}
 	if string(p[pos:]) != string(t.tail) {
 		return false
 	}
-	for miss := t.absent; miss != 0; miss &= miss - 1 {
-		fp.vals[bits.TrailingZeros64(miss)].kind = flatAbsent
-	}
+	fp.markAbsent(t.absent)
 	return true
 }
