@@ -251,29 +251,6 @@ func TestPropertyNegativeTimesAndOffsets(t *testing.T) {
 			ref.flush()
 			sh.Flush()
 		}
-		got, want := rec.aggs, ref.out
-		sortAggs(got)
-		sortAggs(want)
-		fail := func(format string, args ...any) {
-			t.Helper()
-			t.Errorf("seed %d, base %d, config %+v: %s", seed, base, c, fmt.Sprintf(format, args...))
-		}
-		st := sh.Stats()
-		if st.Late != uint64(ref.late) {
-			fail("late %d, reference %d", st.Late, ref.late)
-		}
-		if st.RefusedWindows != 0 {
-			fail("refused %d", st.RefusedWindows)
-		}
-		if len(got) != len(want) {
-			fail("%d emissions, reference %d\n got %v\nwant %v", len(got), len(want), brief(got), brief(want))
-			continue
-		}
-		for i := range got {
-			if !aggEqual(&got[i], &want[i]) {
-				fail("emission %d:\n got %+v\nwant %+v", i, got[i], want[i])
-				break
-			}
-		}
+		sameAsReference(t, fmt.Sprintf("seed %d, base %d, config %+v", seed, base, c), sh, rec.aggs, ref)
 	}
 }

@@ -338,29 +338,8 @@ func TestPropertyAgainstReference(t *testing.T) {
 			ref.flush()
 			sh.Flush()
 		}
-		got, want := rec.aggs, ref.out
-		sortAggs(got)
-		sortAggs(want)
-		st := sh.Stats()
-		fail := func(format string, args ...any) {
-			t.Helper()
-			t.Errorf("seed %d, config %+v: %s", seed, c, fmt.Sprintf(format, args...))
-		}
-		if st.Late != uint64(ref.late) {
-			fail("late %d, reference %d", st.Late, ref.late)
-		}
-		if st.RefusedWindows != 0 {
-			fail("refused %d", st.RefusedWindows)
-		}
-		if len(got) != len(want) {
-			fail("%d emissions, reference %d\n got %v\nwant %v", len(got), len(want), brief(got), brief(want))
+		if !sameAsReference(t, fmt.Sprintf("seed %d, config %+v", seed, c), sh, rec.aggs, ref) {
 			return
-		}
-		for i := range got {
-			if !aggEqual(&got[i], &want[i]) {
-				fail("emission %d:\n got %+v\nwant %+v", i, got[i], want[i])
-				return
-			}
 		}
 	}
 	for i := range iters {
@@ -374,4 +353,37 @@ func brief(a []record.Aggregate) []string {
 		s = append(s, fmt.Sprintf("%d/%d%s", a[i].Series, a[i].Field, short(&a[i], 0)))
 	}
 	return s
+}
+
+// sameAsReference compares a shard's emissions and counts with the
+// reference's after the same stream, reporting differences under label;
+// it reports false when the emissions differ (counts that differ are
+// reported but do not stop the caller).
+func sameAsReference(t *testing.T, label string, sh *Shard, got []record.Aggregate, ref *reference) bool {
+	t.Helper()
+	want := ref.out
+	sortAggs(got)
+	sortAggs(want)
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Errorf("%s: %s", label, fmt.Sprintf(format, args...))
+	}
+	st := sh.Stats()
+	if st.Late != uint64(ref.late) {
+		fail("late %d, reference %d", st.Late, ref.late)
+	}
+	if st.RefusedWindows != 0 {
+		fail("refused %d", st.RefusedWindows)
+	}
+	if len(got) != len(want) {
+		fail("%d emissions, reference %d\n got %v\nwant %v", len(got), len(want), brief(got), brief(want))
+		return false
+	}
+	for i := range got {
+		if !aggEqual(&got[i], &want[i]) {
+			fail("emission %d:\n got %+v\nwant %+v", i, got[i], want[i])
+			return false
+		}
+	}
+	return true
 }
