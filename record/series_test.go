@@ -100,41 +100,9 @@ func BenchmarkInternKnown(b *testing.B) {
 // writers add enough keys to replace the index several times always get
 // the id the key was first given, and every id maps back to its key.
 func TestSeriesTableGrowsUnderReaders(t *testing.T) {
-	const n, workers = 20000, 4
+	const n = 20000
 	st := NewSeriesTable(n)
-	key := func(i int) []byte { return fmt.Appendf(nil, "city/d%d/air/s-%d", i%9, i) }
-	seed := make([]uint32, 100)
-	for i := range seed {
-		seed[i], _ = st.Intern(key(i))
-	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < n; i += workers {
-				if _, err := st.Intern(key(i)); err != nil {
-					t.Error(err)
-					return
-				}
-				j := i % len(seed)
-				if id, err := st.Intern(key(j)); err != nil || id != seed[j] {
-					t.Errorf("key %d: id %d (%v) while growing, first %d", j, id, err, seed[j])
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if st.Len() != n {
-		t.Fatalf("len %d, want %d", st.Len(), n)
-	}
-	seen := make(map[uint32]bool, n)
-	for i := range n {
-		id, err := st.Intern(key(i))
-		if err != nil || seen[id] || st.Key(id) != string(key(i)) {
-			t.Fatalf("key %d: id %d err %v dup %v key(id) %q", i, id, err, seen[id], st.Key(id))
-		}
-		seen[id] = true
-	}
+	growUnderReaders(t, st, n, 100, func(i int) []byte { return fmt.Appendf(nil, "city/d%d/air/s-%d", i%9, i) })
 	if _, err := st.Intern([]byte("one too many")); !errors.Is(err, ErrSeriesLimit) {
 		t.Fatalf("past the bound: %v", err)
 	}
@@ -325,13 +293,23 @@ func TestSeriesIndexSameTag(t *testing.T) {
 // limit and past it, so that readers compare inline and arena keys while
 // the index is replaced and the arena gains chunks.
 func TestSeriesTableGrowsUnderReadersMixedLengths(t *testing.T) {
-	const n, workers = 20000, 4
+	const n = 20000
 	lens := []int{6, inlineKey - 1, inlineKey, inlineKey + 1, 3 * inlineKey}
 	key := func(i int) []byte {
 		d := strconv.Itoa(i) // at most 5 digits: keys of one length differ
 		return []byte(strings.Repeat("s", lens[i%len(lens)]-len(d)) + d)
 	}
-	st := NewSeriesTable(n)
+	growUnderReaders(t, NewSeriesTable(n), n, 37, key)
+}
+
+// growUnderReaders interns keys 0..n-1 of st (which holds n) from four
+// goroutines, each also resolving known keys (every stride-th of the
+// first hundred, from its own position) while the index is replaced
+// under it: they must keep the id first given. Then every key must have
+// a distinct id that maps back to it.
+func growUnderReaders(t *testing.T, st *SeriesTable, n, stride int, key func(int) []byte) {
+	t.Helper()
+	const workers = 4
 	seed := make([]uint32, 100)
 	for i := range seed {
 		seed[i], _ = st.Intern(key(i))
@@ -344,7 +322,7 @@ func TestSeriesTableGrowsUnderReadersMixedLengths(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				for j := i % len(seed); j < len(seed); j += 37 {
+				for j := i % len(seed); j < len(seed); j += stride {
 					if id, err := st.Intern(key(j)); err != nil || id != seed[j] {
 						t.Errorf("key %d: id %d (%v) while growing, first %d", j, id, err, seed[j])
 						return
