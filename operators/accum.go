@@ -51,18 +51,11 @@ func (a *acc) reset() { *a = acc{} }
 // change inc: for a monotonic counter that is exact unless a reset
 // happened between those neighbours.
 func (a *acc) add(v float64, t int64, seq uint64, set AggSet) {
-	a.n++
-	if a.n == 1 {
+	if a.n == 0 {
 		*a = acc{n: 1, sum: v, min: v, max: v, firstT: t, lastT: t, firstSeq: seq, lastSeq: seq, first: v, last: v, k: v}
 		return
 	}
-	a.sum += v
-	if v < a.min {
-		a.min = v
-	}
-	if v > a.max {
-		a.max = v
-	}
+	a.addBasic(v)
 	if set.needFirstLast() {
 		if before(t, seq, a.firstT, a.firstSeq) {
 			a.inc += counterDelta(v, a.first)
@@ -77,6 +70,24 @@ func (a *acc) add(v float64, t int64, seq uint64, set AggSet) {
 		delta := d - a.mean
 		a.mean += delta / float64(a.n)
 		a.m2 += delta * (d - a.mean)
+	}
+}
+
+// basicOnly reports whether add is addBasic for an accumulator that has
+// data: set needs none of the by-time or Welford state.
+func basicOnly(set AggSet) bool { return set&(First|Last|Rate|Variance|Stddev) == 0 }
+
+// addBasic is the part of add every set needs (count, sum, min, max), for
+// an accumulator that has data; small enough to be inlined into the
+// per-sample paths.
+func (a *acc) addBasic(v float64) {
+	a.n++
+	a.sum += v
+	if v < a.min {
+		a.min = v
+	}
+	if v > a.max {
+		a.max = v
 	}
 }
 

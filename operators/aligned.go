@@ -159,17 +159,29 @@ func (s *Shard) addAligned(smp *record.Sample, key int32) {
 	if s.pane != s.adv {
 		ps = s.align(&s.paneC, t)
 	}
-	i := s.findPane(key, ps, true, false)
-	if i < 0 {
-		return
+	// In-order data lands in the key's last pane: check it here, before
+	// calling findPane.
+	i := s.keys[key].tail
+	if i < 0 || s.slots[i].start != ps {
+		if i = s.findPane(key, ps, true, false); i < 0 {
+			return
+		}
 	}
 	sl := &s.slots[i]
-	sl.acc.add(smp.Value, t, smp.Seq, s.set)
+	if sl.acc.n != 0 && basicOnly(s.set) {
+		sl.acc.addBasic(smp.Value)
+	} else {
+		sl.acc.add(smp.Value, t, smp.Seq, s.set)
+	}
 	if sl.sk >= 0 {
 		s.sketches[sl.sk].Add(smp.Value)
 	}
-	if wf := s.firstWinFrom(t, wl); wf+s.size-1 <= s.cur {
-		s.lateAligned(key, wf, wl)
+	// Every window containing t ends after t, so an event ahead of the
+	// watermark is late for none of them.
+	if t <= s.cur {
+		if wf := s.firstWinFrom(t, wl); wf+s.size-1 <= s.cur {
+			s.lateAligned(key, wf, wl)
+		}
 	}
 }
 
