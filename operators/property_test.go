@@ -73,6 +73,16 @@ func (r *reference) emit(k refKey, w *refWin, final bool) {
 		a.M2 += (e.v - mean) * (e.v - mean)
 	}
 	a.WMean = mean
+	// What the set does not select is left zero (acc.fill).
+	if r.c.Aggregates&(First|Rate) == 0 {
+		a.FirstTime, a.First = 0, 0
+	}
+	if r.c.Aggregates&(Last|Rate) == 0 {
+		a.LastTime, a.Last = 0, 0
+	}
+	if !r.c.Aggregates.needWelford() {
+		a.WMean, a.M2 = 0, 0
+	}
 	if len(r.c.Quantiles) > 0 {
 		sk := NewSketch(r.c.SketchAlpha)
 		for _, e := range ev {
@@ -282,6 +292,11 @@ func TestPropertyAgainstReference(t *testing.T) {
 			Sources:         1 + rng.IntN(2),
 			MaxOpenWindows:  1000,
 			StateBudget:     4000,
+		}
+		if rng.IntN(2) == 0 {
+			// Only what every set needs: the shard's inlined per-sample
+			// path (acc.addBasic).
+			c.Aggregates = DefaultAggregates
 		}
 		if rng.IntN(3) == 0 {
 			// Sketches merged from panes and sessions equal the sketch of
