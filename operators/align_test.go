@@ -185,18 +185,8 @@ func TestPropertyNegativeTimesAndOffsets(t *testing.T) {
 	}
 	for seed := range uint64(iters) {
 		rng := rand.New(rand.NewPCG(seed, 0x5eed))
-		c := Config{
-			Kind:            Tumbling,
-			OutOfOrder:      int64(rng.IntN(6)),
-			AllowedLateness: int64(rng.IntN(3)) * int64(rng.IntN(8)),
-			Mode:            EmitMode(rng.IntN(2)),
-			Aggregates:      Count | Sum | Min | Max | Mean | First | Last | Variance,
-			MaxSeries:       3,
-			Fields:          2,
-			Sources:         1 + rng.IntN(2),
-			MaxOpenWindows:  1000,
-			StateBudget:     4000,
-		}
+		c := propConfig(rng)
+		c.Kind = Tumbling
 		if rng.IntN(2) == 0 {
 			c.Kind = Hopping
 			c.Advance = int64(1 + rng.IntN(6))

@@ -268,6 +268,22 @@ func aggEqual(g, w *record.Aggregate) bool {
 		closeTo(g.WMean, w.WMean) && closeTo(g.M2, w.M2) && g.NQ == w.NQ && g.Q == w.Q && g.QV == w.QV
 }
 
+// propConfig is a random configuration for the property tests: bounds
+// and lateness drawn from rng, window kind and sizes left to the caller.
+func propConfig(rng *rand.Rand) Config {
+	return Config{
+		OutOfOrder:      int64(rng.IntN(6)),
+		AllowedLateness: int64(rng.IntN(3)) * int64(rng.IntN(8)),
+		Mode:            EmitMode(rng.IntN(2)),
+		Aggregates:      Count | Sum | Min | Max | Mean | First | Last | Variance,
+		MaxSeries:       3,
+		Fields:          2,
+		Sources:         1 + rng.IntN(2),
+		MaxOpenWindows:  1000,
+		StateBudget:     4000,
+	}
+}
+
 var propIters = flag.Int("prop.iters", 300, "random streams per TestPropertyAgainstReference run")
 
 // TestPropertyAgainstReference runs random streams with out-of-order and
@@ -281,18 +297,8 @@ func TestPropertyAgainstReference(t *testing.T) {
 	f := func(seed uint64) {
 		t.Helper()
 		rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-		c := Config{
-			Kind:            WindowKind(rng.IntN(3)),
-			OutOfOrder:      int64(rng.IntN(6)),
-			AllowedLateness: int64(rng.IntN(3)) * int64(rng.IntN(8)),
-			Mode:            EmitMode(rng.IntN(2)),
-			Aggregates:      Count | Sum | Min | Max | Mean | First | Last | Variance,
-			MaxSeries:       3,
-			Fields:          2,
-			Sources:         1 + rng.IntN(2),
-			MaxOpenWindows:  1000,
-			StateBudget:     4000,
-		}
+		c := propConfig(rng)
+		c.Kind = WindowKind(rng.IntN(3))
 		if rng.IntN(2) == 0 {
 			// Only what every set needs: the shard's inlined per-sample
 			// path (acc.addBasic).
