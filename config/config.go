@@ -1,9 +1,10 @@
 package config
 
 import (
+	"strings"
 	"time"
 
-	"github.com/edgeplane/edgeplane/ingest"
+	"github.com/edgeplane/edgeplane/decode"
 )
 
 // Config is one gateway's configuration file.
@@ -16,6 +17,39 @@ type Config struct {
 
 	// File is the path the config was loaded from ("" for LoadBytes).
 	File string `yaml:"-"`
+	// pos holds where each option present in the file stands, by YAML
+	// path (pipelines[0].window.size): it tells an option left out, which
+	// takes its default, from one set to its zero value, which is kept.
+	pos map[string]Pos
+}
+
+// Pos is where an option stands in a configuration file.
+type Pos struct {
+	File      string
+	Line, Col int
+}
+
+// Has reports whether the option at path (pipelines[0].window.size) was
+// written in the file. A Config built in Go has no positions: there an
+// option is set when it is not zero.
+func (c *Config) Has(path string) bool {
+	_, ok := c.pos[path]
+	return ok
+}
+
+// Where returns the position of the option at path, or of its nearest
+// ancestor written in the file (the zero Pos when none is).
+func (c *Config) Where(path string) Pos {
+	for q := path; ; {
+		if p, ok := c.pos[q]; ok {
+			return p
+		}
+		i := strings.LastIndexAny(q, ".[")
+		if i < 0 {
+			return Pos{File: c.File}
+		}
+		q = q[:i]
+	}
 }
 
 // Gateway identifies the device and holds process-wide settings.
@@ -126,8 +160,52 @@ type Source struct {
 	WebSocket WebSocketSource `yaml:"websocket"`
 	// DeadLetter sends rejected payloads, with their reason, to the
 	// JetStream subject edgeplane.deadletter.<source> (a bounded stream).
-	DeadLetter bool                `yaml:"dead_letter"`
-	Decode     ingest.DecodeConfig `yaml:"decode"`
+	DeadLetter bool   `yaml:"dead_letter"`
+	Decode     Decode `yaml:"decode"`
+}
+
+// Decode configures a source's payload decoder; it compiles to
+// decode.Options (see that type for each option's meaning). JSON paths
+// are dotted: "a.b.0.c" is element 0 of array b.
+type Decode struct {
+	// Format is json (default), senml, ttn or zigbee2mqtt.
+	Format decode.Format `yaml:"format"`
+	// TopicPattern, for example "city/{district}/{type}/{id}", must match
+	// every message's topic and names the variables key and tag filters use.
+	TopicPattern string `yaml:"topic_pattern"`
+	// Key is a template over the topic variables, e.g. "{district}/{id}".
+	// Default: per format (json: the topic; senml: bn; ttn:
+	// end_device_ids.device_id; zigbee2mqtt: the friendly name).
+	Key string `yaml:"key"`
+	// KeyPath is the JSON path of the key; it wins over key.
+	KeyPath string `yaml:"key_path"`
+	// TimePath is the JSON path of the event time (default: the arrival
+	// time; ttn: the radio metadata time, else received_at).
+	TimePath string `yaml:"time_path"`
+	// TimeUnit is auto (default), s, ms, us, ns or rfc3339; needs time_path.
+	TimeUnit decode.TimeUnit `yaml:"time_unit"`
+	// Fields are the value fields, at least one.
+	Fields []FieldSpec `yaml:"fields"`
+	// MaxPayload is the largest accepted payload in bytes. Default 65536.
+	MaxPayload int `yaml:"max_payload"`
+	// MaxSkew rejects readings further than this from their arrival time
+	// (time_out_of_range). Default 24h; 0 disables the check.
+	MaxSkew Duration `yaml:"max_time_skew"`
+}
+
+// FieldSpec names one value field and its path (default: the name).
+type FieldSpec struct {
+	Name string `yaml:"name"`
+	Path string `yaml:"path"`
+}
+
+// FieldNames returns the field names in order.
+func (d *Decode) FieldNames() []string {
+	names := make([]string, len(d.Fields))
+	for i, f := range d.Fields {
+		names[i] = f.Name
+	}
+	return names
 }
 
 // EmbeddedSource takes the messages sensors publish to the embedded MQTT
@@ -389,6 +467,12 @@ func (c *Config) ApplyDefaults(hostname string) {
 		if s.Type == "" {
 			s.Type = "mqtt"
 		}
+		if s.Decode.MaxPayload == 0 {
+			s.Decode.MaxPayload = decode.DefaultMaxPayload
+		}
+		if s.Decode.MaxSkew == 0 {
+			s.Decode.MaxSkew = Duration(decode.DefaultMaxSkew)
+		}
 		switch s.Type {
 		case "mqtt":
 			m := &s.MQTT
@@ -496,4 +580,18 @@ func (c *Config) Source(name string) *Source {
 		}
 	}
 	return nil
+}
+
+// Options compiles d into the decoder's typed options. A max_time_skew
+// of 0 (the check disabled) is a negative decode.Options.MaxSkew.
+func (d *Decode) Options() decode.Options {
+	o := decode.Options{Format: d.Format, TopicPattern: d.TopicPattern, Key: d.Key, KeyPath: d.KeyPath,
+		TimePath: d.TimePath, TimeUnit: d.TimeUnit, MaxPayload: d.MaxPayload, MaxSkew: d.MaxSkew.D()}
+	if o.MaxSkew == 0 {
+		o.MaxSkew = -1
+	}
+	for _, f := range d.Fields {
+		o.Fields = append(o.Fields, decode.Field{Name: f.Name, Path: f.Path})
+	}
+	return o
 }

@@ -74,7 +74,7 @@ func Load(path string) (*Config, error) {
 
 // LoadBytes is Load for a file's contents; lookup resolves ${VAR}.
 func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
-	l := loader{file: name, pos: map[string]position{}}
+	l := loader{file: name, pos: map[string]Pos{}}
 	expanded := l.expand(data, lookup)
 	f, err := parser.ParseBytes(expanded, 0)
 	if err != nil {
@@ -100,6 +100,7 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 		return nil, l.err()
 	}
 	c.File = name
+	c.pos = l.pos
 	host, _ := os.Hostname()
 	if host == "" {
 		host = "gateway"
@@ -114,11 +115,10 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 	return &c, nil
 }
 
-type position struct{ line, col int }
 
 type loader struct {
 	file     string
-	pos      map[string]position
+	pos      map[string]Pos
 	problems []Problem
 }
 
@@ -133,7 +133,7 @@ func (l *loader) add(path, msg string) {
 	p := Problem{File: l.file, Path: path, Msg: msg}
 	for q := path; ; {
 		if pos, ok := l.pos[q]; ok {
-			p.Line, p.Col = pos.line, pos.col
+			p.File, p.Line, p.Col = pos.File, pos.Line, pos.Col
 			break
 		}
 		i := strings.LastIndexAny(q, ".[")
@@ -310,7 +310,7 @@ func (l *loader) walk(node ast.Node, path string, t reflect.Type) {
 		for i, v := range n.Values {
 			p := path + "[" + strconv.Itoa(i) + "]"
 			if tok := v.GetToken(); tok != nil {
-				l.pos[p] = position{tok.Position.Line, tok.Position.Column}
+				l.pos[p] = Pos{l.file, tok.Position.Line, tok.Position.Column}
 			}
 			l.walk(v, p, et)
 		}
@@ -325,7 +325,7 @@ func (l *loader) walkPair(mv *ast.MappingValueNode, path string, t reflect.Type)
 	}
 	tok := mv.Key.GetToken()
 	if tok != nil {
-		l.pos[p] = position{tok.Position.Line, tok.Position.Column}
+		l.pos[p] = Pos{l.file, tok.Position.Line, tok.Position.Column}
 	}
 	if t == nil || t.Kind() != reflect.Struct {
 		l.walk(mv.Value, p, nil)

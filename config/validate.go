@@ -1,8 +1,8 @@
 package config
 
 import (
+	"errors"
 	"fmt"
-	"github.com/edgeplane/edgeplane/ingest"
 	"net"
 	"net/url"
 	"os"
@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
 	"github.com/edgeplane/edgeplane/operators"
+	"github.com/edgeplane/edgeplane/record"
 	"github.com/edgeplane/edgeplane/sink"
 )
 
@@ -267,8 +269,11 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 	default:
 		ps.add(at+".type", "unknown source type %q (want mqtt, embedded or websocket)", s.Type)
 	}
-	for _, p := range s.Decode.Validate() {
-		ps.add(at+".decode."+p.Path, "%s", p.Msg)
+	do := s.Decode.Options()
+	var derrs record.OptionErrors
+	errors.As(do.Validate(), &derrs)
+	for _, p := range derrs {
+		ps.add(at+".decode."+p.Option, "%s", p.Msg)
 	}
 }
 
@@ -586,7 +591,7 @@ func (c *Config) validateTagFilter(ps *problems, at string, p *Pipeline, r *Filt
 			ps.add(at+".tag", "source %q (from[%d]) has no topic_pattern, so no tag %q", name, j, r.Tag)
 			continue
 		}
-		tp, err := ingest.ParseTopicPattern(s.Decode.TopicPattern)
+		tp, err := decode.ParseTopicPattern(s.Decode.TopicPattern)
 		if err != nil {
 			continue // reported with the source
 		}

@@ -1,6 +1,7 @@
-// Package ingest takes sensor messages in and turns them into readings.
+// Package ingest takes sensor messages in over the network and turns them
+// into readings with the decode package.
 //
-// It owns the sources and the payload decoders:
+// It owns the transports:
 //
 //   - mqtt.go, mqtt_conn.go: MQTTSource, a paho.mqtt.golang subscriber of
 //     one or more connections (shared subscriptions or split filters), with
@@ -18,18 +19,15 @@
 //   - source.go: the Source interface, SourceStats, the receiver shared by
 //     all sources (decode, account, deliver, dead-letter) and rate-limited
 //     reject logs;
-//   - decode*.go: generic JSON with configured paths, SenML, The Things
-//     Stack uplinks and Zigbee2MQTT; decode_multi.go splits a payload into
-//     records (JSON arrays, NDJSON); topic.go has topic patterns and filters;
-//   - decode_flat*.go: the fast path for flat JSON objects — the shape of
-//     the source's last message matched with word compares, else a one-pass
-//     scan, both strict subsets of fastjson that fall back to its tree (and
-//     are fuzzed against it) on anything they do not take.
+//   - ws_frame_fuzz_test.go: the frame reader's fuzz target.
+//
+// Payload decoding (formats, the flat fast path, topic patterns) lives in
+// package decode, which does no I/O.
 //
 // Every message ends in exactly one account: each of its records accepted
 // (its readings handed to the caller's Deliver function with the message's
-// sequence number) or rejected with a Reason — counted, logged at most once
-// per interval and optionally dead-lettered — or, with held acks, abandoned
+// sequence number) or rejected with a decode.Reason — counted, logged at
+// most once per interval and optionally dead-lettered — or, with held acks, abandoned
 // for the broker to redeliver. See SourceStats.
 //
 // Concurrency: each connection (MQTT), subscription (NATS) or client
@@ -41,5 +39,5 @@
 // It does not intern series, shard, push into rings, or publish dead
 // letters: the wiring package does that in the Deliver and DeadLetter
 // functions it passes in, so ingest depends only on its libraries and the
-// record package.
+// decode and record packages.
 package ingest

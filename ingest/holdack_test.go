@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeplane/edgeplane/internal/testenv"
@@ -148,7 +150,7 @@ func TestMQTTHoldAcks(t *testing.T) {
 		t.Fatal(tok.Error())
 	}
 	testenv.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		if s2.Stats.Rejected[ReasonMalformed].Load() != 1 {
+		if s2.Stats.Rejected[decode.ReasonMalformed].Load() != 1 {
 			return fmt.Errorf("malformed message not seen")
 		}
 		return nil

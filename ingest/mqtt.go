@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/edgeplane/edgeplane/internal/clock"
 )
 
@@ -84,7 +86,7 @@ type MQTTOptions struct {
 	MaxReconnectInterval time.Duration
 	// HoldAcks turns paho's automatic acknowledgement off (QoS 1 only):
 	// each QoS 1 message is acknowledged once AckThrough is called with
-	// its sequence number (Batch.Seq) or a higher one, in arrival order.
+	// its sequence number (decode.Batch.Seq) or a higher one, in arrival order.
 	// Requires QoS 1 and CleanSession false (else the broker forgets the
 	// unacknowledged messages on reconnect). See holdack.go for the
 	// waiting rules.
@@ -129,7 +131,7 @@ type MQTTSource struct {
 
 // NewMQTTSource validates the options and decode config; it does not
 // connect.
-func NewMQTTSource(o MQTTOptions, dc *DecodeConfig, deliver Deliver) (*MQTTSource, error) {
+func NewMQTTSource(o MQTTOptions, dc *decode.Options, deliver Deliver) (*MQTTSource, error) {
 	if o.Broker == "" || len(o.Topics) == 0 {
 		return nil, errors.New("ingest: mqtt source needs a broker and topics")
 	}
@@ -296,7 +298,7 @@ func (s *MQTTSource) ClientIDs() []string {
 }
 
 // AckThrough acknowledges, on every connection and in arrival order,
-// each held QoS 1 message whose sequence number (Batch.Seq) is ≤ seq, and
+// each held QoS 1 message whose sequence number (decode.Batch.Seq) is ≤ seq, and
 // returns how many it acknowledged. Messages without readings are
 // acknowledged with the message before them. It is a no-op without
 // HoldAcks. Safe for concurrent use; it blocks only while paho hands the

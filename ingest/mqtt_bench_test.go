@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeplane/edgeplane/internal/testenv"
@@ -22,9 +24,9 @@ func benchPayload(i int) []byte {
 	return []byte(`{"id":"s-` + strconv.Itoa(i%1000) + `","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`)
 }
 
-func benchDecodeConfig() *DecodeConfig {
-	return &DecodeConfig{KeyPath: "id", TimePath: "ts", MaxSkew: "0",
-		Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}}
+func benchDecodeConfig() *decode.Options {
+	return &decode.Options{KeyPath: "id", TimePath: "ts", MaxSkew: -1,
+		Fields: []decode.Field{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}}
 }
 
 // publishAll publishes n messages spread over the districts d0..d(k-1),
@@ -71,7 +73,7 @@ func BenchmarkMQTTIngest(b *testing.B) {
 			var got atomic.Int64
 			topics := []string{"city/d0/#", "city/d1/#", "city/d2/#", "city/d3/#"}
 			s, err := NewMQTTSource(MQTTOptions{Name: "bench", Broker: ns.MQTTAddr(), Topics: topics, ClientID: "bench",
-				CleanSession: true, Connections: conns, SplitTopics: true, Logger: quietLog}, benchDecodeConfig(), func(*Batch) { got.Add(1) })
+				CleanSession: true, Connections: conns, SplitTopics: true, Logger: quietLog}, benchDecodeConfig(), func(*decode.Batch) { got.Add(1) })
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -102,7 +104,7 @@ func BenchmarkMQTTIngestMosquitto(b *testing.B) {
 			broker := testenv.Mosquitto(b)
 			var got atomic.Int64
 			s, err := NewMQTTSource(MQTTOptions{Name: "bench", Broker: broker, Topics: []string{"$share/edge/city/#"}, ClientID: "bench",
-				CleanSession: true, Connections: conns, Logger: quietLog}, benchDecodeConfig(), func(*Batch) { got.Add(1) })
+				CleanSession: true, Connections: conns, Logger: quietLog}, benchDecodeConfig(), func(*decode.Batch) { got.Add(1) })
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -138,7 +140,7 @@ func BenchmarkNATSIngest(b *testing.B) {
 			defer nc.Close()
 			var got atomic.Int64
 			s, err := NewNATSSource(NATSOptions{Name: "bench", Conn: nc, Topics: []string{"city/+/air/#"}, Subscribers: subs, Logger: quietLog},
-				benchDecodeConfig(), func(*Batch) { got.Add(1) })
+				benchDecodeConfig(), func(*decode.Batch) { got.Add(1) })
 			if err != nil {
 				b.Fatal(err)
 			}

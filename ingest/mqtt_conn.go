@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeplane/edgeplane/internal/clock"
@@ -36,7 +38,7 @@ type mqttConn struct {
 	closed atomic.Bool
 }
 
-func newMQTTConn(s *MQTTSource, idx int, id string, dc *DecodeConfig) (*mqttConn, error) {
+func newMQTTConn(s *MQTTSource, idx int, id string, dc *decode.Options) (*mqttConn, error) {
 	rx, err := newReceiver(s.core, dc)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeplane/edgeplane/internal/testenv"
@@ -16,8 +18,8 @@ import (
 )
 
 // valueConfig decodes {"v": N} with the topic as key.
-func valueConfig() *DecodeConfig {
-	return &DecodeConfig{Fields: []FieldSpec{{Name: "v"}}, MaxSkew: "0"}
+func valueConfig() *decode.Options {
+	return &decode.Options{Fields: []decode.Field{{Name: "v"}}, MaxSkew: -1}
 }
 
 // collector records the values and sequence numbers delivered to it.
@@ -28,7 +30,7 @@ type collector struct {
 	topics map[string]int
 }
 
-func (c *collector) deliver(b *Batch) {
+func (c *collector) deliver(b *decode.Batch) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i := range b.Readings {
@@ -242,7 +244,7 @@ func TestMQTTOptionsValidate(t *testing.T) {
 		if o.Broker == "" {
 			o.Broker = "tcp://127.0.0.1:1"
 		}
-		_, err := NewMQTTSource(o, valueConfig(), func(*Batch) {})
+		_, err := NewMQTTSource(o, valueConfig(), func(*decode.Batch) {})
 		if (err == nil) != ok {
 			t.Errorf("%+v: err %v, want ok %v", o, err, ok)
 		}

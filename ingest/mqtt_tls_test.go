@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
@@ -133,7 +135,7 @@ func TestMQTTTLSAndPassword(t *testing.T) {
 	// A wrong password is refused: Start does not connect.
 	bad := o
 	bad.ClientID, bad.Password = "tls-bad", "wrong"
-	s, err := NewMQTTSource(bad, valueConfig(), func(*Batch) {})
+	s, err := NewMQTTSource(bad, valueConfig(), func(*decode.Batch) {})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/nats-io/nats.go"
 
 	"github.com/edgeplane/edgeplane/internal/clock"
@@ -65,7 +67,7 @@ type NATSOptions struct {
 type NATSSource struct {
 	opts  NATSOptions
 	core  *sourceCore
-	dc    *DecodeConfig
+	dc    *decode.Options
 	subs  []*natsSub
 	mu    sync.Mutex // guards started, stopped, subs
 	done  chan struct{}
@@ -88,7 +90,7 @@ type natsSub struct {
 
 // NewNATSSource validates the options and decode config; it does not
 // subscribe.
-func NewNATSSource(o NATSOptions, dc *DecodeConfig, deliver Deliver) (*NATSSource, error) {
+func NewNATSSource(o NATSOptions, dc *decode.Options, deliver Deliver) (*NATSSource, error) {
 	if o.Conn == nil {
 		return nil, errors.New("ingest: nats source needs a connection")
 	}
@@ -112,7 +114,7 @@ func NewNATSSource(o NATSOptions, dc *DecodeConfig, deliver Deliver) (*NATSSourc
 	if o.PendingBytes <= 0 {
 		o.PendingBytes = DefaultNATSPendingBytes
 	}
-	if _, err := NewDecoder(dc); err != nil {
+	if _, err := decode.NewDecoder(dc); err != nil {
 		return nil, err
 	}
 	s := &NATSSource{opts: o, dc: dc}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
@@ -59,7 +61,7 @@ func TestNATSSource(t *testing.T) {
 	}
 	t.Cleanup(nc.Close)
 	var c collector
-	dc := &DecodeConfig{TopicPattern: "city/{d}/#", Fields: []FieldSpec{{Name: "v"}}, MaxSkew: "0"}
+	dc := &decode.Options{TopicPattern: "city/{d}/#", Fields: []decode.Field{{Name: "v"}}, MaxSkew: -1}
 	s, err := NewNATSSource(NATSOptions{Name: "nats", Conn: nc, Topics: []string{"city/#"}, Subscribers: 2}, dc, c.deliver)
 	if err != nil {
 		t.Fatal(err)
@@ -99,9 +101,9 @@ func TestNATSSource(t *testing.T) {
 	c.mu.Unlock()
 	st := &s.Stats
 	// "city" does not match topic_pattern city/{d}/#; {"x":1} has no v.
-	if st.Rejected[ReasonTopic].Load() != 1 || st.Rejected[ReasonMissingField].Load() != 1 || st.Accepted.Load() != 201 || st.Dropped.Load() != 0 {
-		t.Errorf("topic %d missing %d accepted %d dropped %d", st.Rejected[ReasonTopic].Load(),
-			st.Rejected[ReasonMissingField].Load(), st.Accepted.Load(), st.Dropped.Load())
+	if st.Rejected[decode.ReasonTopic].Load() != 1 || st.Rejected[decode.ReasonMissingField].Load() != 1 || st.Accepted.Load() != 201 || st.Dropped.Load() != 0 {
+		t.Errorf("topic %d missing %d accepted %d dropped %d", st.Rejected[decode.ReasonTopic].Load(),
+			st.Rejected[decode.ReasonMissingField].Load(), st.Accepted.Load(), st.Dropped.Load())
 	}
 	s.Stop(time.Second)
 	if s.Connected() {
@@ -121,7 +123,7 @@ func TestNATSSourceDropsCounted(t *testing.T) {
 	release := make(chan struct{})
 	var c collector
 	s, err := NewNATSSource(NATSOptions{Name: "slow", Conn: nc, Topics: []string{"city/#"}, PendingMsgs: 10, Logger: quietLog},
-		valueConfig(), func(b *Batch) { <-release; c.deliver(b) })
+		valueConfig(), func(b *decode.Batch) { <-release; c.deliver(b) })
 	if err != nil {
 		t.Fatal(err)
 	}

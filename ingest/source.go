@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgeplane/edgeplane/decode"
 )
 
 // Source is what the wiring needs of every kind of source (MQTTSource,
@@ -30,7 +32,7 @@ type Source interface {
 // until readings are persisted (MQTTSource with HoldAcks).
 type Acker interface {
 	// AckThrough acknowledges every held message whose readings carry a
-	// sequence number (Batch.Seq) ≤ seq, in arrival order.
+	// sequence number (decode.Batch.Seq) ≤ seq, in arrival order.
 	AckThrough(seq uint64) int
 }
 
@@ -48,7 +50,7 @@ var (
 // source run concurrently); b is valid only during the call. It must not
 // block for long: the wiring pushes into rings whose policy decides what
 // happens when they are full.
-type Deliver func(b *Batch)
+type Deliver func(b *decode.Batch)
 
 // DeadLetter receives a rejected record with its reason, for a bounded
 // dead-letter stream. It is called on the receive goroutine and must not
@@ -57,7 +59,7 @@ type Deliver func(b *Batch)
 // it was refused as a whole; nil for a WebSocket message refused as
 // too_large from its frame header (it was never read). Messages refused as
 // rate_limited are not dead-lettered.
-type DeadLetter func(source string, reason Reason, topic string, payload []byte)
+type DeadLetter func(source string, reason decode.Reason, topic string, payload []byte)
 
 // SourceStats count what a source received; safe for concurrent reads.
 //
@@ -74,7 +76,7 @@ type SourceStats struct {
 	Records  atomic.Uint64 // records in them: Accepted + RejectedTotal
 	Accepted atomic.Uint64 // records that yielded readings
 	Readings atomic.Uint64 // readings delivered
-	Rejected [NumReasons]atomic.Uint64
+	Rejected [decode.NumReasons]atomic.Uint64
 	// Abandoned counts messages neither delivered nor acknowledged: with
 	// held acks, ones that arrived after Quiesce or while the connection
 	// was lost waiting for room among the unacknowledged. The broker
@@ -141,15 +143,15 @@ func newSourceCore(name string, deliver Deliver, dl DeadLetter, log *slog.Logger
 // is owned by that goroutine.
 type receiver struct {
 	c      *sourceCore
-	dec    *Decoder
-	batch  Batch
-	reject RejectFunc // r.onReject, bound once
-	topic  string     // of the message being decoded, for onReject
+	dec    *decode.Decoder
+	batch  decode.Batch
+	reject decode.RejectFunc // r.onReject, bound once
+	topic  string            // of the message being decoded, for onReject
 	now    int64
 }
 
-func newReceiver(c *sourceCore, dc *DecodeConfig) (*receiver, error) {
-	dec, err := NewDecoder(dc)
+func newReceiver(c *sourceCore, dc *decode.Options) (*receiver, error) {
+	dec, err := decode.NewDecoder(dc)
 	if err != nil {
 		return nil, err
 	}
@@ -198,15 +200,15 @@ func (r *receiver) handle(topic string, payload []byte, now int64) {
 	}
 }
 
-func (r *receiver) onReject(reason Reason, err error, raw []byte) {
+func (r *receiver) onReject(reason decode.Reason, err error, raw []byte) {
 	r.c.rejected(reason, r.topic, raw, r.now, err)
 }
 
 // rejected counts and logs one rejected record and dead-letters it.
-func (c *sourceCore) rejected(reason Reason, topic string, raw []byte, now int64, err error) {
+func (c *sourceCore) rejected(reason decode.Reason, topic string, raw []byte, now int64, err error) {
 	c.stats.Rejected[reason].Add(1)
 	c.rejects.note(now, reason, topic, err)
-	if c.deadLetter != nil && reason != ReasonRateLimited {
+	if c.deadLetter != nil && reason != decode.ReasonRateLimited {
 		c.stats.DeadLettered.Add(1)
 		c.deadLetter(c.name, reason, topic, raw)
 	}
@@ -218,11 +220,11 @@ type rejectLog struct {
 	mu         sync.Mutex
 	log        *slog.Logger
 	interval   time.Duration
-	last       [NumReasons]int64
-	suppressed [NumReasons]uint64
+	last       [decode.NumReasons]int64
+	suppressed [decode.NumReasons]uint64
 }
 
-func (r *rejectLog) note(nowMs int64, reason Reason, topic string, err error) {
+func (r *rejectLog) note(nowMs int64, reason decode.Reason, topic string, err error) {
 	r.mu.Lock()
 	if nowMs-r.last[reason] < r.interval.Milliseconds() {
 		r.suppressed[reason]++

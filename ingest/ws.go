@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/edgeplane/edgeplane/internal/clock"
@@ -93,7 +95,7 @@ type WSStats struct {
 
 // WSSource is a WebSocket endpoint sensors push readings to. Each text
 // message holds one JSON record, a JSON array of records or NDJSON (see
-// Decoder.DecodeRecords); it is decoded on the connection's goroutine and
+// decode.Decoder.DecodeRecords); it is decoded on the connection's goroutine and
 // its readings handed to Deliver, which is therefore called concurrently
 // from many connections.
 //
@@ -121,7 +123,7 @@ type WSSource struct {
 
 // NewWSSource validates the options and decode config; it does not
 // listen.
-func NewWSSource(o WSOptions, dc *DecodeConfig, deliver Deliver) (*WSSource, error) {
+func NewWSSource(o WSOptions, dc *decode.Options, deliver Deliver) (*WSSource, error) {
 	if o.Listen == "" {
 		return nil, errors.New("ingest: websocket source needs a listen address")
 	}
@@ -152,7 +154,7 @@ func NewWSSource(o WSOptions, dc *DecodeConfig, deliver Deliver) (*WSSource, err
 	if o.IdleTimeout <= 0 {
 		o.IdleTimeout = DefaultWSIdleTimeout
 	}
-	if _, err := NewDecoder(dc); err != nil {
+	if _, err := decode.NewDecoder(dc); err != nil {
 		return nil, err
 	}
 	s := &WSSource{opts: o}
@@ -384,7 +386,7 @@ func (c *wsConn) step() *wsClose {
 		c.s.WS.Protocol.Add(1)
 		c.s.Stats.Messages.Add(1)
 		c.s.Stats.Records.Add(1)
-		c.s.core.rejected(ReasonMalformed, c.topic, msg, now, errors.New("binary message; text messages only"))
+		c.s.core.rejected(decode.ReasonMalformed, c.topic, msg, now, errors.New("binary message; text messages only"))
 		return &wsClose{websocket.CloseUnsupportedData, "text messages only"}
 	}
 	if cl := c.handle(msg, now); cl != nil {
@@ -408,7 +410,7 @@ func (c *wsConn) handle(msg []byte, now int64) *wsClose {
 			c.over++
 			c.s.Stats.Messages.Add(1)
 			c.s.Stats.Records.Add(1)
-			c.s.core.rejected(ReasonRateLimited, c.topic, msg, now, errors.New("over the connection's rate limit"))
+			c.s.core.rejected(decode.ReasonRateLimited, c.topic, msg, now, errors.New("over the connection's rate limit"))
 			if c.over > c.s.opts.Burst {
 				c.s.WS.RateLimited.Add(1)
 				return &wsClose{websocket.ClosePolicyViolation, "rate limit exceeded"}
@@ -434,7 +436,7 @@ func (c *wsConn) readError(err error) *wsClose {
 			c.s.WS.TooBig.Add(1)
 			c.s.Stats.Messages.Add(1)
 			c.s.Stats.Records.Add(1)
-			c.s.core.rejected(ReasonTooLarge, c.topic, nil, clock.NowMs(), errors.New(cl.text))
+			c.s.core.rejected(decode.ReasonTooLarge, c.topic, nil, clock.NowMs(), errors.New(cl.text))
 		} else {
 			c.s.WS.Protocol.Add(1)
 		}

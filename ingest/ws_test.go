@@ -16,12 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
-func startWS(t testing.TB, o WSOptions, dc *DecodeConfig, deliver Deliver) (*WSSource, string) {
+func startWS(t testing.TB, o WSOptions, dc *decode.Options, deliver Deliver) (*WSSource, string) {
 	t.Helper()
 	if o.Listen == "" {
 		o.Listen = "127.0.0.1:0"
@@ -147,8 +149,8 @@ func TestWSOversizeCloses(t *testing.T) {
 		}
 		return nil
 	})
-	if s.WS.TooBig.Load() != 1 || s.Stats.Rejected[ReasonTooLarge].Load() != 1 || s.Stats.Messages.Load() != 2 {
-		t.Errorf("too big %d, rejected %d, messages %d", s.WS.TooBig.Load(), s.Stats.Rejected[ReasonTooLarge].Load(), s.Stats.Messages.Load())
+	if s.WS.TooBig.Load() != 1 || s.Stats.Rejected[decode.ReasonTooLarge].Load() != 1 || s.Stats.Messages.Load() != 2 {
+		t.Errorf("too big %d, rejected %d, messages %d", s.WS.TooBig.Load(), s.Stats.Rejected[decode.ReasonTooLarge].Load(), s.Stats.Messages.Load())
 	}
 	if got := dl.get(); len(got) != 1 || got[0] != "too_large t " {
 		t.Errorf("dead letters %q", got)
@@ -160,7 +162,7 @@ type deadLetters struct {
 	msgs []string
 }
 
-func (d *deadLetters) add(_ string, r Reason, topic string, payload []byte) {
+func (d *deadLetters) add(_ string, r decode.Reason, topic string, payload []byte) {
 	d.mu.Lock()
 	d.msgs = append(d.msgs, r.String()+" "+topic+" "+string(payload))
 	d.mu.Unlock()
@@ -177,7 +179,7 @@ func (d *deadLetters) get() []string {
 func TestWSRecords(t *testing.T) {
 	var c collector
 	var dl deadLetters
-	dc := &DecodeConfig{TopicPattern: "city/{d}/{type}/{id}", Key: "{d}/{id}", Fields: []FieldSpec{{Name: "v"}}, MaxSkew: "0"}
+	dc := &decode.Options{TopicPattern: "city/{d}/{type}/{id}", Key: "{d}/{id}", Fields: []decode.Field{{Name: "v"}}, MaxSkew: -1}
 	s, url := startWS(t, WSOptions{Path: "/ingest/", DeadLetter: dl.add}, dc, c.deliver)
 	conn := dialWS(t, url+"city/d7/air/s-1", "")
 	send(t, conn, `[{"v":1},{"v":2}]`)
@@ -196,9 +198,9 @@ func TestWSRecords(t *testing.T) {
 	wantValues(t, v, 1, 8)
 	st := &s.Stats
 	if st.Messages.Load() != 5 || st.Accepted.Load() != 7 || st.RejectedTotal() != 3 ||
-		st.Rejected[ReasonMalformed].Load() != 2 || st.Rejected[ReasonMissingField].Load() != 1 {
+		st.Rejected[decode.ReasonMalformed].Load() != 2 || st.Rejected[decode.ReasonMissingField].Load() != 1 {
 		t.Errorf("messages %d accepted %d rejected %d (malformed %d, missing %d)", st.Messages.Load(), st.Accepted.Load(),
-			st.RejectedTotal(), st.Rejected[ReasonMalformed].Load(), st.Rejected[ReasonMissingField].Load())
+			st.RejectedTotal(), st.Rejected[decode.ReasonMalformed].Load(), st.Rejected[decode.ReasonMissingField].Load())
 	}
 	c.mu.Lock()
 	if c.topics["d7/s-1"] != 7 {
@@ -230,7 +232,7 @@ func TestWSRateLimit(t *testing.T) {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
 	c.waitFor(t, 2)
-	if got := s.Stats.Rejected[ReasonRateLimited].Load(); got != 3 {
+	if got := s.Stats.Rejected[decode.ReasonRateLimited].Load(); got != 3 {
 		t.Errorf("rate limited %d, want 3 (burst 2 then the third in a row closes)", got)
 	}
 	if got := c.len(); got != 2 {
@@ -252,7 +254,7 @@ func TestWSIdleAndProtocol(t *testing.T) {
 	if ce := closeCode(t, conn); ce.Code != websocket.CloseUnsupportedData {
 		t.Fatalf("binary: close %d %q", ce.Code, ce.Text)
 	}
-	if s.WS.Idle.Load() != 1 || s.WS.Protocol.Load() != 1 || s.Stats.Rejected[ReasonMalformed].Load() != 1 {
+	if s.WS.Idle.Load() != 1 || s.WS.Protocol.Load() != 1 || s.Stats.Rejected[decode.ReasonMalformed].Load() != 1 {
 		t.Errorf("idle %d protocol %d", s.WS.Idle.Load(), s.WS.Protocol.Load())
 	}
 }
@@ -363,7 +365,7 @@ func TestWSManyConnections(t *testing.T) {
 	perConn := (heap + stack) / n
 	t.Logf("%d connections: heap +%d KiB, stacks +%d KiB, %d B per connection (server and client)", n, heap>>10, stack>>10, perConn)
 	limit := int64(48 << 10)
-	if raceEnabled {
+	if testenv.RaceEnabled {
 		limit *= 2
 	}
 	if perConn > limit {
@@ -377,7 +379,7 @@ func TestWSManyConnections(t *testing.T) {
 // TestWSFrameAllocs: reading, decoding and delivering a message does not
 // allocate in steady state.
 func TestWSFrameAllocs(t *testing.T) {
-	if raceEnabled {
+	if testenv.RaceEnabled {
 		t.Skip("the race detector allocates on its own; allocation budgets are checked without -race")
 	}
 	c, _ := loopConn(t, []byte(`{"id":"s-123","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`))
@@ -394,10 +396,10 @@ func TestWSFrameAllocs(t *testing.T) {
 // loopConn returns a wsConn reading frame, repeated forever, from an
 // in-memory connection, and the number of readings delivered so far.
 func loopConn(t testing.TB, payload []byte) (*wsConn, *int) {
-	dc := &DecodeConfig{KeyPath: "id", TimePath: "ts", MaxSkew: "0",
-		Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}}
+	dc := &decode.Options{KeyPath: "id", TimePath: "ts", MaxSkew: -1,
+		Fields: []decode.Field{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}}
 	delivered := new(int)
-	s, err := NewWSSource(WSOptions{Listen: "127.0.0.1:0", Topic: "t"}, dc, func(b *Batch) { *delivered += len(b.Readings) })
+	s, err := NewWSSource(WSOptions{Listen: "127.0.0.1:0", Topic: "t"}, dc, func(b *decode.Batch) { *delivered += len(b.Readings) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,10 +448,10 @@ func BenchmarkWSIngest(b *testing.B) {
 	for _, conns := range []int{1, 4} {
 		b.Run("conns="+strconv.Itoa(conns), func(b *testing.B) {
 			payload := []byte(`{"id":"s-123","ts":1763683200123,"pm25":12.4,"pm10":20.1,"temp":21.4,"hum":55.2}`)
-			dc := &DecodeConfig{KeyPath: "id", TimePath: "ts", MaxSkew: "0",
-				Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}}
+			dc := &decode.Options{KeyPath: "id", TimePath: "ts", MaxSkew: -1,
+				Fields: []decode.Field{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}}
 			var got atomic.Int64
-			s, url := startWS(b, WSOptions{Topic: "t", Logger: quietLog}, dc, func(*Batch) { got.Add(1) })
+			s, url := startWS(b, WSOptions{Topic: "t", Logger: quietLog}, dc, func(*decode.Batch) { got.Add(1) })
 			frame := appendClientFrame(nil, opText, payload, [4]byte{1, 2, 3, 4})
 			const per = 256
 			batch := bytes.Repeat(frame, per)

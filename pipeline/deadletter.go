@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -27,7 +29,7 @@ const (
 
 type deadMsg struct {
 	source, topic string
-	reason        ingest.Reason
+	reason        decode.Reason
 	payload       []byte
 }
 
@@ -43,7 +45,7 @@ func newDeadLetters() *deadLetters { return &deadLetters{ch: make(chan deadMsg, 
 // hook returns the DeadLetter function for a source. It copies what it
 // keeps: the source's topic and payload are valid only during the call.
 func (d *deadLetters) hook(string) ingest.DeadLetter {
-	return func(source string, reason ingest.Reason, topic string, payload []byte) {
+	return func(source string, reason decode.Reason, topic string, payload []byte) {
 		// topic may alias the source's reused buffer: clone it too.
 		m := deadMsg{source: source, topic: strings.Clone(topic), reason: reason, payload: append([]byte(nil), payload...)}
 		select {

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/nats-io/nats.go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -87,7 +89,7 @@ type sourceRun struct {
 
 func (sc *sourceRun) holdsAcks() bool { return sc.cfg.Type == "mqtt" && sc.cfg.MQTT.HoldAcks }
 
-func (sr *sourceRun) deliver(ctx context.Context, b *ingest.Batch) {
+func (sr *sourceRun) deliver(ctx context.Context, b *decode.Batch) {
 	sr.mu.RLock()
 	for _, t := range sr.targets {
 		rel := t.p.deliver(ctx, t.idx, b)
@@ -356,7 +358,7 @@ func (g *Gateway) startKafka(ctx context.Context) error {
 
 func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 	sc := sr.cfg
-	deliver := func(b *ingest.Batch) { sr.deliver(g.runCtx, b) }
+	deliver := func(b *decode.Batch) { sr.deliver(g.runCtx, b) }
 	var dl ingest.DeadLetter
 	if sc.DeadLetter {
 		dl = g.dead.hook(sc.Name)
@@ -373,7 +375,7 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 		sr.src, err = ingest.NewNATSSource(ingest.NATSOptions{
 			Name: sc.Name, Conn: sr.nc, Topics: e.Topics, Queue: "edgeplane-" + sc.Name, Subscribers: e.Subscribers,
 			PendingMsgs: e.PendingMsgs, PendingBytes: int(e.PendingBytes), DeadLetter: dl, Logger: g.log,
-		}, &sc.Decode, deliver)
+		}, ptr(sc.Decode.Options()), deliver)
 	case "websocket":
 		w := &sc.WebSocket
 		var token string
@@ -384,7 +386,7 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 			Name: sc.Name, Listen: w.Listen, Path: w.Path, Topic: w.Topic, Token: token,
 			TLSCertFile: w.TLSCertFile, TLSKeyFile: w.TLSKeyFile, MaxFrame: w.MaxFrame, MaxConns: w.MaxConns,
 			RateLimit: w.RateLimit, Burst: w.Burst, IdleTimeout: w.IdleTimeout.D(), DeadLetter: dl, Logger: g.log,
-		}, &sc.Decode, deliver)
+		}, ptr(sc.Decode.Options()), deliver)
 	default:
 		err = fmt.Errorf("unknown source type %q", sc.Type)
 	}
@@ -447,7 +449,7 @@ func (g *Gateway) newMQTTSource(sr *sourceRun, deliver ingest.Deliver, dl ingest
 		StaleTimeout: m.StaleTimeout.D(),
 		DeadLetter:   dl,
 		Logger:       g.log,
-	}, &sc.Decode, deliver)
+	}, ptr(sc.Decode.Options()), deliver)
 	if err != nil {
 		return err
 	}
@@ -579,3 +581,5 @@ func (g *Gateway) MQTTAddr() string {
 	}
 	return g.ns.MQTTAddr()
 }
+
+func ptr[T any](v T) *T { return &v }

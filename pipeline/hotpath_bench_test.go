@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/valyala/fastjson"
 
 	"github.com/edgeplane/edgeplane/config"
-	"github.com/edgeplane/edgeplane/ingest"
 	"github.com/edgeplane/edgeplane/record"
 )
 
@@ -81,12 +82,12 @@ func benchHotPath(b *testing.B, sensors int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dec, err := ingest.NewDecoder(&cfg.Sources[0].Decode)
+	dec, err := decode.NewDecoder(ptr(cfg.Sources[0].Decode.Options()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	topics, payloads := hotInput(sensors)
-	var batch ingest.Batch
+	var batch decode.Batch
 	ctx := context.Background()
 	sh := p.shards[0]
 	buf := make([]record.Sample, 1024)
@@ -103,7 +104,7 @@ func benchHotPath(b *testing.B, sensors int) {
 	// Warm up: every series interned, every window open.
 	for i := range topics {
 		batch.Reset()
-		if r, err := dec.Decode(topics[i], payloads[i], now, &batch); r != ingest.ReasonNone {
+		if r, err := dec.Decode(topics[i], payloads[i], now, &batch); r != decode.ReasonNone {
 			b.Fatal(err)
 		}
 		p.deliver(ctx, 0, &batch)

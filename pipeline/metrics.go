@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/VictoriaMetrics/metrics"
 
 	"github.com/edgeplane/edgeplane/ingest"
@@ -88,7 +90,7 @@ func (m *gatewayMetrics) rebuild() {
 		}
 		c("edgeplane_ingest_messages_total"+l, func() uint64 { return st().Messages.Load() })
 		c("edgeplane_ingest_readings_total"+l, func() uint64 { return st().Readings.Load() })
-		for r := ingest.ReasonNone + 1; r < ingest.NumReasons; r++ {
+		for r := decode.ReasonNone + 1; r < decode.NumReasons; r++ {
 			r := r
 			lr := "{" + label("source", sr.cfg.Name) + "," + label("reason", r.String()) + "}"
 			c("edgeplane_ingest_rejected_total"+lr, func() uint64 { return st().Rejected[r].Load() })

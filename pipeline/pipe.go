@@ -10,8 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/edgeplane/edgeplane/config"
-	"github.com/edgeplane/edgeplane/ingest"
 	"github.com/edgeplane/edgeplane/internal/clock"
 	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/record"
@@ -311,7 +312,7 @@ func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, e
 // of this pipeline into the shards' rings. It runs on the source's receive
 // goroutine. For a held pipeline it returns the release watermark of the
 // message (holdack.go): the latest of its readings' releases.
-func (p *pipe) deliver(ctx context.Context, src int, b *ingest.Batch) (release int64) {
+func (p *pipe) deliver(ctx context.Context, src int, b *decode.Batch) (release int64) {
 	release = math.MinInt64
 	fm := p.fieldMap[src]
 	if p.tagRules != nil && !tagsPass(p.tagRules[src], b.Vars) {

@@ -8,7 +8,7 @@ import (
 )
 
 // Each receive goroutine pushes into the shards' rings through its own
-// ring producer handles, kept in its ingest.Batch's Local: a handle owns a
+// ring producer handles, kept in its decode.Batch's Local: a handle owns a
 // lane of the ring while lanes last, so the connections of a source do
 // not contend on one ring tail (ring.MPSC.NewProducer). Watermark markers
 // still go through the ring's shared lane; the ring drains a marker only

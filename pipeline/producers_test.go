@@ -7,8 +7,9 @@ import (
 	"os"
 	"testing"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/edgeplane/edgeplane/config"
-	"github.com/edgeplane/edgeplane/ingest"
 	"github.com/edgeplane/edgeplane/record"
 )
 
@@ -25,19 +26,19 @@ func TestReceiversPushThroughOwnLanes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := ingest.NewDecoder(&cfg.Sources[0].Decode)
+	dec, err := decode.NewDecoder(ptr(cfg.Sources[0].Decode.Options()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	topics, payloads := hotInput(20)
-	var a, b ingest.Batch
+	var a, b decode.Batch
 	for i := range topics {
 		bt := &a
 		if i%2 == 1 {
 			bt = &b
 		}
 		bt.Reset()
-		if r, err := dec.Decode(topics[i], payloads[i], 1763683200123, bt); r != ingest.ReasonNone {
+		if r, err := dec.Decode(topics[i], payloads[i], 1763683200123, bt); r != decode.ReasonNone {
 			t.Fatal(err)
 		}
 		p.deliver(context.Background(), 0, bt)

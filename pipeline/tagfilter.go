@@ -5,8 +5,9 @@ import (
 	"math"
 	"slices"
 
+	"github.com/edgeplane/edgeplane/decode"
+
 	"github.com/edgeplane/edgeplane/config"
-	"github.com/edgeplane/edgeplane/ingest"
 )
 
 // Filters on tags (config.FilterRule with tag): they test a message's
@@ -46,7 +47,7 @@ func compileTagRules(cfg *config.Config, p *config.Pipeline) ([][]tagRule, error
 			if src == nil || src.Decode.TopicPattern == "" {
 				return nil, fmt.Errorf("filter on tag %q: source %q has no topic_pattern", r.Tag, name)
 			}
-			tp, err := ingest.ParseTopicPattern(src.Decode.TopicPattern)
+			tp, err := decode.ParseTopicPattern(src.Decode.TopicPattern)
 			if err != nil {
 				return nil, err
 			}
@@ -94,7 +95,7 @@ func tagsPass(rules []tagRule, vars []string) bool {
 				return false
 			}
 		case tagRange:
-			x, ok := ingest.ParseNumber(val)
+			x, ok := decode.ParseNumber(val)
 			if !ok || x < r.min || x > r.max {
 				return false
 			}

@@ -1,6 +1,7 @@
-package ingest
+package decode
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func msOf(s string) int64 {
 
 // checkDecode decodes one message with a fresh decoder for c into a batch
 // that already holds one reading, and checks the outcome.
-func checkDecode(t *testing.T, c *DecodeConfig, topic, payload string, arrivalMs int64, wantR Reason, want ...rd) {
+func checkDecode(t *testing.T, c *Options, topic, payload string, arrivalMs int64, wantR Reason, want ...rd) {
 	t.Helper()
 	d, err := NewDecoder(c)
 	if err != nil {
@@ -71,12 +72,12 @@ func checkDecode(t *testing.T, c *DecodeConfig, topic, payload string, arrivalMs
 }
 
 func TestDecodeJSON(t *testing.T) {
-	air := &DecodeConfig{
+	air := &Options{
 		TopicPattern: "city/{district}/{type}/{id}",
 		TimePath:     "ts",
-		Fields:       []FieldSpec{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}},
+		Fields:       []Field{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}},
 	}
-	f := func(c *DecodeConfig, topic, payload string, wantR Reason, want ...rd) {
+	f := func(c *Options, topic, payload string, wantR Reason, want ...rd) {
 		t.Helper()
 		checkDecode(t, c, topic, payload, arrival, wantR, want...)
 	}
@@ -105,9 +106,12 @@ func TestDecodeJSON(t *testing.T) {
 	f(&kp, topic, `{"id":"`+strings.Repeat("x", MaxKeyLen+1)+`","ts":1763683200123,"pm25":1}`, ReasonMalformed)
 
 	// Time units.
-	unit := func(u, path string) *DecodeConfig {
+	unit := func(u, path string) *Options {
 		c := *air
-		c.TimeUnit, c.TimePath = u, path
+		c.TimePath = path
+		if err := c.TimeUnit.UnmarshalText([]byte(u)); err != nil {
+			t.Fatal(err)
+		}
 		return &c
 	}
 	f(unit("s", "ts"), topic, `{"ts":1763683200.123,"pm25":1}`, ReasonNone, rd{topic, 0, ts, 1, 0})
@@ -151,7 +155,7 @@ func TestDecodeJSON(t *testing.T) {
 	f(air, topic, `{"ts":1763596799999,"pm25":1}`, ReasonTimeRange)
 	f(air, topic, `{"ts":1763769600001,"pm25":1}`, ReasonTimeRange)
 	noSkew := *air
-	noSkew.MaxSkew = "0"
+	noSkew.MaxSkew = -1
 	f(&noSkew, topic, `{"ts":1000000000000,"pm25":1}`, ReasonNone, rd{topic, 0, 1000000000000, 1, 0})
 	f(air, "city/d7/air", `{"ts":1763683200123,"pm25":1}`, ReasonTopic)
 	f(air, "city/d7/air/s-1/x", `{"ts":1763683200123,"pm25":1}`, ReasonTopic)
@@ -159,12 +163,12 @@ func TestDecodeJSON(t *testing.T) {
 }
 
 func TestDecodeNGSILD(t *testing.T) {
-	c := &DecodeConfig{
+	c := &Options{
 		KeyPath:  "id",
 		TimePath: "dateObserved.value.@value",
-		TimeUnit: "rfc3339",
-		Fields:   []FieldSpec{{Name: "no2", Path: "NO2.value"}, {Name: "o3", Path: "O3.value"}},
-		MaxSkew:  "0",
+		TimeUnit: TimeRFC3339,
+		Fields:   []Field{{Name: "no2", Path: "NO2.value"}, {Name: "o3", Path: "O3.value"}},
+		MaxSkew:  -1,
 	}
 	const id = "urn:ngsi-ld:AirQualityObserved:Madrid-28079004"
 	payload := `{"id":"` + id + `","type":"AirQualityObserved",
@@ -174,9 +178,9 @@ func TestDecodeNGSILD(t *testing.T) {
 }
 
 func TestDecodeZigbee2MQTT(t *testing.T) {
-	c := &DecodeConfig{
-		Format: "zigbee2mqtt",
-		Fields: []FieldSpec{{Name: "temperature"}, {Name: "humidity"}, {Name: "state"}, {Name: "x", Path: "color.x"}},
+	c := &Options{
+		Format: FormatZigbee2MQTT,
+		Fields: []Field{{Name: "temperature"}, {Name: "humidity"}, {Name: "state"}, {Name: "x", Path: "color.x"}},
 	}
 	f := func(topic, payload string, wantR Reason, want ...rd) {
 		t.Helper()
@@ -213,13 +217,13 @@ const ttnUplink = `{"end_device_ids":{"device_id":"dev1","application_ids":{"app
    "rx_metadata":[{"gateway_ids":{"gateway_id":"gtw1"},"time":"2020-02-12T15:15:45.787Z","rssi":-35,"snr":5}]}}`
 
 func TestDecodeTTN(t *testing.T) {
-	c := &DecodeConfig{
-		Format:       "ttn",
+	c := &Options{
+		Format:       FormatTTN,
 		TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up",
-		Fields:       []FieldSpec{{Name: "temperature"}, {Name: "lux", Path: "luminosity"}},
+		Fields:       []Field{{Name: "temperature"}, {Name: "lux", Path: "luminosity"}},
 	}
 	now := msOf("2020-02-12T15:15:46.1Z")
-	f := func(c *DecodeConfig, payload string, wantR Reason, want ...rd) {
+	f := func(c *Options, payload string, wantR Reason, want ...rd) {
 		t.Helper()
 		checkDecode(t, c, "v3/app1@ttn/devices/dev1/up", payload, now, wantR, want...)
 	}
@@ -246,11 +250,11 @@ func TestDecodeTTN(t *testing.T) {
 }
 
 func TestDecodeSenML(t *testing.T) {
-	c := &DecodeConfig{
-		Format: "senml",
-		Fields: []FieldSpec{{Name: "voltage"}, {Name: "current"}, {Name: "temp", Path: "temperature"}},
+	c := &Options{
+		Format: FormatSenML,
+		Fields: []Field{{Name: "voltage"}, {Name: "current"}, {Name: "temp", Path: "temperature"}},
 	}
-	f := func(c *DecodeConfig, payload string, wantR Reason, want ...rd) {
+	f := func(c *Options, payload string, wantR Reason, want ...rd) {
 		t.Helper()
 		checkDecode(t, c, "senml/dev", payload, arrival, wantR, want...)
 	}
@@ -291,7 +295,7 @@ func TestDecodeSenML(t *testing.T) {
 }
 
 func TestDecodeStats(t *testing.T) {
-	d, err := NewDecoder(&DecodeConfig{Format: "senml", Fields: []FieldSpec{{Name: "a"}}})
+	d, err := NewDecoder(&Options{Format: FormatSenML, Fields: []Field{{Name: "a"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +311,7 @@ func TestDecodeStats(t *testing.T) {
 		t.Fatalf("stats after reset %+v", got)
 	}
 
-	d, _ = NewDecoder(&DecodeConfig{Fields: []FieldSpec{{Name: "a"}, {Name: "b"}}})
+	d, _ = NewDecoder(&Options{Fields: []Field{{Name: "a"}, {Name: "b"}}})
 	d.Decode("t", []byte(`{"a":1}`), arrival, &b)
 	d.Decode("t", []byte(`{"c":1}`), arrival, &b) // rejected: not counted
 	if got := d.Stats(); got != (DecodeStats{MissingFields: 1}) {
@@ -316,7 +320,7 @@ func TestDecodeStats(t *testing.T) {
 }
 
 func TestDecodeBatchReuse(t *testing.T) {
-	d, err := NewDecoder(&DecodeConfig{Fields: []FieldSpec{{Name: "a"}}})
+	d, err := NewDecoder(&Options{Fields: []Field{{Name: "a"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,12 +355,13 @@ func TestDecodeReasonString(t *testing.T) {
 }
 
 func TestDecodeConfigValidate(t *testing.T) {
-	f := func(c DecodeConfig, want ...string) {
+	f := func(c Options, want ...string) {
 		t.Helper()
-		ps := c.Validate()
+		var ps record.OptionErrors
+		errors.As(c.Validate(), &ps)
 		var got []string
 		for _, p := range ps {
-			got = append(got, p.Path)
+			got = append(got, p.Option)
 		}
 		if strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Fatalf("Validate(%+v) = %v, want paths %v", c, ps, want)
@@ -366,50 +371,44 @@ func TestDecodeConfigValidate(t *testing.T) {
 			t.Fatalf("NewDecoder(%+v) error %v, want problems %v", c, err, want)
 		}
 	}
-	one := []FieldSpec{{Name: "a"}}
-	f(DecodeConfig{Fields: one})
-	f(DecodeConfig{Format: "ttn", Fields: one, TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up", Key: "{tenant}-{dev}"})
-	f(DecodeConfig{Format: "senml", Fields: []FieldSpec{{Name: "a", Path: "weird.name[0]"}}})
-	f(DecodeConfig{TimePath: "a.0.b", TimeUnit: "ns", MaxSkew: "0", MaxPayload: 10, Fields: one})
-	f(DecodeConfig{}, "fields")
-	f(DecodeConfig{Format: "xml", Fields: one}, "format")
-	f(DecodeConfig{Fields: []FieldSpec{{Name: "a"}, {Name: "a"}, {Path: "x"}, {Name: "b", Path: "a[0].b"}, {Name: "c", Path: "a..b"}}},
+	one := []Field{{Name: "a"}}
+	f(Options{Fields: one})
+	f(Options{Format: FormatTTN, Fields: one, TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up", Key: "{tenant}-{dev}"})
+	f(Options{Format: FormatSenML, Fields: []Field{{Name: "a", Path: "weird.name[0]"}}})
+	f(Options{TimePath: "a.0.b", TimeUnit: TimeNS, MaxSkew: -1, MaxPayload: 10, Fields: one})
+	f(Options{}, "fields")
+	f(Options{Format: FormatZigbee2MQTT + 1, Fields: one}, "format")
+	f(Options{Fields: []Field{{Name: "a"}, {Name: "a"}, {Path: "x"}, {Name: "b", Path: "a[0].b"}, {Name: "c", Path: "a..b"}}},
 		"fields[1].name", "fields[2].name", "fields[3].path", "fields[4].path")
-	f(DecodeConfig{Key: "{id}", Fields: one}, "key")
-	f(DecodeConfig{TopicPattern: "a/{id}", Key: "{idx}", Fields: one}, "key")
-	f(DecodeConfig{TopicPattern: "a/{id", Key: "{id}", Fields: one}, "topic_pattern")
-	f(DecodeConfig{TimeUnit: "ms", Fields: one}, "time_unit")
-	f(DecodeConfig{TimePath: "t", TimeUnit: "minutes", Fields: one}, "time_unit")
-	f(DecodeConfig{Format: "senml", KeyPath: "id", TimePath: "t", Fields: one}, "key_path", "time_path")
-	f(DecodeConfig{MaxPayload: -1, MaxSkew: "1 day", Fields: one}, "max_payload", "max_time_skew")
-	f(DecodeConfig{MaxSkew: "-1h", Fields: one}, "max_time_skew")
+	f(Options{Key: "{id}", Fields: one}, "key")
+	f(Options{TopicPattern: "a/{id}", Key: "{idx}", Fields: one}, "key")
+	f(Options{TopicPattern: "a/{id", Key: "{id}", Fields: one}, "topic_pattern")
+	f(Options{TimeUnit: TimeMS, Fields: one}, "time_unit")
+	f(Options{TimePath: "t", TimeUnit: TimeRFC3339 + 1, Fields: one}, "time_unit")
+	f(Options{Format: FormatSenML, KeyPath: "id", TimePath: "t", Fields: one}, "key_path", "time_path")
+	f(Options{MaxPayload: -1, Fields: one}, "max_payload")
+	f(Options{MaxPayload: MaxPayloadLimit + 1, Fields: one}, "max_payload")
 	// Every problem at once.
-	f(DecodeConfig{Format: "x", TopicPattern: "#/a", KeyPath: ".", TimeUnit: "x", MaxPayload: -5, MaxSkew: "x"},
-		"format", "topic_pattern", "key_path", "time_unit", "fields", "max_payload", "max_time_skew")
+	f(Options{Format: 9, TopicPattern: "#/a", KeyPath: ".", TimeUnit: 9, MaxPayload: -5},
+		"format", "topic_pattern", "key_path", "time_unit", "fields", "max_payload")
 
-	_, err := NewDecoder(&DecodeConfig{Format: "x"})
+	_, err := NewDecoder(&Options{Format: 9})
 	if err == nil || !strings.Contains(err.Error(), "format: unknown format") || !strings.Contains(err.Error(), "fields: at least one") {
 		t.Fatalf("NewDecoder error %v", err)
 	}
-	if _, ok := err.(*ConfigError); !ok {
-		t.Fatalf("error %T, want *ConfigError", err)
+	var oe *record.OptionError
+	if !errors.As(err, &oe) {
+		t.Fatalf("error %T, want record.OptionErrors", err)
 	}
-}
-
-func TestDecodeConfigDefaults(t *testing.T) {
-	c := DecodeConfig{TimePath: "ts", Fields: []FieldSpec{{Name: "a"}, {Name: "b", Path: "x.b"}}}
-	c.SetDefaults()
-	want := DecodeConfig{Format: "json", TimePath: "ts", TimeUnit: "auto", MaxPayload: 65536, MaxSkew: "24h",
-		Fields: []FieldSpec{{Name: "a", Path: "a"}, {Name: "b", Path: "x.b"}}}
-	if c.Format != want.Format || c.TimeUnit != want.TimeUnit || c.MaxPayload != want.MaxPayload || c.MaxSkew != want.MaxSkew ||
-		c.Fields[0] != want.Fields[0] || c.Fields[1] != want.Fields[1] {
-		t.Fatalf("SetDefaults: %+v", c)
+	for _, name := range []string{"json", "senml", "ttn", "zigbee2mqtt"} {
+		var f Format
+		if f.UnmarshalText([]byte(name)) != nil || f.String() != name {
+			t.Fatalf("format %q round trip: %v", name, f)
+		}
 	}
-	if got := strings.Join(c.FieldNames(), ","); got != "a,b" {
-		t.Fatalf("FieldNames = %q", got)
-	}
-	if ps := c.Validate(); ps != nil {
-		t.Fatalf("defaults do not validate: %v", ps)
+	var u TimeUnit
+	if err := u.UnmarshalText([]byte("minutes")); err == nil {
+		t.Fatal("time unit minutes accepted")
 	}
 }
 
@@ -509,7 +508,7 @@ func TestDecodeParseRFC3339(t *testing.T) {
 }
 
 func TestDecodeRetainsNothing(t *testing.T) {
-	d, err := NewDecoder(&DecodeConfig{Format: "senml", TopicPattern: "s/{id}", Key: "{id}", Fields: []FieldSpec{{Name: "a"}}})
+	d, err := NewDecoder(&Options{Format: FormatSenML, TopicPattern: "s/{id}", Key: "{id}", Fields: []Field{{Name: "a"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -533,8 +532,8 @@ func TestDecodeRetainsNothing(t *testing.T) {
 // TestDecodeParallel runs one decoder per goroutine over a shared config,
 // the documented way to decode concurrently; run it with -race.
 func TestDecodeParallel(t *testing.T) {
-	c := &DecodeConfig{TopicPattern: "city/{district}/{type}/{id}", Key: "{id}", TimePath: "ts",
-		Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}}}
+	c := &Options{TopicPattern: "city/{district}/{type}/{id}", Key: "{id}", TimePath: "ts",
+		Fields: []Field{{Name: "pm25"}, {Name: "pm10"}}}
 	done := make(chan error, 2)
 	for range 2 {
 		go func() {

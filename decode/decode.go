@@ -1,11 +1,10 @@
-package ingest
+package decode
 
 import (
 	"errors"
 	"fmt"
 	"math"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
@@ -57,7 +56,7 @@ func (r Reason) String() string {
 
 // Reading is one decoded value. Its key bytes live in the Batch.
 type Reading struct {
-	// Field indexes DecodeConfig.Fields.
+	// Field indexes Options.Fields.
 	Field uint16
 	// Flags holds record.FlagArrivalTime when Time is the arrival time.
 	Flags uint8
@@ -188,7 +187,7 @@ type keyKind uint8
 
 const (
 	keyTopic      keyKind = iota // the whole topic
-	keyTemplate                  // DecodeConfig.Key over topic variables
+	keyTemplate                  // Options.Key over topic variables
 	keyPath                      // a JSON path (key_path, or ttn's default)
 	keySenMLBase                 // bn, else the topic
 	keyZigbeeName                // the topic without its first level
@@ -204,7 +203,7 @@ const (
 // (malformed), then per format the key, the time, and the fields.
 //
 // Key: key_path if set, else the key template if set, else the format's
-// default (see DecodeConfig.Key). A key that is absent or empty is
+// default (see Options.Key). A key that is absent or empty is
 // missing_field; longer than MaxKeyLen, or not a string or number,
 // malformed.
 //
@@ -253,26 +252,21 @@ type Decoder struct {
 	stats   DecodeStats
 }
 
-// NewDecoder returns a Decoder for c, or a *ConfigError listing every
-// problem of c.
-func NewDecoder(c *DecodeConfig) (*Decoder, error) {
-	if ps := c.Validate(); len(ps) > 0 {
-		return nil, &ConfigError{Problems: ps}
+// NewDecoder returns a Decoder for c, or the record.OptionErrors of
+// c.Validate.
+func NewDecoder(c *Options) (*Decoder, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
-	d := &Decoder{maxLen: c.MaxPayload}
-	d.format, _ = ParseFormat(c.Format)
-	d.timeUnit, _ = ParseTimeUnit(c.TimeUnit)
+	d := &Decoder{maxLen: c.MaxPayload, format: c.Format, timeUnit: c.TimeUnit}
 	if d.maxLen == 0 {
 		d.maxLen = DefaultMaxPayload
 	}
-	skew := c.MaxSkew
-	if skew == "" {
-		skew = DefaultMaxSkew
-	}
-	sd, _ := time.ParseDuration(skew)
-	d.maxSkew = sd.Milliseconds()
-	if sd > 0 && d.maxSkew == 0 {
-		d.maxSkew = 1
+	switch sd := c.MaxSkew; {
+	case sd == 0:
+		d.maxSkew = DefaultMaxSkew.Milliseconds()
+	case sd > 0:
+		d.maxSkew = max(sd.Milliseconds(), 1)
 	}
 	if c.TopicPattern != "" {
 		d.pattern, _ = ParseTopicPattern(c.TopicPattern)

@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 import (
 	"math"
@@ -9,21 +9,21 @@ import (
 
 // flatConfigs are decoders the flat fast path serves (every path a single
 // top-level name), covering each key kind, time unit and format it takes.
-func flatConfigs() []*DecodeConfig {
-	return []*DecodeConfig{
-		{TopicPattern: "city/{district}/{type}/{id}", Key: "{district}/{id}", TimePath: "ts", TimeUnit: "ms",
-			Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}},
-		{KeyPath: "id", TimePath: "ts", TimeUnit: "auto", MaxSkew: "0",
-			Fields: []FieldSpec{{Name: "pm25"}, {Name: "t", Path: "temp"}, {Name: "ts"}}},
-		{TimePath: "ts", TimeUnit: "rfc3339", MaxPayload: 256, Fields: []FieldSpec{{Name: "pm25"}, {Name: "x", Path: "0"}}},
-		{KeyPath: "ts", TimePath: "ts", TimeUnit: "s", Fields: []FieldSpec{{Name: "v"}}},
-		{Format: "zigbee2mqtt", Fields: []FieldSpec{{Name: "temperature"}, {Name: "humidity"}, {Name: "state"}}},
-		{Format: "zigbee2mqtt", TimePath: "last_seen", Fields: []FieldSpec{{Name: "state"}}},
+func flatConfigs() []*Options {
+	return []*Options{
+		{TopicPattern: "city/{district}/{type}/{id}", Key: "{district}/{id}", TimePath: "ts", TimeUnit: TimeMS,
+			Fields: []Field{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}},
+		{KeyPath: "id", TimePath: "ts", TimeUnit: TimeAuto, MaxSkew: -1,
+			Fields: []Field{{Name: "pm25"}, {Name: "t", Path: "temp"}, {Name: "ts"}}},
+		{TimePath: "ts", TimeUnit: TimeRFC3339, MaxPayload: 256, Fields: []Field{{Name: "pm25"}, {Name: "x", Path: "0"}}},
+		{KeyPath: "ts", TimePath: "ts", TimeUnit: TimeS, Fields: []Field{{Name: "v"}}},
+		{Format: FormatZigbee2MQTT, Fields: []Field{{Name: "temperature"}, {Name: "humidity"}, {Name: "state"}}},
+		{Format: FormatZigbee2MQTT, TimePath: "last_seen", Fields: []Field{{Name: "state"}}},
 	}
 }
 
 // treeTwin returns a copy of d without the fast path.
-func treeTwin(t testing.TB, c *DecodeConfig) (fast, tree *Decoder) {
+func treeTwin(t testing.TB, c *Options) (fast, tree *Decoder) {
 	t.Helper()
 	fast, err := NewDecoder(c)
 	if err != nil {
@@ -161,7 +161,7 @@ func TestFlatMatchesTree(t *testing.T) {
 func TestFlatPathTakesCommonPayloads(t *testing.T) {
 	cs := flatConfigs()
 	for _, tc := range []struct {
-		c       *DecodeConfig
+		c       *Options
 		topic   string
 		payload string
 	}{
@@ -174,11 +174,11 @@ func TestFlatPathTakesCommonPayloads(t *testing.T) {
 		}
 	}
 	// Nested paths and SenML/TTN need the tree.
-	for _, c := range []*DecodeConfig{
-		{TimePath: "a.b", Fields: []FieldSpec{{Name: "x"}}},
-		{Fields: []FieldSpec{{Name: "x", Path: "a.0"}}},
-		{Format: "senml", Fields: []FieldSpec{{Name: "x"}}},
-		{Format: "ttn", Fields: []FieldSpec{{Name: "x"}}},
+	for _, c := range []*Options{
+		{TimePath: "a.b", Fields: []Field{{Name: "x"}}},
+		{Fields: []Field{{Name: "x", Path: "a.0"}}},
+		{Format: FormatSenML, Fields: []Field{{Name: "x"}}},
+		{Format: FormatTTN, Fields: []Field{{Name: "x"}}},
 	} {
 		d, err := NewDecoder(c)
 		if err != nil {

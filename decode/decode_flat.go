@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 import (
 	"encoding/binary"
@@ -6,8 +6,9 @@ import (
 	"math/bits"
 	"unsafe"
 
-	"github.com/edgeplane/edgeplane/record"
 	"github.com/valyala/fastjson/fastfloat"
+
+	"github.com/edgeplane/edgeplane/record"
 )
 
 // The flat fast path.

@@ -1,6 +1,6 @@
 //go:build race
 
-package ingest
+package decode
 
 // raceEnabled skips allocation budgets: the race detector instruments code
 // and allocates on its own, so AllocsPerRun counts are meaningless there.

@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 import (
 	"bytes"
@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/edgeplane/edgeplane/record"
 	"github.com/valyala/fastjson"
+
+	"github.com/edgeplane/edgeplane/record"
 )
 
 // senmlRelative is 2^28 s: smaller resolved times are relative to now.

@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 // benchCase is one format's decoder config and a representative message.
 type benchCase struct {
 	name    string
-	c       *DecodeConfig
+	c       *Options
 	topic   string
 	payload string
 	arrival int64
@@ -19,18 +19,18 @@ type benchCase struct {
 
 func benchCases() []benchCase {
 	return []benchCase{
-		{"json", &DecodeConfig{TopicPattern: "city/{district}/{type}/{id}", Key: "{district}/{id}", TimePath: "ts",
-			Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}},
+		{"json", &Options{TopicPattern: "city/{district}/{type}/{id}", Key: "{district}/{id}", TimePath: "ts",
+			Fields: []Field{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}},
 			"city/d7/air/s-123", airPayload, arrival},
-		{"json_rfc3339", &DecodeConfig{KeyPath: "id", TimePath: "dateObserved.value.@value", TimeUnit: "rfc3339", MaxSkew: "0",
-			Fields: []FieldSpec{{Name: "no2", Path: "NO2.value"}}},
+		{"json_rfc3339", &Options{KeyPath: "id", TimePath: "dateObserved.value.@value", TimeUnit: TimeRFC3339, MaxSkew: -1,
+			Fields: []Field{{Name: "no2", Path: "NO2.value"}}},
 			"ngsi/madrid", ngsiPayload, arrival},
-		{"senml", &DecodeConfig{Format: "senml", Fields: []FieldSpec{{Name: "voltage"}, {Name: "current"}}},
+		{"senml", &Options{Format: FormatSenML, Fields: []Field{{Name: "voltage"}, {Name: "current"}}},
 			"senml/dev", senmlPayload, arrival},
-		{"ttn", &DecodeConfig{Format: "ttn", TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up",
-			Fields: []FieldSpec{{Name: "temperature"}, {Name: "luminosity"}}},
+		{"ttn", &Options{Format: FormatTTN, TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up",
+			Fields: []Field{{Name: "temperature"}, {Name: "luminosity"}}},
 			"v3/app1@ttn/devices/dev1/up", ttnUplink, msOf("2020-02-12T15:15:46.1Z")},
-		{"zigbee2mqtt", &DecodeConfig{Format: "zigbee2mqtt", Fields: []FieldSpec{{Name: "temperature"}, {Name: "humidity"}}},
+		{"zigbee2mqtt", &Options{Format: FormatZigbee2MQTT, Fields: []Field{{Name: "temperature"}, {Name: "humidity"}}},
 			"zigbee2mqtt/living_room", z2mPayload, arrival},
 	}
 }

@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestDecodeRecords(t *testing.T) {
-	f := func(c *DecodeConfig, payload string, wantAcc, wantRej int, wantReadings int, wantRejects ...string) {
+	f := func(c *Options, payload string, wantAcc, wantRej int, wantReadings int, wantRejects ...string) {
 		t.Helper()
 		d, err := NewDecoder(c)
 		if err != nil {
@@ -26,7 +26,7 @@ func TestDecodeRecords(t *testing.T) {
 			t.Errorf("%q: rejects %q, want %q", payload, rejects, wantRejects)
 		}
 	}
-	js := &DecodeConfig{KeyPath: "id", Fields: []FieldSpec{{Name: "v"}, {Name: "w"}}, MaxSkew: "0"}
+	js := &Options{KeyPath: "id", Fields: []Field{{Name: "v"}, {Name: "w"}}, MaxSkew: -1}
 	f(js, `{"id":"a","v":1,"w":2}`, 1, 0, 2)
 	f(js, `[{"id":"a","v":1},{"id":"b","v":2,"w":3}]`, 2, 0, 3)
 	f(js, `[{"id":"a","v":1},{"id":"b"},7,{"v":"x","id":"c"}]`, 1, 3, 1,
@@ -37,10 +37,10 @@ func TestDecodeRecords(t *testing.T) {
 	f(js, `[]`, 0, 1, 0, `missing_field []`)
 	f(js, `{oops`, 0, 1, 0, `malformed {oops`)
 	f(js, "", 0, 1, 0, `malformed `)
-	f(&DecodeConfig{KeyPath: "id", Fields: []FieldSpec{{Name: "v"}}, MaxPayload: 10}, `{"id":"a","v":1}`, 0, 1, 0, `too_large {"id":"a","v":1}`)
-	f(&DecodeConfig{TopicPattern: "x/{id}", Fields: []FieldSpec{{Name: "v"}}}, `{"v":1}`, 0, 1, 0, `topic_mismatch {"v":1}`)
+	f(&Options{KeyPath: "id", Fields: []Field{{Name: "v"}}, MaxPayload: 10}, `{"id":"a","v":1}`, 0, 1, 0, `too_large {"id":"a","v":1}`)
+	f(&Options{TopicPattern: "x/{id}", Fields: []Field{{Name: "v"}}}, `{"v":1}`, 0, 1, 0, `topic_mismatch {"v":1}`)
 
-	sm := &DecodeConfig{Format: "senml", Fields: []FieldSpec{{Name: "t"}}, MaxSkew: "0"}
+	sm := &Options{Format: FormatSenML, Fields: []Field{{Name: "t"}}, MaxSkew: -1}
 	f(sm, `[{"bn":"a","n":"t","v":1},{"n":"t","v":2}]`, 1, 0, 2)
 	f(sm, `[[{"bn":"a","n":"t","v":1}],[{"bn":"b","n":"t","v":2}],[{"n":"u","v":3}]]`, 2, 1, 2, `missing_field [{"n":"u","v":3}]`)
 	f(sm, "[{\"bn\":\"a\",\"n\":\"t\",\"v\":1}]\n[{\"bn\":\"b\",\"n\":\"t\",\"v\":2}]", 2, 0, 2)
@@ -52,7 +52,7 @@ func TestDecodeRecordsAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on its own; allocation budgets are checked without -race")
 	}
-	d, err := NewDecoder(&DecodeConfig{KeyPath: "id", TimePath: "ts", Fields: []FieldSpec{{Name: "v"}}, MaxSkew: "0"})
+	d, err := NewDecoder(&Options{KeyPath: "id", TimePath: "ts", Fields: []Field{{Name: "v"}}, MaxSkew: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,10 +84,10 @@ func FuzzDecodeRecords(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	var ds []*Decoder
-	for _, c := range []*DecodeConfig{
-		{KeyPath: "id", TimePath: "ts", Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}}, MaxSkew: "0"},
-		{Format: "senml", Fields: []FieldSpec{{Name: "voltage"}, {Name: "current"}}},
-		{Format: "zigbee2mqtt", Fields: []FieldSpec{{Name: "temperature"}}},
+	for _, c := range []*Options{
+		{KeyPath: "id", TimePath: "ts", Fields: []Field{{Name: "pm25"}, {Name: "pm10"}}, MaxSkew: -1},
+		{Format: FormatSenML, Fields: []Field{{Name: "voltage"}, {Name: "current"}}},
+		{Format: FormatZigbee2MQTT, Fields: []Field{{Name: "temperature"}}},
 	} {
 		d, err := NewDecoder(c)
 		if err != nil {
@@ -115,27 +115,6 @@ func FuzzDecodeRecords(f *testing.F) {
 				if math.IsNaN(b.Readings[j].Value) || len(b.Key(j)) == 0 {
 					t.Fatalf("decoder %d: reading %d: %+v", i, j, b.Readings[j])
 				}
-			}
-		}
-	})
-}
-
-// FuzzFrameReader: the frame reader never panics and never returns a
-// message over its bound.
-func FuzzFrameReader(f *testing.F) {
-	key := [4]byte{9, 8, 7, 6}
-	f.Add(appendClientFrame(nil, opText, []byte(airPayload), key))
-	f.Add(appendClientFrame(appendClientFrame(nil, opPing, []byte("x"), key), opText, make([]byte, 300), key))
-	f.Add([]byte{0x81, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF})
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		fr := frameReader{br: bufioReader(raw), maxFrame: 512, onPing: func([]byte) {}}
-		for range 100 {
-			_, msg, err := fr.next()
-			if err != nil {
-				return
-			}
-			if len(msg) > 512 {
-				t.Fatalf("message of %d bytes", len(msg))
 			}
 		}
 	})

@@ -1,25 +1,27 @@
-package ingest_test
+package decode_test
 
 import (
+	"errors"
 	"fmt"
 
-	"github.com/edgeplane/edgeplane/ingest"
+	"github.com/edgeplane/edgeplane/decode"
+	"github.com/edgeplane/edgeplane/record"
 )
 
 func ExampleDecoder() {
-	c := &ingest.DecodeConfig{
+	c := &decode.Options{
 		TopicPattern: "city/{district}/{type}/{id}",
 		Key:          "{district}/{id}",
 		TimePath:     "ts",
-		TimeUnit:     "ms",
-		Fields:       []ingest.FieldSpec{{Name: "pm25"}, {Name: "pm10"}},
+		TimeUnit:     decode.TimeMS,
+		Fields:       []decode.Field{{Name: "pm25"}, {Name: "pm10"}},
 	}
-	d, err := ingest.NewDecoder(c)
+	d, err := decode.NewDecoder(c)
 	if err != nil {
 		panic(err)
 	}
 	names := c.FieldNames()
-	var b ingest.Batch
+	var b decode.Batch
 	r, err := d.Decode("city/d7/air/s-123", []byte(`{"ts":1763683200123,"pm25":12.4,"pm10":20.1}`), 1763683200500, &b)
 	fmt.Println(r, err)
 	for i, rd := range b.Readings {
@@ -34,9 +36,11 @@ func ExampleDecoder() {
 	// topic_mismatch topic "city/d7/air" does not match topic_pattern "city/{district}/{type}/{id}"
 }
 
-func ExampleDecodeConfig_Validate() {
-	c := &ingest.DecodeConfig{Format: "senml", TimePath: "t", Fields: []ingest.FieldSpec{{Name: "a"}, {Name: "a"}}}
-	for _, p := range c.Validate() {
+func ExampleOptions_Validate() {
+	c := &decode.Options{Format: decode.FormatSenML, TimePath: "t", Fields: []decode.Field{{Name: "a"}, {Name: "a"}}}
+	var ps record.OptionErrors
+	errors.As(c.Validate(), &ps)
+	for _, p := range ps {
 		fmt.Println(p)
 	}
 	// Output:
@@ -45,8 +49,8 @@ func ExampleDecodeConfig_Validate() {
 }
 
 func ExampleMatchFilter() {
-	fmt.Println(ingest.MatchFilter("city/+/air/#", "city/d7/air/s-123"))
-	fmt.Println(ingest.MatchFilter("city/+/air/#", "city/d7/noise/s-9"))
+	fmt.Println(decode.MatchFilter("city/+/air/#", "city/d7/air/s-123"))
+	fmt.Println(decode.MatchFilter("city/+/air/#", "city/d7/noise/s-9"))
 	// Output:
 	// true
 	// false

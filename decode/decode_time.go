@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 // The range of event times a reading may carry: years 0001 to 9999, in
 // Unix ms. Anything outside is rejected as time_out_of_range before it can

@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 // flatNum is what the scan learned of a number token while finding its
 // end. A token of the form -?D+(.D+)? with at most maxFlatDigits digits

@@ -1,12 +1,15 @@
-package ingest
+package decode
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgeplane/edgeplane/record"
 )
 
 // Example payloads from PAYLOADS.md: the seed corpus of the fuzzers.
@@ -81,7 +84,7 @@ func fuzzDecode(t *testing.T, ds []*Decoder, nfields []int, topic string, payloa
 	}
 }
 
-func fuzzDecoders(t testing.TB, cs ...*DecodeConfig) ([]*Decoder, []int) {
+func fuzzDecoders(t testing.TB, cs ...*Options) ([]*Decoder, []int) {
 	var ds []*Decoder
 	var ns []int
 	for _, c := range cs {
@@ -103,12 +106,12 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Add("city/d7/air", []byte(`{"a":[1,{"b":2}]}`), int64(0))
 	f.Add("city/d7/air/s", []byte(`{"id":"s","pm25":1,"a":[2]}`), int64(math.MaxInt64))
 	ds, ns := fuzzDecoders(f,
-		&DecodeConfig{TopicPattern: "city/{district}/{type}/{id}", Key: "{district}/{id}", TimePath: "ts",
-			Fields: []FieldSpec{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}},
-		&DecodeConfig{KeyPath: "id", TimePath: "dateObserved.value.@value", TimeUnit: "rfc3339", MaxSkew: "0",
-			Fields: []FieldSpec{{Name: "no2", Path: "NO2.value"}, {Name: "x", Path: "a.1.b"}}},
-		&DecodeConfig{KeyPath: "id", TimePath: "ts", TimeUnit: "s", MaxPayload: 256,
-			Fields: []FieldSpec{{Name: "pm25"}, {Name: "a", Path: "a.0"}}},
+		&Options{TopicPattern: "city/{district}/{type}/{id}", Key: "{district}/{id}", TimePath: "ts",
+			Fields: []Field{{Name: "pm25"}, {Name: "pm10"}, {Name: "temp"}, {Name: "hum"}}},
+		&Options{KeyPath: "id", TimePath: "dateObserved.value.@value", TimeUnit: TimeRFC3339, MaxSkew: -1,
+			Fields: []Field{{Name: "no2", Path: "NO2.value"}, {Name: "x", Path: "a.1.b"}}},
+		&Options{KeyPath: "id", TimePath: "ts", TimeUnit: TimeS, MaxPayload: 256,
+			Fields: []Field{{Name: "pm25"}, {Name: "a", Path: "a.0"}}},
 	)
 	f.Fuzz(func(t *testing.T, topic string, payload []byte, arrivalMs int64) {
 		fuzzDecode(t, ds, ns, topic, payload, arrivalMs)
@@ -122,9 +125,9 @@ func FuzzDecodeSenML(f *testing.F) {
  {"n":"voltage","vs":"high"},{"n":"current","vb":true},{"bn":"d2/","n":"current","v":-1,"t":-0.25},{"x_":1}]`), arrival)
 	f.Add("senml/dev", []byte(`[{"bn":"a:","n":"voltage","v":1,"bt":1763683200},{"bn":"b:","n":"voltage","v":2}]`), int64(-1))
 	ds, ns := fuzzDecoders(f,
-		&DecodeConfig{Format: "senml", Fields: []FieldSpec{{Name: "voltage"}, {Name: "current"}, {Name: "temp", Path: "temperature"}}},
-		&DecodeConfig{Format: "senml", TopicPattern: "senml/{dev}", Key: "{dev}", MaxSkew: "0",
-			Fields: []FieldSpec{{Name: "voltage"}, {Name: "current"}}},
+		&Options{Format: FormatSenML, Fields: []Field{{Name: "voltage"}, {Name: "current"}, {Name: "temp", Path: "temperature"}}},
+		&Options{Format: FormatSenML, TopicPattern: "senml/{dev}", Key: "{dev}", MaxSkew: -1,
+			Fields: []Field{{Name: "voltage"}, {Name: "current"}}},
 	)
 	f.Fuzz(func(t *testing.T, topic string, payload []byte, arrivalMs int64) {
 		fuzzDecode(t, ds, ns, topic, payload, arrivalMs)
@@ -137,10 +140,10 @@ func FuzzDecodeTTN(f *testing.F) {
 	f.Add("v3/app1@ttn/devices/dev1/up", []byte(strings.Replace(ttnUplink, `"time":"2020-02-12T15:15:45.787Z",`, "", 1)), now)
 	f.Add("v3/app1@ttn/devices/dev1/up", []byte(`{"end_device_ids":{"device_id":7},"uplink_message":{"decoded_payload":{"temperature":"1"}}}`), now)
 	ds, ns := fuzzDecoders(f,
-		&DecodeConfig{Format: "ttn", TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up",
-			Fields: []FieldSpec{{Name: "temperature"}, {Name: "lux", Path: "luminosity"}}},
-		&DecodeConfig{Format: "ttn", TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up", Key: "{tenant}/{dev}", MaxSkew: "0",
-			Fields: []FieldSpec{{Name: "temperature"}}},
+		&Options{Format: FormatTTN, TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up",
+			Fields: []Field{{Name: "temperature"}, {Name: "lux", Path: "luminosity"}}},
+		&Options{Format: FormatTTN, TopicPattern: "v3/{app}@{tenant}/devices/{dev}/up", Key: "{tenant}/{dev}", MaxSkew: -1,
+			Fields: []Field{{Name: "temperature"}}},
 	)
 	f.Fuzz(func(t *testing.T, topic string, payload []byte, arrivalMs int64) {
 		fuzzDecode(t, ds, ns, topic, payload, arrivalMs)
@@ -152,10 +155,10 @@ func FuzzDecodeZigbee2MQTT(f *testing.F) {
 	f.Add("zigbee2mqtt/floor1/kitchen/lamp", []byte(`{"state":"ON","color":{"x":0.31},"last_seen":"2025-11-21T00:00:00.5Z"}`), arrival)
 	f.Add("zigbee2mqtt/bridge/state", []byte(`{"state":"online"}`), arrival)
 	ds, ns := fuzzDecoders(f,
-		&DecodeConfig{Format: "zigbee2mqtt",
-			Fields: []FieldSpec{{Name: "temperature"}, {Name: "humidity"}, {Name: "state"}, {Name: "x", Path: "color.x"}}},
-		&DecodeConfig{Format: "zigbee2mqtt", TimePath: "last_seen",
-			Fields: []FieldSpec{{Name: "temperature"}, {Name: "state"}}},
+		&Options{Format: FormatZigbee2MQTT,
+			Fields: []Field{{Name: "temperature"}, {Name: "humidity"}, {Name: "state"}, {Name: "x", Path: "color.x"}}},
+		&Options{Format: FormatZigbee2MQTT, TimePath: "last_seen",
+			Fields: []Field{{Name: "temperature"}, {Name: "state"}}},
 	)
 	f.Fuzz(func(t *testing.T, topic string, payload []byte, arrivalMs int64) {
 		fuzzDecode(t, ds, ns, topic, payload, arrivalMs)
@@ -331,15 +334,23 @@ func FuzzDecodeConfig(f *testing.F) {
 	f.Add("zigbee2mqtt", "+/#", "", "", "last_seen", "auto", "state", "color.x", "1ms", "zigbee2mqtt/a/b", []byte(z2mPayload))
 	f.Add("json", "a/{x", "{y}", "a[0]", "t..u", "minutes", "", "a.0", "-1h", "", []byte(`{}`))
 	f.Fuzz(func(t *testing.T, format, pattern, key, keyPath, timePath, unit, field, fieldPath, skew, topic string, payload []byte) {
-		c := &DecodeConfig{Format: format, TopicPattern: pattern, Key: key, KeyPath: keyPath, TimePath: timePath,
-			TimeUnit: unit, MaxSkew: skew, Fields: []FieldSpec{{Name: field, Path: fieldPath}, {Name: "z", Path: "z"}}}
-		ps := c.Validate()
-		d, err := NewDecoder(c)
-		if (len(ps) == 0) != (err == nil) {
-			t.Fatalf("Validate %v but NewDecoder %v", ps, err)
+		c := &Options{TopicPattern: pattern, Key: key, KeyPath: keyPath, TimePath: timePath,
+			Fields: []Field{{Name: field, Path: fieldPath}, {Name: "z", Path: "z"}}}
+		if c.Format.UnmarshalText([]byte(format)) != nil || c.TimeUnit.UnmarshalText([]byte(unit)) != nil {
+			return
 		}
+		if sd, err := time.ParseDuration(skew); err == nil {
+			c.MaxSkew = sd
+		}
+		verr := c.Validate()
+		d, err := NewDecoder(c)
+		if (verr == nil) != (err == nil) {
+			t.Fatalf("Validate %v but NewDecoder %v", verr, err)
+		}
+		var ps record.OptionErrors
+		errors.As(verr, &ps)
 		for _, p := range ps {
-			if p.Path == "" || p.Msg == "" {
+			if p.Option == "" || p.Msg == "" {
 				t.Fatalf("empty problem %+v", p)
 			}
 		}

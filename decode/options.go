@@ -1,10 +1,12 @@
-package ingest
+package decode
 
 import (
 	"fmt"
 	"math"
 	"strings"
 	"time"
+
+	"github.com/edgeplane/edgeplane/record"
 )
 
 // Format is the payload format a source decodes.
@@ -61,6 +63,16 @@ func (f Format) String() string {
 	return fmt.Sprintf("Format(%d)", f)
 }
 
+// UnmarshalText parses a format name (json, senml, ttn, zigbee2mqtt).
+func (f *Format) UnmarshalText(b []byte) error {
+	v, err := ParseFormat(string(b))
+	*f = v
+	return err
+}
+
+// MarshalText returns the format's name.
+func (f Format) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
 // ParseFormat returns the Format named s; "" is FormatJSON.
 func ParseFormat(s string) (Format, error) {
 	if s == "" {
@@ -101,6 +113,16 @@ func (u TimeUnit) String() string {
 	return fmt.Sprintf("TimeUnit(%d)", u)
 }
 
+// UnmarshalText parses a time unit name.
+func (u *TimeUnit) UnmarshalText(b []byte) error {
+	v, err := ParseTimeUnit(string(b))
+	*u = v
+	return err
+}
+
+// MarshalText returns the unit's name.
+func (u TimeUnit) MarshalText() ([]byte, error) { return []byte(u.String()), nil }
+
 // ParseTimeUnit returns the TimeUnit named s; "" is TimeAuto.
 func ParseTimeUnit(s string) (TimeUnit, error) {
 	if s == "" {
@@ -114,121 +136,73 @@ func ParseTimeUnit(s string) (TimeUnit, error) {
 	return 0, fmt.Errorf("unknown time unit %q (want auto, s, ms, us, ns or rfc3339)", s)
 }
 
-// Defaults of DecodeConfig.
+// Defaults of Options.
 const (
 	DefaultMaxPayload = 65536
-	DefaultMaxSkew    = "24h"
+	DefaultMaxSkew    = 24 * time.Hour
 	// MaxKeyLen bounds a series key in bytes; longer keys are rejected as
 	// malformed, so a device cannot bloat the series table with huge keys.
 	MaxKeyLen = 256
-	// maxPayloadLimit bounds max_payload itself.
-	maxPayloadLimit = 16 << 20
+	// MaxPayloadLimit bounds max_payload itself.
+	MaxPayloadLimit = 16 << 20
 )
 
-// FieldSpec names one value field of a source and where to find it.
+// Field names one value field of a source and where to find it.
 //
 // For json and zigbee2mqtt, Path is a JSON path from the document root; for
 // ttn it is relative to uplink_message.decoded_payload; for senml it is the
-// record name n (after the base name) to match. Path defaults to Name.
-type FieldSpec struct {
-	Name string `yaml:"name"`
-	Path string `yaml:"path"`
+// record name n (after the base name) to match. An empty Path is Name.
+type Field struct {
+	Name string
+	Path string
 }
 
-// DecodeConfig configures the decoder of one source. JSON paths are dotted:
+// Options configure the decoder of one source. JSON paths are dotted:
 // "a.b.c" descends objects, and a level that is a decimal number also
 // indexes arrays, so "uplink_message.rx_metadata.0.time" is element 0 of
 // rx_metadata. Keys that contain '.' cannot be addressed; "a[0]" is rejected
 // with a hint to write "a.0".
-type DecodeConfig struct {
-	// Format is json (default), senml, ttn or zigbee2mqtt.
-	Format string `yaml:"format"`
+//
+// The zero value of MaxPayload and MaxSkew selects its default; config
+// fills every default explicitly, so a file's explicit value is what runs.
+type Options struct {
+	Format Format
 	// TopicPattern, for example "city/{district}/{type}/{id}", must match
 	// the topic of every message (else topic_mismatch) and names the topic
 	// variables Key may use. Empty accepts any topic. See TopicPattern.
-	TopicPattern string `yaml:"topic_pattern"`
+	TopicPattern string
 	// Key is a template over the variables of TopicPattern, for example
 	// "{district}/{id}". The default depends on the format: json uses the
 	// whole topic; senml the base name bn (the topic when bn is empty); ttn
 	// end_device_ids.device_id; zigbee2mqtt the topic without its first
 	// level (the friendly name, which may contain '/').
-	Key string `yaml:"key"`
+	Key string
 	// KeyPath is the JSON path of the key (a string or a number); it wins
 	// over Key when set. Not used by senml.
-	KeyPath string `yaml:"key_path"`
+	KeyPath string
 	// TimePath is the JSON path of the event time. When set, a message
 	// without it is rejected as missing_field. When empty, json and
 	// zigbee2mqtt use the arrival time; ttn uses its own rule (see
-	// Decoder). Not used by senml.
-	TimePath string `yaml:"time_path"`
-	// TimeUnit is auto (default), s, ms, us, ns or rfc3339; it needs
-	// TimePath. Numbers and numeric strings are both accepted for s..ns.
-	TimeUnit string `yaml:"time_unit"`
+	// FormatTTN). Not used by senml.
+	TimePath string
+	// TimeUnit says how the value at TimePath is read (needs TimePath when
+	// not TimeAuto).
+	TimeUnit TimeUnit
 	// Fields are the value fields, at least one. Their order gives
 	// Reading.Field.
-	Fields []FieldSpec `yaml:"fields"`
-	// MaxPayload is the largest accepted payload in bytes, default 65536;
-	// larger payloads are rejected as too_large before parsing.
-	MaxPayload int `yaml:"max_payload"`
-	// MaxSkew is a Go duration: readings further than this from their
-	// arrival time, either way, are rejected as time_out_of_range. Default
-	// "24h"; "0" disables the check.
-	MaxSkew string `yaml:"max_time_skew"`
-}
-
-// Problem describes one invalid option: Path is relative to the decode
-// block, e.g. "fields[1].path" or "time_unit".
-type Problem struct {
-	Path, Msg string
-}
-
-func (p Problem) String() string { return p.Path + ": " + p.Msg }
-
-// ConfigError is returned by NewDecoder for an invalid DecodeConfig. It
-// holds every problem found.
-type ConfigError struct {
-	Problems []Problem
-}
-
-func (e *ConfigError) Error() string {
-	var sb strings.Builder
-	sb.WriteString("ingest: invalid decode config: ")
-	for i, p := range e.Problems {
-		if i > 0 {
-			sb.WriteString("; ")
-		}
-		sb.WriteString(p.String())
-	}
-	return sb.String()
-}
-
-// SetDefaults fills in the documented defaults of unset options: format,
-// time_unit (when time_path is set), max_payload, max_time_skew and each
-// field's path. Validate and NewDecoder apply the same defaults without
-// calling it; it is for showing the effective configuration.
-func (c *DecodeConfig) SetDefaults() {
-	if c.Format == "" {
-		c.Format = "json"
-	}
-	if c.TimeUnit == "" && c.TimePath != "" {
-		c.TimeUnit = "auto"
-	}
-	if c.MaxPayload == 0 {
-		c.MaxPayload = DefaultMaxPayload
-	}
-	if c.MaxSkew == "" {
-		c.MaxSkew = DefaultMaxSkew
-	}
-	for i := range c.Fields {
-		if c.Fields[i].Path == "" {
-			c.Fields[i].Path = c.Fields[i].Name
-		}
-	}
+	Fields []Field
+	// MaxPayload is the largest accepted payload in bytes (0: the default
+	// 65536); larger payloads are rejected as too_large before parsing.
+	MaxPayload int
+	// MaxSkew: readings further than this from their arrival time, either
+	// way, are rejected as time_out_of_range. 0 selects DefaultMaxSkew; a
+	// negative value disables the check.
+	MaxSkew time.Duration
 }
 
 // FieldNames returns the names of the fields in order: Reading.Field
 // indexes it.
-func (c *DecodeConfig) FieldNames() []string {
+func (c *Options) FieldNames() []string {
 	names := make([]string, len(c.Fields))
 	for i, f := range c.Fields {
 		names[i] = f.Name
@@ -236,17 +210,17 @@ func (c *DecodeConfig) FieldNames() []string {
 	return names
 }
 
-// Validate returns every problem of c, or nil. It does not modify c.
-func (c *DecodeConfig) Validate() []Problem {
-	var ps []Problem
-	add := func(path, format string, args ...any) {
-		ps = append(ps, Problem{Path: path, Msg: fmt.Sprintf(format, args...)})
-	}
-	format, err := ParseFormat(c.Format)
-	if err != nil {
-		add("format", "%v", err)
+// Validate returns every problem of c as record.OptionErrors, or nil. Each
+// problem's Option is a path relative to the options, such as
+// "fields[1].path" or "time_unit".
+func (c *Options) Validate() error {
+	var ps record.OptionErrors
+	add := func(path, format string, args ...any) { ps.Add(path, fmt.Sprintf(format, args...)) }
+	if c.Format > FormatZigbee2MQTT {
+		add("format", "unknown format %d", c.Format)
 	}
 	var pat *TopicPattern
+	var err error
 	if c.TopicPattern != "" {
 		if pat, err = ParseTopicPattern(c.TopicPattern); err != nil {
 			add("topic_pattern", "%v", err)
@@ -263,25 +237,23 @@ func (c *DecodeConfig) Validate() []Problem {
 		}
 	}
 	if c.KeyPath != "" {
-		if format == FormatSenML {
+		if c.Format == FormatSenML {
 			add("key_path", "not used by format senml (the key is bn, or set key)")
 		} else if err := checkPath(c.KeyPath); err != nil {
 			add("key_path", "%v", err)
 		}
 	}
 	if c.TimePath != "" {
-		if format == FormatSenML {
+		if c.Format == FormatSenML {
 			add("time_path", "not used by format senml (time is bt+t)")
 		} else if err := checkPath(c.TimePath); err != nil {
 			add("time_path", "%v", err)
 		}
 	}
-	if c.TimeUnit != "" {
-		if _, err := ParseTimeUnit(c.TimeUnit); err != nil {
-			add("time_unit", "%v", err)
-		} else if c.TimePath == "" {
-			add("time_unit", "has no effect without time_path")
-		}
+	if c.TimeUnit > TimeRFC3339 {
+		add("time_unit", "unknown time unit %d", c.TimeUnit)
+	} else if c.TimeUnit != TimeAuto && c.TimePath == "" {
+		add("time_unit", "has no effect without time_path")
 	}
 	if len(c.Fields) == 0 {
 		add("fields", "at least one field is required")
@@ -304,23 +276,16 @@ func (c *DecodeConfig) Validate() []Problem {
 		if path == "" {
 			path = f.Name
 		}
-		if path != "" && format != FormatSenML {
+		if path != "" && c.Format != FormatSenML {
 			if err := checkPath(path); err != nil {
 				add(p+".path", "%v", err)
 			}
 		}
 	}
-	if c.MaxPayload < 0 || c.MaxPayload > maxPayloadLimit {
-		add("max_payload", "%d out of range 1..%d (0 means the default %d)", c.MaxPayload, maxPayloadLimit, DefaultMaxPayload)
+	if c.MaxPayload < 0 || c.MaxPayload > MaxPayloadLimit {
+		add("max_payload", "%d out of range 1..%d", c.MaxPayload, MaxPayloadLimit)
 	}
-	if c.MaxSkew != "" {
-		if d, err := time.ParseDuration(c.MaxSkew); err != nil {
-			add("max_time_skew", "cannot parse %q as a duration such as \"24h\" or \"0\"", c.MaxSkew)
-		} else if d < 0 {
-			add("max_time_skew", "negative duration %q", c.MaxSkew)
-		}
-	}
-	return ps
+	return ps.Err()
 }
 
 // checkPath checks the syntax of a dotted JSON path.

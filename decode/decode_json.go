@@ -1,4 +1,4 @@
-package ingest
+package decode
 
 import (
 	"fmt"
@@ -7,8 +7,9 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/edgeplane/edgeplane/record"
 	"github.com/valyala/fastjson"
+
+	"github.com/edgeplane/edgeplane/record"
 )
 
 // decodeObject decodes json, ttn and zigbee2mqtt messages: one key, one
