@@ -1,10 +1,14 @@
 package config
 
 import (
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/edgeplane/edgeplane/decode"
+	"github.com/edgeplane/edgeplane/operators"
+	"github.com/edgeplane/edgeplane/record"
+	"github.com/edgeplane/edgeplane/ring"
+	"github.com/edgeplane/edgeplane/sink"
 )
 
 // Config is one gateway's configuration file.
@@ -102,7 +106,7 @@ type Buffer struct {
 	MaxAge Duration `yaml:"max_age"`
 	// OnFull is drop_oldest (default: keep the newest data) or push_back
 	// (stall the operators; the rings' policy then applies).
-	OnFull string `yaml:"on_full"`
+	OnFull sink.OnFull `yaml:"on_full"`
 	// Sync is "default" (the server's: fsync every 2 minutes and on
 	// shutdown) or "always" (fsync every write; slower, survives a power
 	// cut).
@@ -154,7 +158,7 @@ type SASL struct {
 type Source struct {
 	Name string `yaml:"name"`
 	// Type is mqtt (default), embedded or websocket.
-	Type      string          `yaml:"type"`
+	Type      SourceType      `yaml:"type"`
 	MQTT      MQTTSource      `yaml:"mqtt"`
 	Embedded  EmbeddedSource  `yaml:"embedded"`
 	WebSocket WebSocketSource `yaml:"websocket"`
@@ -358,23 +362,28 @@ type DeadbandRule struct {
 // Window configures the window operator.
 type Window struct {
 	// Type is tumbling (default), hopping or session.
-	Type string `yaml:"type"`
+	Type record.WindowKind `yaml:"type"`
 	// Size of tumbling and hopping windows. Default 1m.
 	Size Duration `yaml:"size"`
-	// Advance of hopping windows (must divide nothing; panes are gcd).
+	// Advance of hopping windows: a window starts every advance (0 <
+	// advance <= size; state is kept in panes of gcd(size, advance), at
+	// most 4096 per window).
 	Advance Duration `yaml:"advance"`
 	// Gap of session windows.
 	Gap Duration `yaml:"gap"`
-	// Offset shifts epoch alignment of tumbling and hopping windows.
+	// Offset shifts the epoch alignment of tumbling and hopping windows:
+	// -slide < offset < slide, where slide is the size (tumbling) or the
+	// advance (hopping).
 	Offset Duration `yaml:"offset"`
-	// OutOfOrderness is the watermark's bound B. Default 5s.
+	// OutOfOrderness is the watermark's bound B (0 is a valid bound).
+	// Default 5s.
 	OutOfOrderness Duration `yaml:"out_of_orderness"`
 	// AllowedLateness L: late events within it re-fire their window.
 	AllowedLateness Duration `yaml:"allowed_lateness"`
 	// Emit is update (default) or final.
-	Emit string `yaml:"emit"`
+	Emit operators.EmitMode `yaml:"emit"`
 	// Time is event (default) or processing.
-	Time string `yaml:"time"`
+	Time operators.TimeMode `yaml:"time"`
 	// IdleTimeout marks a silent source idle. Default 30s.
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxOpenWindows per series and field. Default 16.
@@ -386,7 +395,7 @@ type Ring struct {
 	// Capacity per shard, rounded up to a power of two. Default 8192.
 	Capacity int `yaml:"capacity"`
 	// Policy when a ring is full: block (default), drop_newest, drop_oldest.
-	Policy string `yaml:"policy"`
+	Policy ring.Policy `yaml:"policy"`
 	// Shards is the number of operator goroutines. Default 1.
 	Shards int `yaml:"shards"`
 }
@@ -398,178 +407,11 @@ type Output struct {
 	// Format is json (default: one record per aggregate) or compact (many
 	// aggregates per record in a columnar binary layout; edgeplane decode
 	// turns it back into JSON lines).
-	Format string `yaml:"format"`
+	Format sink.RecordFormat `yaml:"format"`
 	// Compression of compact records: zstd (default), s2 or none.
 	Compression string `yaml:"compression"`
 	// LateTopic receives late events as JSON when set.
 	LateTopic string `yaml:"late_topic"`
-}
-
-// Defaults applied by ApplyDefaults.
-const (
-	DefaultDataDir    = "./data"
-	DefaultHTTPListen = "127.0.0.1:8080"
-	DefaultMaxSeries  = 10000
-)
-
-// ApplyDefaults fills every unset option with its documented default.
-func (c *Config) ApplyDefaults(hostname string) {
-	g := &c.Gateway
-	if g.ID == "" {
-		g.ID = hostname
-	}
-	if g.DataDir == "" {
-		g.DataDir = DefaultDataDir
-	}
-	if g.HTTPListen == "" {
-		g.HTTPListen = DefaultHTTPListen
-	}
-	if g.LogLevel == "" {
-		g.LogLevel = "info"
-	}
-	if g.ShutdownTimeout == 0 {
-		g.ShutdownTimeout = Duration(15 * time.Second)
-	}
-	if g.TelemetryTopic == "" {
-		g.TelemetryTopic = "edgeplane.telemetry"
-	}
-	if g.TelemetryInterval == 0 {
-		g.TelemetryInterval = Duration(time.Minute)
-	}
-	b := &c.NATS.Buffer
-	if b.MaxBytes == 0 {
-		b.MaxBytes = 1 << 30
-	}
-	if b.MaxAge == 0 {
-		b.MaxAge = Duration(7 * 24 * time.Hour)
-	}
-	if b.OnFull == "" {
-		b.OnFull = "drop_oldest"
-	}
-	if b.Sync == "" {
-		b.Sync = "default"
-	}
-	if b.DuplicateWindow == 0 {
-		b.DuplicateWindow = Duration(2 * time.Minute)
-	}
-	k := &c.Kafka
-	if k.ClientID == "" {
-		k.ClientID = "edgeplane-" + g.ID
-	}
-	if k.Compression == "" {
-		k.Compression = "zstd"
-	}
-	if k.DeliveryTimeout == 0 {
-		k.DeliveryTimeout = Duration(30 * time.Second)
-	}
-	for i := range c.Sources {
-		s := &c.Sources[i]
-		if s.Type == "" {
-			s.Type = "mqtt"
-		}
-		if s.Decode.MaxPayload == 0 {
-			s.Decode.MaxPayload = decode.DefaultMaxPayload
-		}
-		if s.Decode.MaxSkew == 0 {
-			s.Decode.MaxSkew = Duration(decode.DefaultMaxSkew)
-		}
-		switch s.Type {
-		case "mqtt":
-			m := &s.MQTT
-			if m.Broker == "" {
-				m.Broker = "embedded"
-			}
-			if m.ClientID == "" {
-				m.ClientID = "edgeplane-" + g.ID + "-" + s.Name
-			}
-			if m.KeepAlive == 0 {
-				m.KeepAlive = Duration(30 * time.Second)
-			}
-			if m.Connections == 0 {
-				m.Connections = 1
-			}
-			if m.MaxUnacked == 0 {
-				m.MaxUnacked = 1024
-			}
-			if m.PingTimeout == 0 {
-				m.PingTimeout = Duration(10 * time.Second)
-			}
-			if m.StaleTimeout == 0 {
-				m.StaleTimeout = m.KeepAlive*3/2 + m.PingTimeout
-			}
-		case "embedded":
-			e := &s.Embedded
-			if e.Subscribers == 0 {
-				e.Subscribers = 1
-			}
-			if e.PendingMsgs == 0 {
-				e.PendingMsgs = 65536
-			}
-			if e.PendingBytes == 0 {
-				e.PendingBytes = 64 << 20
-			}
-		case "websocket":
-			w := &s.WebSocket
-			if w.Path == "" {
-				w.Path = "/"
-			}
-			if w.MaxFrame == 0 {
-				w.MaxFrame = 65536
-			}
-			if w.MaxConns == 0 {
-				w.MaxConns = 1024
-			}
-			if w.IdleTimeout == 0 {
-				w.IdleTimeout = Duration(5 * time.Minute)
-			}
-		}
-	}
-	for i := range c.Pipelines {
-		p := &c.Pipelines[i]
-		w := &p.Window
-		if w.Type == "" {
-			w.Type = "tumbling"
-		}
-		if w.Size == 0 && w.Type != "session" {
-			w.Size = Duration(time.Minute)
-		}
-		if w.OutOfOrderness == 0 {
-			w.OutOfOrderness = Duration(5 * time.Second)
-		}
-		if w.Emit == "" {
-			w.Emit = "update"
-		}
-		if w.Time == "" {
-			w.Time = "event"
-		}
-		if w.IdleTimeout == 0 {
-			w.IdleTimeout = Duration(30 * time.Second)
-		}
-		if w.MaxOpenWindows == 0 {
-			w.MaxOpenWindows = 16
-		}
-		if len(p.Aggregates) == 0 {
-			p.Aggregates = []string{"count", "sum", "min", "max", "mean"}
-		}
-		if p.MaxSeries == 0 {
-			p.MaxSeries = DefaultMaxSeries
-		}
-		if p.Ring.Capacity == 0 {
-			p.Ring.Capacity = 8192
-		}
-		if p.Ring.Policy == "" {
-			p.Ring.Policy = "block"
-		}
-		if p.Ring.Shards == 0 {
-			p.Ring.Shards = 1
-		}
-		if p.To.Topic == "" {
-			p.To.Topic = "edgeplane." + p.Name
-		}
-		if p.To.Format == "" {
-			p.To.Format = "json"
-		}
-	}
 }
 
 // Source returns the source named name, or nil.
@@ -594,4 +436,40 @@ func (d *Decode) Options() decode.Options {
 		o.Fields = append(o.Fields, decode.Field{Name: f.Name, Path: f.Path})
 	}
 	return o
+}
+
+// SourceType is the kind of a source; its zero value, SourceMQTT, is the
+// default.
+type SourceType uint8
+
+// Source types.
+const (
+	// SourceMQTT subscribes through paho to any broker.
+	SourceMQTT SourceType = iota
+	// SourceEmbedded takes the embedded MQTT listener's messages in-process.
+	SourceEmbedded
+	// SourceWebSocket is a WebSocket endpoint sensors push to.
+	SourceWebSocket
+)
+
+var sourceTypeNames = [...]string{"mqtt", "embedded", "websocket"}
+
+func (t SourceType) String() string {
+	if int(t) < len(sourceTypeNames) {
+		return sourceTypeNames[t]
+	}
+	return "SourceType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// EnumValues lists the names UnmarshalText accepts.
+func (SourceType) EnumValues() []string { return sourceTypeNames[:] }
+
+// MarshalText returns the type's name.
+func (t SourceType) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText parses a source type's name.
+func (t *SourceType) UnmarshalText(b []byte) error {
+	i, err := record.ParseEnum("source type", string(b), sourceTypeNames[:])
+	*t = SourceType(i)
+	return err
 }

@@ -8,6 +8,10 @@ import (
 	"testing"
 
 	"github.com/edgeplane/edgeplane/config"
+	"github.com/edgeplane/edgeplane/operators"
+	"github.com/edgeplane/edgeplane/record"
+	"github.com/edgeplane/edgeplane/ring"
+	"github.com/edgeplane/edgeplane/sink"
 )
 
 func TestExampleConfigsValidate(t *testing.T) {
@@ -15,6 +19,9 @@ func TestExampleConfigsValidate(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example configs: %v", err)
 	}
+	// The examples take their secrets from the environment; without them
+	// validate refuses the packaged placeholders (TestPlaceholders).
+	t.Setenv("EDGEPLANE_WS_TOKEN", "example-secret")
 	for _, f := range files {
 		c, err := config.Load(f)
 		if err != nil {
@@ -53,14 +60,15 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := c.Pipelines[0]
-	if p.Window.Type != "tumbling" || p.Window.Size.Ms() != 10000 || p.Window.Emit != "update" ||
-		p.Ring.Policy != "block" || p.Ring.Shards != 1 || p.To.Topic != "edgeplane.p1" || p.MaxSeries != 10000 {
+	if p.Window.Type != record.Tumbling || p.Window.Size.Ms() != 10000 || p.Window.Emit != operators.Update ||
+		p.Window.OutOfOrderness.D() != config.DefaultOutOfOrderness ||
+		p.Ring.Policy != ring.Block || p.Ring.Shards != 1 || p.To.Topic != "edgeplane.p1" || p.MaxSeries != 10000 {
 		t.Fatalf("defaults not applied: %+v", p)
 	}
-	if c.Sources[0].MQTT.QoS != 0 || c.Sources[0].MQTT.ClientID != "edgeplane-gw1-s1" {
+	if c.Sources[0].MQTT.QoS != 1 || c.Sources[0].MQTT.ClientID != "edgeplane-gw1-s1" {
 		t.Fatalf("source defaults: %+v", c.Sources[0].MQTT)
 	}
-	if c.NATS.Buffer.OnFull != "drop_oldest" || c.Gateway.DataDir != "./data" {
+	if c.NATS.Buffer.OnFull != sink.EvictOldest || c.Gateway.DataDir != "./data" {
 		t.Fatalf("buffer defaults: %+v", c.NATS.Buffer)
 	}
 }
@@ -88,14 +96,15 @@ func TestThreeMistakesReportedTogether(t *testing.T) {
 		"    window: {size: 10s}", "    window: {size: 10s, type: sliding}\n    aggregatez: [count]", // lines 17, 18
 	).Replace(base)
 	ps := problems(t, src, nil)
-	// The unknown key is found while walking the file, before defaults
-	// and validation run, so it is reported on its own; fix it and the
-	// other two appear together.
+	// The unknown key and the bad window type are found while walking
+	// the file; the rest of it is still decoded and validated, so all
+	// three are reported in one run, in file order.
 	want := []struct {
 		line int
 		path string
 		msg  string
-	}{{18, "pipelines[0].aggregatez", "unknown option"}}
+	}{{10, "sources[0].mqtt.qos", "qos must be 0 or 1"}, {17, "pipelines[0].window.type", "unknown window type"},
+		{18, "pipelines[0].aggregatez", "unknown option"}}
 	check := func(ps []config.Problem, want []struct {
 		line int
 		path string
@@ -130,8 +139,8 @@ func TestAllValidationProblemsAtOnce(t *testing.T) {
 	}
 	want := []string{
 		"bad.yaml:10:7: sources[0].mqtt.qos: qos must be 0 or 1, not 2",
-		"bad.yaml:17:25: pipelines[0].window.type: unknown window type \"sliding\" (want tumbling, hopping or session)",
-		"bad.yaml:18:12: pipelines[0].ring.policy: unknown policy \"drop_everything\" (want block, drop_newest or drop_oldest)",
+		"bad.yaml:17:31: pipelines[0].window.type: unknown window type \"sliding\" (want tumbling, hopping or session)",
+		"bad.yaml:18:20: pipelines[0].ring.policy: unknown ring policy \"drop_everything\" (want block, drop_newest or drop_oldest)",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -162,8 +171,8 @@ func TestProblems(t *testing.T) {
 	f("bad duration", "size: 10s", "size: 10 parsecs", "pipelines[0].window.size", "duration")
 	f("unset env", "id: gw1", "id: ${GW_ID}", "", `"GW_ID" is not set`)
 	f("bad aggregate", "window: {size: 10s}", "window: {size: 10s}\n    aggregates: [count, mode]", "pipelines[0].aggregates", `"mode"`)
-	f("hopping advance", "window: {size: 10s}", "window: {size: 10s, type: hopping, advance: 20s}", "pipelines[0].window.advance", "at most size")
-	f("session gap", "window: {size: 10s}", "window: {type: session}", "pipelines[0].window.gap", "positive gap")
+	f("hopping advance", "window: {size: 10s}", "window: {size: 10s, type: hopping, advance: 20s}", "pipelines[0].window.advance", "want 0 < advance <= size (10s)")
+	f("session gap", "window: {size: 10s}", "window: {type: session}", "pipelines[0].window.gap", "0s, want > 0")
 	f("embedded without listener", "broker: tcp://127.0.0.1:1883", "broker: embedded", "sources[0].mqtt.broker", "mqtt_listen")
 	f("bad filter", `topics: ["city/#"]`, `topics: ["city/#/x"]`, "sources[0].mqtt.topics[0]", "# must be")
 	f("duplicate source", "pipelines:", "  - name: s1\n    mqtt: {broker: tcp://h:1, topics: [a]}\n    decode: {fields: [{name: v}]}\npipelines:", "sources[1].name", "duplicate")

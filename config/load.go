@@ -74,7 +74,7 @@ func Load(path string) (*Config, error) {
 
 // LoadBytes is Load for a file's contents; lookup resolves ${VAR}.
 func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
-	l := loader{file: name, pos: map[string]Pos{}}
+	l := loader{file: name, pos: map[string]Pos{}, bad: map[string]bool{}}
 	expanded := l.expand(data, lookup)
 	f, err := parser.ParseBytes(expanded, 0)
 	if err != nil {
@@ -90,13 +90,12 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 		return nil, l.err()
 	}
 	l.walk(root, "", reflect.TypeOf(Config{}))
+	// Values the walk refused are null by now, and unknown keys are
+	// ignored here: decode and validate the rest, so that one run reports
+	// every problem. A wrongly typed value stops it here.
 	var c Config
-	if len(l.problems) == 0 {
-		if err := yaml.NodeToValue(root, &c); err != nil {
-			l.addYAMLError(err)
-		}
-	}
-	if len(l.problems) > 0 {
+	if err := yaml.NodeToValue(root, &c); err != nil {
+		l.addYAMLError(err)
 		return nil, l.err()
 	}
 	c.File = name
@@ -106,8 +105,11 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 		host = "gateway"
 	}
 	c.ApplyDefaults(host)
-	for _, p := range c.validate() {
-		l.add(p.Path, p.Msg)
+	_, ps := compile(&c)
+	for _, p := range ps {
+		if !l.bad[p.Path] { // already reported as a bad value
+			l.add(p.Path, p.Msg)
+		}
 	}
 	if len(l.problems) > 0 {
 		return nil, l.err()
@@ -119,12 +121,25 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 type loader struct {
 	file     string
 	pos      map[string]Pos
+	bad      map[string]bool // options whose value was refused while walking
 	problems []Problem
 }
 
 func (l *loader) err() error {
-	sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
-	return &Error{Problems: l.problems}
+	e := &Error{Problems: l.problems}
+	e.sort()
+	return e
+}
+
+// sort orders the problems by file, then line.
+func (e *Error) sort() {
+	sort.SliceStable(e.Problems, func(i, j int) bool {
+		a, b := e.Problems[i], e.Problems[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
 }
 
 // add records a problem at path, locating it at the path's node or, when
@@ -345,7 +360,12 @@ func (l *loader) walkPair(mv *ast.MappingValueNode, path string, t reflect.Type)
 		return
 	}
 	if reflect.PointerTo(f.Type).Implements(textUnmarshaler) {
-		l.checkText(mv.Value, p, f.Type)
+		if !l.checkText(mv.Value, p, f.Type) {
+			// Reported: decode the rest as if the option were empty, so
+			// that validation still reports every other problem.
+			mv.Value = ast.Null(mv.Value.GetToken())
+			l.bad[p] = true
+		}
 		return
 	}
 	l.walk(mv.Value, p, f.Type)
@@ -353,22 +373,24 @@ func (l *loader) walkPair(mv *ast.MappingValueNode, path string, t reflect.Type)
 
 // checkText parses a scalar into a TextUnmarshaler type (durations, sizes)
 // so that a bad value is reported at its own line, with the others.
-func (l *loader) checkText(n ast.Node, path string, t reflect.Type) {
+func (l *loader) checkText(n ast.Node, path string, t reflect.Type) bool {
 	tok := n.GetToken()
 	if tok == nil {
-		return
+		return true
 	}
 	switch n.(type) {
 	case *ast.MappingNode, *ast.SequenceNode:
 		l.addAt(tok.Position.Line, tok.Position.Column, path, "want a single value")
-		return
+		return false
 	case *ast.NullNode:
-		return
+		return true
 	}
 	v := reflect.New(t).Interface().(encoding.TextUnmarshaler)
 	if err := v.UnmarshalText([]byte(tok.Value)); err != nil {
 		l.addAt(tok.Position.Line, tok.Position.Column, path, err.Error())
+		return false
 	}
+	return true
 }
 
 func mapKey(k ast.MapKeyNode) string {

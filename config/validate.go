@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -10,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgeplane/edgeplane/decode"
-	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/record"
 	"github.com/edgeplane/edgeplane/sink"
 )
@@ -45,6 +42,12 @@ func (c *Config) validate() problems {
 	if len(c.Pipelines) == 0 {
 		ps.add("pipelines", "at least one pipeline is required")
 	}
+	for i := range c.Pipelines {
+		c.checkInert(&ps, i)
+	}
+	c.checkListeners(&ps)
+	c.checkDataDir(&ps)
+	c.checkPlaceholders(&ps)
 	return ps
 }
 
@@ -64,8 +67,8 @@ func (c *Config) validateGateway(ps *problems) {
 	if g.ShutdownTimeout <= 0 {
 		ps.add("gateway.shutdown_timeout", "must be positive")
 	}
-	if !validTopic(g.TelemetryTopic) {
-		ps.add("gateway.telemetry_topic", "%q is not a valid Kafka topic name", g.TelemetryTopic)
+	if msg := sink.CheckTopic(g.TelemetryTopic); msg != "" {
+		ps.add("gateway.telemetry_topic", "%s", msg)
 	}
 	if g.TelemetryInterval > 0 && g.TelemetryInterval < Duration(time.Second) {
 		ps.add("gateway.telemetry_interval", "must be at least 1s (or off)")
@@ -81,22 +84,19 @@ func (c *Config) validateNATS(ps *problems) {
 		checkHostPort(ps, "nats.mqtt_listen", n.MQTTListen)
 	}
 	b := &n.Buffer
-	if b.MaxBytes < 1<<20 {
-		ps.add("nats.buffer.max_bytes", "%d bytes is too small (at least 1MiB)", b.MaxBytes)
+	if b.MaxBytes <= 0 {
+		ps.add("nats.buffer.max_bytes", "must be positive (at least 1MiB)")
 	}
 	if b.MaxAge < 0 {
-		ps.add("nats.buffer.max_age", "must not be negative")
-	}
-	if _, err := sink.ParseOnFull(b.OnFull); err != nil {
-		ps.add("nats.buffer.on_full", "%v", err)
+		ps.add("nats.buffer.max_age", "must not be negative (0: no age limit)")
 	}
 	switch b.Sync {
 	case "default", "always":
 	default:
 		ps.add("nats.buffer.sync", "unknown sync policy %q (want default or always)", b.Sync)
 	}
-	if b.DuplicateWindow < Duration(time.Second) {
-		ps.add("nats.buffer.duplicate_window", "must be at least 1s")
+	if b.DuplicateWindow <= 0 {
+		ps.add("nats.buffer.duplicate_window", "must be positive (at least 1s)")
 	}
 }
 
@@ -140,7 +140,7 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 	}
 	names[s.Name] = true
 	switch s.Type {
-	case "mqtt":
+	case SourceMQTT:
 		m := &s.MQTT
 		if m.Broker == "embedded" {
 			if c.NATS.MQTTListen == "" {
@@ -200,7 +200,7 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 				ps.add(at+".mqtt.hold_acks", "needs connections: 1 (acks follow one arrival order)")
 			}
 			for _, p := range c.Pipelines {
-				if contains(p.From, s.Name) && p.Window.Type == "session" {
+				if contains(p.From, s.Name) && p.Window.Type == record.Session {
 					ps.add(at+".mqtt.hold_acks", "pipeline %s uses session windows, whose end is not known when a reading arrives; held acks need tumbling or hopping windows", p.Name)
 				}
 			}
@@ -211,7 +211,7 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 		if m.StaleTimeout <= m.KeepAlive+m.PingTimeout {
 			ps.add(at+".mqtt.stale_timeout", "must exceed keep_alive + ping_timeout (%s)", (m.KeepAlive + m.PingTimeout).D())
 		}
-	case "embedded":
+	case SourceEmbedded:
 		e := &s.Embedded
 		if c.NATS.MQTTListen == "" {
 			ps.add(at+".type", "an embedded source needs nats.mqtt_listen")
@@ -233,7 +233,7 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 		if e.PendingMsgs < 1 || e.PendingBytes < 1<<10 {
 			ps.add(at+".embedded", "pending_msgs and pending_bytes must be positive (pending_bytes at least 1KiB)")
 		}
-	case "websocket":
+	case SourceWebSocket:
 		w := &s.WebSocket
 		if w.Listen == "" {
 			ps.add(at+".websocket.listen", "a listen address is required")
@@ -269,14 +269,11 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 	default:
 		ps.add(at+".type", "unknown source type %q (want mqtt, embedded or websocket)", s.Type)
 	}
-	do := s.Decode.Options()
-	var derrs record.OptionErrors
-	errors.As(do.Validate(), &derrs)
-	for _, p := range derrs {
-		ps.add(at+".decode."+p.Option, "%s", p.Msg)
-	}
 }
 
+// validatePipeline checks what is not a stage's own rule: the name and
+// the from list's length. Everything else is checked by Compile, by the
+// stages' own Validate.
 func (c *Config) validatePipeline(ps *problems, i int, names map[string]bool) {
 	p := &c.Pipelines[i]
 	at := fmt.Sprintf("pipelines[%d]", i)
@@ -291,162 +288,6 @@ func (c *Config) validatePipeline(ps *problems, i int, names map[string]bool) {
 	}
 	if len(p.From) > 255 {
 		ps.add(at+".from", "at most 255 sources")
-	}
-	fields := map[string]bool{}
-	for j, name := range p.From {
-		s := c.Source(name)
-		if s == nil {
-			ps.add(fmt.Sprintf("%s.from[%d]", at, j), "no source named %q", name)
-			continue
-		}
-		for _, f := range s.Decode.FieldNames() {
-			fields[f] = true
-		}
-	}
-	for j, f := range p.Fields {
-		if len(fields) > 0 && !fields[f] {
-			ps.add(fmt.Sprintf("%s.fields[%d]", at, j), "no source in from has a field %q", f)
-		}
-	}
-	known := func(path, f string) {
-		if f != "*" && f != "" && len(fields) > 0 && !fields[f] && !contains(p.Fields, f) {
-			ps.add(path, "no field %q in the pipeline's sources", f)
-		}
-		if f == "" {
-			ps.add(path, "field is required (a field name or \"*\")")
-		}
-	}
-	for j, r := range p.Filter {
-		at := fmt.Sprintf("%s.filter[%d]", at, j)
-		if r.Tag != "" || r.In != nil || r.NotIn != nil {
-			c.validateTagFilter(ps, at, p, &r)
-			continue
-		}
-		known(at+".field", r.Field)
-		n := 0
-		if r.Min != nil || r.Max != nil {
-			n++
-		}
-		if r.Equals != nil {
-			n++
-		}
-		if r.NotEquals != nil {
-			n++
-		}
-		if n != 1 {
-			ps.add(at, "set min/max, equals or not_equals (exactly one kind)")
-		}
-		if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
-			ps.add(at+".min", "min %v is above max %v", *r.Min, *r.Max)
-		}
-	}
-	for j, r := range p.Map {
-		at := fmt.Sprintf("%s.map[%d]", at, j)
-		known(at+".field", r.Field)
-		switch {
-		case r.From != "" || r.To != "":
-			if r.Scale != nil || r.Offset != 0 {
-				ps.add(at, "use scale/offset or from/to, not both")
-			} else if _, _, err := operators.UnitConversion(r.From, r.To); err != nil {
-				ps.add(at+".from", "%v", err)
-			}
-		case r.Scale == nil && r.Offset == 0:
-			ps.add(at, "set scale and/or offset, or from and to")
-		}
-	}
-	for j, r := range p.Deadband {
-		at := fmt.Sprintf("%s.deadband[%d]", at, j)
-		known(at+".field", r.Field)
-		if r.Threshold <= 0 {
-			ps.add(at+".threshold", "must be positive")
-		}
-		if r.MaxGap < 0 {
-			ps.add(at+".max_gap", "must not be negative")
-		}
-	}
-	c.validateWindow(ps, at+".window", &p.Window)
-	if _, _, err := operators.ParseAggregates(p.Aggregates); err != nil {
-		ps.add(at+".aggregates", "%v", err)
-	}
-	if p.MaxSeries <= 0 || p.MaxSeries > 10_000_000 {
-		ps.add(at+".max_series", "must be between 1 and 10000000, not %d", p.MaxSeries)
-	}
-	r := &p.Ring
-	if r.Capacity < 2 || r.Capacity > 1<<24 {
-		ps.add(at+".ring.capacity", "must be between 2 and 16777216, not %d", r.Capacity)
-	}
-	switch r.Policy {
-	case "block", "drop_newest", "drop_oldest":
-	default:
-		ps.add(at+".ring.policy", "unknown policy %q (want block, drop_newest or drop_oldest)", r.Policy)
-	}
-	if r.Shards < 1 || r.Shards > 256 {
-		ps.add(at+".ring.shards", "must be between 1 and 256, not %d", r.Shards)
-	}
-	if !validTopic(p.To.Topic) {
-		ps.add(at+".to.topic", "%q is not a valid Kafka topic name", p.To.Topic)
-	}
-	if p.To.LateTopic != "" && !validTopic(p.To.LateTopic) {
-		ps.add(at+".to.late_topic", "%q is not a valid Kafka topic name", p.To.LateTopic)
-	}
-	if f, err := sink.ParseFormat(p.To.Format); err != nil {
-		ps.add(at+".to.format", "%v", err)
-	} else if f == sink.FormatCompact {
-		if _, err := sink.ParseCompactCompression(p.To.Compression); err != nil {
-			ps.add(at+".to.compression", "%v", err)
-		}
-	} else if p.To.Compression != "" {
-		ps.add(at+".to.compression", "only the compact format takes a compression (the json format is compressed by the Kafka client: kafka.compression)")
-	}
-}
-
-func (c *Config) validateWindow(ps *problems, at string, w *Window) {
-	switch w.Type {
-	case "tumbling":
-		if w.Size <= 0 {
-			ps.add(at+".size", "must be positive")
-		}
-	case "hopping":
-		if w.Size <= 0 {
-			ps.add(at+".size", "must be positive")
-		}
-		if w.Advance <= 0 || w.Advance > w.Size {
-			ps.add(at+".advance", "must be positive and at most size (%s)", w.Size.D())
-		}
-	case "session":
-		if w.Gap <= 0 {
-			ps.add(at+".gap", "session windows need a positive gap")
-		}
-	default:
-		ps.add(at+".type", "unknown window type %q (want tumbling, hopping or session)", w.Type)
-	}
-	if w.Size.D()%time.Millisecond != 0 || w.Advance.D()%time.Millisecond != 0 || w.Gap.D()%time.Millisecond != 0 {
-		ps.add(at, "window durations must be whole milliseconds")
-	}
-	if w.Offset < 0 || (w.Size > 0 && w.Offset >= w.Size) {
-		ps.add(at+".offset", "must be between 0 and size")
-	}
-	if w.OutOfOrderness < 0 {
-		ps.add(at+".out_of_orderness", "must not be negative")
-	}
-	if w.AllowedLateness < 0 {
-		ps.add(at+".allowed_lateness", "must not be negative")
-	}
-	switch w.Emit {
-	case "update", "final":
-	default:
-		ps.add(at+".emit", "unknown emit mode %q (want update or final)", w.Emit)
-	}
-	switch w.Time {
-	case "event", "processing":
-	default:
-		ps.add(at+".time", "unknown time %q (want event or processing)", w.Time)
-	}
-	if w.IdleTimeout < 0 {
-		ps.add(at+".idle_timeout", "must not be negative")
-	}
-	if w.MaxOpenWindows < 1 || w.MaxOpenWindows > 4096 {
-		ps.add(at+".max_open_windows", "must be between 1 and 4096")
 	}
 }
 
@@ -533,70 +374,4 @@ func validName(s string) bool {
 		return false
 	}
 	return true
-}
-
-func validTopic(s string) bool {
-	if s == "" || len(s) > 249 || s == "." || s == ".." {
-		return false
-	}
-	for _, r := range s {
-		if r == '-' || r == '_' || r == '.' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			continue
-		}
-		return false
-	}
-	return true
-}
-
-// validateTagFilter checks a filter rule on a tag: one kind of test, and a
-// tag every source of the pipeline's topic_pattern defines.
-func (c *Config) validateTagFilter(ps *problems, at string, p *Pipeline, r *FilterRule) {
-	switch {
-	case r.Tag == "":
-		ps.add(at+".tag", "in and not_in test a tag: set tag (a topic_pattern variable)")
-		return
-	case r.Field != "":
-		ps.add(at, "set field or tag, not both")
-		return
-	}
-	n := 0
-	if r.In != nil {
-		n++
-	}
-	if r.NotIn != nil {
-		n++
-	}
-	if r.Min != nil || r.Max != nil {
-		n++
-	}
-	if r.Equals != nil || r.NotEquals != nil {
-		ps.add(at, "equals and not_equals test fields; for a tag use in: [value] or not_in: [value]")
-		return
-	}
-	if n != 1 {
-		ps.add(at, "set in, not_in or min/max (exactly one kind)")
-	}
-	if r.In != nil && len(r.In) == 0 {
-		ps.add(at+".in", "in needs at least one value")
-	}
-	if r.Min != nil && r.Max != nil && *r.Min > *r.Max {
-		ps.add(at+".min", "min %v is above max %v", *r.Min, *r.Max)
-	}
-	for j, name := range p.From {
-		s := c.Source(name)
-		if s == nil {
-			continue // reported with from
-		}
-		if s.Decode.TopicPattern == "" {
-			ps.add(at+".tag", "source %q (from[%d]) has no topic_pattern, so no tag %q", name, j, r.Tag)
-			continue
-		}
-		tp, err := decode.ParseTopicPattern(s.Decode.TopicPattern)
-		if err != nil {
-			continue // reported with the source
-		}
-		if !contains(tp.Vars(), r.Tag) {
-			ps.add(at+".tag", "source %q (from[%d]): topic_pattern %q has no variable {%s}", name, j, s.Decode.TopicPattern, r.Tag)
-		}
-	}
 }

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"bufio"
+	"errors"
 	"os"
 	"path"
 	"strings"
@@ -43,9 +44,23 @@ func unitDirectives(t *testing.T, file string) map[string][]string {
 // package agree on paths: the config the unit runs is the packaged
 // conffile, and gateway.data_dir is the unit's StateDirectory.
 func TestPackagedConfig(t *testing.T) {
-	cfg, err := config.Load("arm64/edgeplane.yaml")
+	// As shipped, validate refuses the two placeholders the operator must
+	// set first, and nothing else. (data_dir is pointed at a temporary
+	// directory: /var/lib is the package's, not this test's.)
+	raw, err := os.ReadFile("arm64/edgeplane.yaml")
 	if err != nil {
-		t.Fatalf("the packaged config does not validate:\n%v", err)
+		t.Fatal(err)
+	}
+	shipped := strings.Replace(string(raw), "data_dir: /var/lib/edgeplane", "data_dir: "+t.TempDir(), 1)
+	_, err = config.LoadBytes("arm64/edgeplane.yaml", []byte(shipped), os.LookupEnv)
+	var ce *config.Error
+	if !errors.As(err, &ce) || len(ce.Problems) != 2 || ce.Problems[0].Path != "gateway.id" || ce.Problems[1].Path != "kafka.brokers[0]" {
+		t.Fatalf("the packaged config: want the two placeholder problems, got %v", err)
+	}
+	edited := strings.NewReplacer("id: gw-change-me", "id: gw-d7-01", "kafka.example.internal:9092", "10.20.0.5:9092").Replace(shipped)
+	_, err = config.LoadBytes("arm64/edgeplane.yaml", []byte(edited), os.LookupEnv)
+	if err != nil {
+		t.Fatalf("the packaged config, placeholders set, does not validate:\n%v", err)
 	}
 	u := unitDirectives(t, "arm64/edgeplane.service")
 	one := func(k string) string {
@@ -59,8 +74,8 @@ func TestPackagedConfig(t *testing.T) {
 	if got := one("ExecStart"); got != "/usr/bin/edgeplane run -c "+confPath {
 		t.Errorf("ExecStart=%s", got)
 	}
-	if got := "/var/lib/" + one("StateDirectory"); cfg.Gateway.DataDir != got {
-		t.Errorf("gateway.data_dir is %q, the unit's StateDirectory is %s", cfg.Gateway.DataDir, got)
+	if got := "/var/lib/" + one("StateDirectory"); !strings.Contains(string(raw), "data_dir: "+got+" ") {
+		t.Errorf("the packaged gateway.data_dir is not the unit's StateDirectory %s", got)
 	}
 	for _, k := range []string{"ProtectSystem", "ProtectHome", "NoNewPrivileges", "PrivateTmp", "RestrictAddressFamilies",
 		"SystemCallFilter", "MemoryMax", "Restart", "ExecReload", "DynamicUser"} {

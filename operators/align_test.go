@@ -15,21 +15,21 @@ import (
 func alignShapes() []Config {
 	const big = int64(maxSpan)
 	return []Config{
-		{Kind: Tumbling, Size: 1},
-		{Kind: Tumbling, Size: 2},
-		{Kind: Tumbling, Size: 7},
-		{Kind: Tumbling, Size: 1000},
-		{Kind: Tumbling, Size: 86_400_000},
-		{Kind: Tumbling, Size: big},
-		{Kind: Hopping, Size: 10, Advance: 5},
-		{Kind: Hopping, Size: 10, Advance: 4}, // pane 2, size % advance 2
-		{Kind: Hopping, Size: 7, Advance: 3},  // pane 1
-		{Kind: Hopping, Size: 1000, Advance: 250},
-		{Kind: Hopping, Size: 1000, Advance: 300}, // pane 100
-		{Kind: Hopping, Size: 3, Advance: 3},
-		{Kind: Hopping, Size: 4096, Advance: 1},
-		{Kind: Hopping, Size: big, Advance: 3 << 50}, // pane 1<<50
-		{Kind: Hopping, Size: big, Advance: big},
+		{Kind: record.Tumbling, Size: 1},
+		{Kind: record.Tumbling, Size: 2},
+		{Kind: record.Tumbling, Size: 7},
+		{Kind: record.Tumbling, Size: 1000},
+		{Kind: record.Tumbling, Size: 86_400_000},
+		{Kind: record.Tumbling, Size: big},
+		{Kind: record.Hopping, Size: 10, Advance: 5},
+		{Kind: record.Hopping, Size: 10, Advance: 4}, // pane 2, size % advance 2
+		{Kind: record.Hopping, Size: 7, Advance: 3},  // pane 1
+		{Kind: record.Hopping, Size: 1000, Advance: 250},
+		{Kind: record.Hopping, Size: 1000, Advance: 300}, // pane 100
+		{Kind: record.Hopping, Size: 3, Advance: 3},
+		{Kind: record.Hopping, Size: 4096, Advance: 1},
+		{Kind: record.Hopping, Size: big, Advance: 3 << 50}, // pane 1<<50
+		{Kind: record.Hopping, Size: big, Advance: big},
 	}
 }
 
@@ -186,9 +186,9 @@ func TestPropertyNegativeTimesAndOffsets(t *testing.T) {
 	for seed := range uint64(iters) {
 		rng := rand.New(rand.NewPCG(seed, 0x5eed))
 		c := propConfig(rng)
-		c.Kind = Tumbling
+		c.Kind = record.Tumbling
 		if rng.IntN(2) == 0 {
-			c.Kind = Hopping
+			c.Kind = record.Hopping
 			c.Advance = int64(1 + rng.IntN(6))
 			c.Size = c.Advance*int64(1+rng.IntN(4)) + int64(rng.IntN(int(c.Advance)))
 		} else {
@@ -197,7 +197,7 @@ func TestPropertyNegativeTimesAndOffsets(t *testing.T) {
 		sl := c.slide()
 		c.Offset = rng.Int64N(2*sl-1) - (sl - 1)
 		base := []int64{-60, -20, 0, -1_700_000_000_000, 1_700_000_000_000}[rng.IntN(5)]
-		if c.Kind == Hopping {
+		if c.Kind == record.Hopping {
 			base = []int64{0, 20, 1_700_000_000_000}[rng.IntN(3)]
 		}
 		ref := newReference(c)
@@ -220,7 +220,7 @@ func TestPropertyNegativeTimesAndOffsets(t *testing.T) {
 			case 3:
 				tm -= c.Size // back across an edge
 			}
-			if c.Kind == Hopping {
+			if c.Kind == record.Hopping {
 				tm = max(tm, 0)
 			}
 			s := record.Sample{

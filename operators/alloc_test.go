@@ -21,15 +21,15 @@ func (e *countEmitter) Late(*record.Sample)      { e.late++ }
 func allocConfigs() map[string]Config {
 	all := Count | Sum | Min | Max | Mean | First | Last | Variance | Stddev | Rate
 	return map[string]Config{
-		"tumbling":       {Kind: Tumbling, Size: 100, OutOfOrder: 20, AllowedLateness: 50},
-		"tumbling/final": {Kind: Tumbling, Size: 100, OutOfOrder: 20, AllowedLateness: 50, Mode: Final, Aggregates: all},
-		"tumbling/quantiles": {Kind: Tumbling, Size: 100, OutOfOrder: 20, AllowedLateness: 50, Aggregates: all,
+		"tumbling":       {Kind: record.Tumbling, Size: 100, OutOfOrder: 20, AllowedLateness: 50},
+		"tumbling/final": {Kind: record.Tumbling, Size: 100, OutOfOrder: 20, AllowedLateness: 50, Mode: Final, Aggregates: all},
+		"tumbling/quantiles": {Kind: record.Tumbling, Size: 100, OutOfOrder: 20, AllowedLateness: 50, Aggregates: all,
 			Quantiles: []float64{0.5, 0.95, 0.99}},
-		"hopping":       {Kind: Hopping, Size: 100, Advance: 25, OutOfOrder: 20, AllowedLateness: 50, Aggregates: all},
-		"hopping/final": {Kind: Hopping, Size: 100, Advance: 25, OutOfOrder: 20, Mode: Final, Quantiles: []float64{0.5}},
-		"session":       {Kind: Session, Gap: 30, OutOfOrder: 20, AllowedLateness: 50, Aggregates: all},
-		"session/final": {Kind: Session, Gap: 30, OutOfOrder: 20, Mode: Final, Quantiles: []float64{0.99}},
-		"tumbling/chain": {Kind: Tumbling, Size: 100, Dedup: true,
+		"hopping":       {Kind: record.Hopping, Size: 100, Advance: 25, OutOfOrder: 20, AllowedLateness: 50, Aggregates: all},
+		"hopping/final": {Kind: record.Hopping, Size: 100, Advance: 25, OutOfOrder: 20, Mode: Final, Quantiles: []float64{0.5}},
+		"session":       {Kind: record.Session, Gap: 30, OutOfOrder: 20, AllowedLateness: 50, Aggregates: all},
+		"session/final": {Kind: record.Session, Gap: 30, OutOfOrder: 20, Mode: Final, Quantiles: []float64{0.99}},
+		"tumbling/chain": {Kind: record.Tumbling, Size: 100, Dedup: true,
 			Filters:   []Filter{{Field: AllFields, Op: InRange, Min: -1e6, Max: 1e6}},
 			Maps:      []FieldMap{{Field: 0, Scale: 1.8, Offset: 32}},
 			Deadbands: []Deadband{{Field: AllFields, Threshold: 0.5, MaxGap: 1000}}},

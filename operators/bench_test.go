@@ -37,12 +37,12 @@ func BenchmarkShard(b *testing.B) {
 		name string
 		c    Config
 	}{
-		{"tumbling", Config{Kind: Tumbling, Size: 1000, OutOfOrder: 200, Aggregates: basic}},
-		{"tumbling/lateness", Config{Kind: Tumbling, Size: 1000, OutOfOrder: 100, AllowedLateness: 500, Aggregates: basic}},
-		{"tumbling/all", Config{Kind: Tumbling, Size: 1000, OutOfOrder: 200, Aggregates: all}},
-		{"tumbling/p50p99", Config{Kind: Tumbling, Size: 1000, OutOfOrder: 200, Aggregates: basic, Quantiles: []float64{0.5, 0.99}}},
-		{"hopping", Config{Kind: Hopping, Size: 1000, Advance: 250, OutOfOrder: 200, Aggregates: basic}},
-		{"session", Config{Kind: Session, Gap: 300, OutOfOrder: 200, Aggregates: basic}},
+		{"tumbling", Config{Kind: record.Tumbling, Size: 1000, OutOfOrder: 200, Aggregates: basic}},
+		{"tumbling/lateness", Config{Kind: record.Tumbling, Size: 1000, OutOfOrder: 100, AllowedLateness: 500, Aggregates: basic}},
+		{"tumbling/all", Config{Kind: record.Tumbling, Size: 1000, OutOfOrder: 200, Aggregates: all}},
+		{"tumbling/p50p99", Config{Kind: record.Tumbling, Size: 1000, OutOfOrder: 200, Aggregates: basic, Quantiles: []float64{0.5, 0.99}}},
+		{"hopping", Config{Kind: record.Hopping, Size: 1000, Advance: 250, OutOfOrder: 200, Aggregates: basic}},
+		{"session", Config{Kind: record.Session, Gap: 300, OutOfOrder: 200, Aggregates: basic}},
 	}
 	for _, series := range []int{10_000, 100_000} {
 		for _, tc := range cases {

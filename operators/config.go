@@ -6,48 +6,10 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/edgeplane/edgeplane/record"
 )
-
-// WindowKind selects the window assigner of a pipeline.
-type WindowKind uint8
-
-// Window kinds.
-const (
-	// Tumbling windows are [start, start+Size), aligned to the epoch plus
-	// Offset. They are hopping windows whose Advance equals Size.
-	Tumbling WindowKind = iota
-	// Hopping windows of Size start every Advance; their state is kept in
-	// panes of gcd(Size, Advance) (WINDOWS.md rule 3).
-	Hopping
-	// Session windows open [t, t+Gap) per event and merge when they overlap
-	// or touch (WINDOWS.md rule 4).
-	Session
-)
-
-func (k WindowKind) String() string {
-	switch k {
-	case Tumbling:
-		return "tumbling"
-	case Hopping:
-		return "hopping"
-	case Session:
-		return "session"
-	}
-	return "WindowKind(" + strconv.Itoa(int(k)) + ")"
-}
-
-// recordKind maps k to record.Kind*.
-func (k WindowKind) recordKind() uint8 {
-	switch k {
-	case Hopping:
-		return record.KindHopping
-	case Session:
-		return record.KindSession
-	}
-	return record.KindTumbling
-}
 
 // EmitMode says when a window's result is emitted.
 type EmitMode uint8
@@ -63,6 +25,28 @@ const (
 	Final
 )
 
+var emitModeNames = [...]string{"update", "final"}
+
+func (m EmitMode) String() string {
+	if int(m) < len(emitModeNames) {
+		return emitModeNames[m]
+	}
+	return "EmitMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// EnumValues lists the names UnmarshalText accepts.
+func (EmitMode) EnumValues() []string { return emitModeNames[:] }
+
+// MarshalText returns the mode's name.
+func (m EmitMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText parses update or final.
+func (m *EmitMode) UnmarshalText(b []byte) error {
+	i, err := record.ParseEnum("emit mode", string(b), emitModeNames[:])
+	*m = EmitMode(i)
+	return err
+}
+
 // TimeMode selects what time windows are assigned by.
 type TimeMode uint8
 
@@ -74,6 +58,28 @@ const (
 	// to Process; the watermark is then nowMs-1, so nothing is ever late.
 	ProcessingTime
 )
+
+var timeModeNames = [...]string{"event", "processing"}
+
+func (m TimeMode) String() string {
+	if int(m) < len(timeModeNames) {
+		return timeModeNames[m]
+	}
+	return "TimeMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// EnumValues lists the names UnmarshalText accepts.
+func (TimeMode) EnumValues() []string { return timeModeNames[:] }
+
+// MarshalText returns the mode's name.
+func (m TimeMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText parses event or processing.
+func (m *TimeMode) UnmarshalText(b []byte) error {
+	i, err := record.ParseEnum("time mode", string(b), timeModeNames[:])
+	*m = TimeMode(i)
+	return err
+}
 
 // AggSet is a set of aggregates a pipeline computes.
 type AggSet uint32
@@ -267,7 +273,7 @@ type Deadband struct {
 // option selects its documented default; Validate reports every problem of
 // the defaulted configuration at once.
 type Config struct {
-	Kind WindowKind
+	Kind record.WindowKind
 	// Size is the window length in ms (tumbling, hopping). Advance is the
 	// hop of hopping windows (0 < Advance <= Size). Gap is the session gap.
 	// Offset shifts the epoch alignment (-slide < Offset < slide).
@@ -378,9 +384,9 @@ func gcd(a, b int64) int64 {
 // Advance) or the session gap.
 func (c *Config) slide() int64 {
 	switch c.Kind {
-	case Hopping:
+	case record.Hopping:
 		return c.Advance
-	case Session:
+	case record.Session:
 		return c.Gap
 	}
 	return c.Size
@@ -390,7 +396,7 @@ func (c *Config) slide() int64 {
 func (c *Config) withDefaults() Config {
 	d := *c
 	d.Quantiles = append([]float64(nil), c.Quantiles...)
-	if d.Kind == Tumbling {
+	if d.Kind == record.Tumbling {
 		d.Advance = d.Size
 	}
 	if d.Aggregates == 0 {
@@ -417,7 +423,7 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.MaxOpenWindows == 0 {
 		d.MaxOpenWindows = 16
-		if d.Kind == Hopping && d.Size > 0 && d.Advance > 0 {
+		if d.Kind == record.Hopping && d.Size > 0 && d.Advance > 0 {
 			p := gcd(d.Size, d.Advance)
 			if n := (d.Size+d.OutOfOrder+d.AllowedLateness)/p + 2; n > 16 && n < 1<<16 {
 				d.MaxOpenWindows = int(n)
@@ -426,7 +432,7 @@ func (c *Config) withDefaults() Config {
 	}
 	if d.StateBudget == 0 && d.MaxSeries > 0 && d.slide() > 0 {
 		per := int64(1) + (d.OutOfOrder+d.AllowedLateness+d.slide()-1)/d.slide()
-		if d.Kind == Hopping {
+		if d.Kind == record.Hopping {
 			p := gcd(d.Size, d.Advance)
 			per = (d.Size+d.OutOfOrder+d.AllowedLateness+p-1)/p + 1
 		}
@@ -453,126 +459,171 @@ func (c *Config) withDefaults() Config {
 	return d
 }
 
-// Validate reports every problem of the configuration (after defaults),
-// joined with errors.Join; each error names the option.
+// Validate reports every problem of the configuration (after defaults)
+// as record.OptionErrors, or nil. Each problem's Option names the field in
+// snake case ("size", "out_of_order", "filters[1].field") so that a
+// caller can point at where the value came from.
 func (c *Config) Validate() error {
 	d := c.withDefaults()
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	var ps record.OptionErrors
+	bad := func(opt, format string, args ...any) { ps.Add(opt, fmt.Sprintf(format, args...)) }
 	switch d.Kind {
-	case Tumbling, Hopping:
+	case record.Tumbling, record.Hopping:
 		if d.Size <= 0 {
-			bad("window size: %d ms, want > 0", d.Size)
+			bad("size", "%s, want > 0", ms(d.Size))
 		}
-		if d.Kind == Hopping {
+		if d.Kind == record.Hopping {
 			if d.Advance <= 0 || (d.Size > 0 && d.Advance > d.Size) {
-				bad("window advance: %d ms, want 0 < advance <= size (%d ms)", d.Advance, d.Size)
+				bad("advance", "%s, want 0 < advance <= size (%s)", ms(d.Advance), ms(d.Size))
 			} else if d.Size > 0 && d.Size/gcd(d.Size, d.Advance) > maxPanesPerWindow {
-				bad("window advance: size %d / gcd(size, advance %d) = %d panes per window, want <= %d", d.Size, d.Advance, d.Size/gcd(d.Size, d.Advance), maxPanesPerWindow)
+				p := gcd(d.Size, d.Advance)
+				bad("advance", "size %s and advance %s make panes of gcd = %s, %d panes per window, want at most %d (choose an advance that divides the size more coarsely)",
+					ms(d.Size), ms(d.Advance), ms(p), d.Size/p, maxPanesPerWindow)
 			}
 		}
 		if s := d.slide(); s > 0 && (d.Offset <= -s || d.Offset >= s) {
-			bad("window offset: %d ms, want -%d < offset < %d", d.Offset, s, s)
+			what := "size"
+			if d.Kind == record.Hopping {
+				what = "advance"
+			}
+			bad("offset", "%s, want -%s < offset < %s (the %s)", ms(d.Offset), ms(s), ms(s), what)
 		}
-	case Session:
+	case record.Session:
 		if d.Gap <= 0 {
-			bad("session gap: %d ms, want > 0", d.Gap)
+			bad("gap", "%s, want > 0", ms(d.Gap))
 		}
 	default:
-		bad("window kind: %d, want tumbling, hopping or session", d.Kind)
+		bad("kind", "%d, want tumbling, hopping or session", d.Kind)
 	}
 	if d.OutOfOrder < 0 {
-		bad("out_of_order: %d ms, want >= 0", d.OutOfOrder)
+		bad("out_of_order", "%s, want >= 0", ms(d.OutOfOrder))
 	}
 	if d.AllowedLateness < 0 {
-		bad("allowed_lateness: %d ms, want >= 0", d.AllowedLateness)
+		bad("allowed_lateness", "%s, want >= 0", ms(d.AllowedLateness))
 	}
 	if d.Mode > Final {
-		bad("emit mode: %d, want update or final", d.Mode)
+		bad("mode", "%d, want update or final", d.Mode)
 	}
 	if d.TimeMode > ProcessingTime {
-		bad("time mode: %d, want event or processing", d.TimeMode)
+		bad("time_mode", "%d, want event or processing", d.TimeMode)
 	}
 	if d.MaxFuture < 0 {
-		bad("max_future: %d ms, want >= 0", d.MaxFuture)
+		bad("max_future", "%s, want >= 0", ms(d.MaxFuture))
 	}
 	for _, v := range []struct {
 		name string
 		ms   int64
-	}{{"window size", d.Size}, {"window advance", d.Advance}, {"session gap", d.Gap}, {"out_of_order", d.OutOfOrder}, {"allowed_lateness", d.AllowedLateness}, {"idle_timeout", d.IdleTimeout}} {
+	}{{"size", d.Size}, {"advance", d.Advance}, {"gap", d.Gap}, {"out_of_order", d.OutOfOrder}, {"allowed_lateness", d.AllowedLateness}, {"idle_timeout", d.IdleTimeout}} {
 		if v.ms > maxSpan {
-			bad("%s: %d ms, want at most %d (about 146 years)", v.name, v.ms, int64(maxSpan))
+			bad(v.name, "%s, want at most %s (about 142 years)", ms(v.ms), ms(maxSpan))
 		}
 	}
 	if d.IdleTimeout < 0 {
-		bad("idle_timeout: %d ms, want >= 0", d.IdleTimeout)
+		bad("idle_timeout", "%s, want >= 0", ms(d.IdleTimeout))
 	}
 	if d.Aggregates >= aggEnd {
-		bad("aggregates: unknown bits %#x", uint32(d.Aggregates&^(aggEnd-1)))
+		bad("aggregates", "unknown bits %#x", uint32(d.Aggregates&^(aggEnd-1)))
 	}
 	if d.Aggregates&Quantiles != 0 && len(d.Quantiles) == 0 {
-		bad("quantiles: the quantiles aggregate needs at least one quantile")
+		bad("quantiles", "the quantiles aggregate needs at least one quantile")
 	}
 	if len(d.Quantiles) > record.MaxQuantiles {
-		bad("quantiles: %d, want at most %d", len(d.Quantiles), record.MaxQuantiles)
+		bad("quantiles", "%d, want at most %d", len(d.Quantiles), record.MaxQuantiles)
 	}
 	for _, q := range d.Quantiles {
 		if !(q >= 0 && q <= 1) {
-			bad("quantiles: %v outside [0, 1]", q)
+			bad("quantiles", "%v outside [0, 1]", q)
 		}
 	}
 	if !(d.SketchAlpha > 0 && d.SketchAlpha < 0.5) {
-		bad("sketch_alpha: %v, want 0 < alpha < 0.5", d.SketchAlpha)
+		bad("sketch_alpha", "%v, want 0 < alpha < 0.5", d.SketchAlpha)
 	}
-	if d.MaxSeries <= 0 {
-		bad("max_series: %d, want > 0", d.MaxSeries)
+	if d.MaxSeries <= 0 || d.MaxSeries > MaxSeriesLimit {
+		bad("max_series", "%d, want 1..%d", d.MaxSeries, MaxSeriesLimit)
 	}
 	if d.Fields <= 0 || d.Fields > 1<<16 {
-		bad("fields: %d, want 1..65536", d.Fields)
+		bad("fields", "%d, want 1..65536", d.Fields)
 	}
 	if d.MaxSeries > 0 && d.Fields > 0 && int64(d.MaxSeries)*int64(d.Fields) > math.MaxInt32 {
-		bad("max_series × fields: %d, want <= %d", int64(d.MaxSeries)*int64(d.Fields), math.MaxInt32)
+		bad("fields", "max_series × fields = %d, want <= %d", int64(d.MaxSeries)*int64(d.Fields), math.MaxInt32)
 	}
 	if d.MaxOpenWindows <= 0 || d.MaxOpenWindows >= 1<<16 {
-		bad("max_open_windows: %d, want 1..65535", d.MaxOpenWindows)
+		bad("max_open_windows", "%d, want 1..65535", d.MaxOpenWindows)
 	}
 	if d.Sources <= 0 || d.Sources > 256 {
-		bad("sources: %d, want 1..256", d.Sources)
+		bad("sources", "%d, want 1..256", d.Sources)
 	}
 	if d.StateBudget < 0 || d.StateBudget > math.MaxInt32 {
-		bad("state_budget: %d, want 0..%d", d.StateBudget, math.MaxInt32)
+		bad("state_budget", "%d, want 0..%d", d.StateBudget, math.MaxInt32)
 	}
 	if d.SketchBudget < 0 || d.SketchBudget > math.MaxInt32 {
-		bad("sketch_budget: %d, want 0..%d", d.SketchBudget, math.MaxInt32)
+		bad("sketch_budget", "%d, want 0..%d", d.SketchBudget, math.MaxInt32)
 	}
 	field := func(opt string, i, f int) {
 		if f != AllFields && (f < 0 || f >= d.Fields) {
-			bad("%s[%d].field: %d, want 0..%d or AllFields", opt, i, f, d.Fields-1)
+			bad(fmt.Sprintf("%s[%d].field", opt, i), "field id %d, want 0..%d or AllFields", f, d.Fields-1)
 		}
 	}
 	for i, f := range d.Filters {
 		field("filters", i, f.Field)
 		if f.Op > NotEqual {
-			bad("filters[%d].op: %d, want range, eq or ne", i, f.Op)
+			bad(fmt.Sprintf("filters[%d].op", i), "%d, want range, eq or ne", f.Op)
 		}
 		if f.Op == InRange && !(f.Min <= f.Max) {
-			bad("filters[%d]: min %v > max %v", i, f.Min, f.Max)
+			bad(fmt.Sprintf("filters[%d].min", i), "min %v is above max %v", f.Min, f.Max)
 		}
 	}
 	for i, m := range d.Maps {
 		field("maps", i, m.Field)
 		if math.IsNaN(m.Scale) || math.IsInf(m.Scale, 0) || math.IsNaN(m.Offset) || math.IsInf(m.Offset, 0) {
-			bad("maps[%d]: scale %v, offset %v, want finite", i, m.Scale, m.Offset)
+			bad(fmt.Sprintf("maps[%d]", i), "scale %v, offset %v, want finite", m.Scale, m.Offset)
 		}
 	}
 	for i, db := range d.Deadbands {
 		field("deadbands", i, db.Field)
-		if !(db.Threshold >= 0) {
-			bad("deadbands[%d].threshold: %v, want >= 0", i, db.Threshold)
+		if !(db.Threshold > 0) {
+			bad(fmt.Sprintf("deadbands[%d].threshold", i), "%v, want > 0", db.Threshold)
 		}
 		if db.MaxGap < 0 {
-			bad("deadbands[%d].max_gap: %d ms, want >= 0", i, db.MaxGap)
+			bad(fmt.Sprintf("deadbands[%d].max_gap", i), "%s, want >= 0", ms(db.MaxGap))
 		}
 	}
-	return errors.Join(errs...)
+	return ps.Err()
+}
+
+// MaxSeriesLimit bounds Config.MaxSeries.
+const MaxSeriesLimit = 10_000_000
+
+// ms formats a span of milliseconds as a duration ("5s", "1h0m0s").
+func ms(v int64) string {
+	if v > math.MaxInt64/int64(time.Millisecond) || v < math.MinInt64/int64(time.Millisecond) {
+		return strconv.FormatInt(v, 10) + "ms"
+	}
+	return (time.Duration(v) * time.Millisecond).String()
+}
+
+// Release returns the watermark at which an event at t is inside every
+// window it belongs to and that window has been emitted for good enough
+// to acknowledge its input: the end − 1 of its last window (the one
+// starting latest), plus AllowedLateness in Final mode, where a window
+// is emitted only when purged. Session windows have no such bound
+// (their end moves with later events): Release is defined for tumbling
+// and hopping windows only. Held acknowledgements use it.
+func (c *Config) Release(t int64) int64 {
+	d := c.withDefaults()
+	r := t - floorMod(t-d.Offset, d.slide()) + d.Size - 1
+	if d.Mode == Final {
+		r += d.AllowedLateness
+	}
+	return r
+}
+
+// Spec identifies what defines the windows of c — kind, size, advance,
+// gap, offset, lateness and emit mode — as a short stable string: state
+// persisted for one layout (held acks' stored watermark) is not read
+// back for another.
+func (c *Config) Spec() string {
+	d := c.withDefaults()
+	return fmt.Sprintf("v1 %s size=%d advance=%d gap=%d offset=%d lateness=%d emit=%s",
+		d.Kind, d.Size, d.Advance, d.Gap, d.Offset, d.AllowedLateness, d.Mode)
 }

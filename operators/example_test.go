@@ -24,7 +24,7 @@ func ExampleShard() {
 		panic(err)
 	}
 	c := operators.Config{
-		Kind: operators.Tumbling, Size: 60_000, OutOfOrder: 5_000,
+		Kind: record.Tumbling, Size: 60_000, OutOfOrder: 5_000,
 		Aggregates: aggs, Quantiles: qs, MaxSeries: 1000, Fields: 1,
 	}
 	if err := c.Validate(); err != nil {

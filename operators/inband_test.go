@@ -36,7 +36,7 @@ func (f *feeder) drain(shard int, sh *Shard, now int64) {
 // in band, one shard, draining after every reading.
 func TestInBandTableA(t *testing.T) {
 	const base = 1_700_000_000_000
-	c := Config{Kind: Tumbling, Size: 10, OutOfOrder: 2, AllowedLateness: 5, MaxSeries: 4, InBandWatermarks: true}
+	c := Config{Kind: record.Tumbling, Size: 10, OutOfOrder: 2, AllowedLateness: 5, MaxSeries: 4, InBandWatermarks: true}
 	wm := NewWatermarks(&c)
 	rec := &recorder{}
 	sh, err := NewShard(&c, wm, rec)
@@ -74,7 +74,7 @@ func TestInBandTableA(t *testing.T) {
 func TestInBandShardRunningAhead(t *testing.T) {
 	const base = 1_700_000_000_000
 	for _, inBand := range []bool{false, true} {
-		c := Config{Kind: Tumbling, Size: 10_000, OutOfOrder: 2_000, MaxSeries: 4, Shards: 2, InBandWatermarks: inBand}
+		c := Config{Kind: record.Tumbling, Size: 10_000, OutOfOrder: 2_000, MaxSeries: 4, Shards: 2, InBandWatermarks: inBand}
 		wm := NewWatermarks(&c)
 		rec0, rec1 := &recorder{}, &recorder{}
 		sh0, _ := NewShard(&c, wm, rec0)

@@ -54,7 +54,7 @@ func newReference(c Config) *reference {
 }
 
 func (r *reference) emit(k refKey, w *refWin, final bool) {
-	a := record.Aggregate{Kind: r.c.Kind.recordKind(), Series: k.series, Field: k.field, Start: w.start, End: w.end, Revision: w.fires, Late: w.late}
+	a := record.Aggregate{Kind: r.c.Kind, Series: k.series, Field: k.field, Start: w.start, End: w.end, Revision: w.fires, Late: w.late}
 	ev := slices.Clone(w.events)
 	slices.SortFunc(ev, func(x, y refEvent) int {
 		return cmp.Or(cmp.Compare(x.t, y.t), cmp.Compare(x.seq, y.seq))
@@ -108,7 +108,7 @@ func (r *reference) process(s record.Sample) {
 	e := refEvent{s.Time, s.Seq, s.Value}
 	wmBefore := r.wm
 	L := r.c.AllowedLateness
-	if r.c.Kind == Session {
+	if r.c.Kind == record.Session {
 		r.addSession(k, e, wmBefore)
 	} else {
 		// Every window containing t, not before the epoch (but always the
@@ -298,7 +298,7 @@ func TestPropertyAgainstReference(t *testing.T) {
 		t.Helper()
 		rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 		c := propConfig(rng)
-		c.Kind = WindowKind(rng.IntN(3))
+		c.Kind = record.WindowKind(rng.IntN(3))
 		if rng.IntN(2) == 0 {
 			// Only what every set needs: the shard's inlined per-sample
 			// path (acc.addBasic).
@@ -310,17 +310,17 @@ func TestPropertyAgainstReference(t *testing.T) {
 			c.Quantiles = []float64{0.1, 0.5, 0.99}
 		}
 		switch c.Kind {
-		case Tumbling:
+		case record.Tumbling:
 			c.Size = int64(2 + rng.IntN(10))
 			c.Offset = int64(rng.IntN(int(c.Size)))
-		case Hopping:
+		case record.Hopping:
 			c.Advance = int64(1 + rng.IntN(6))
 			c.Size = c.Advance * int64(1+rng.IntN(4))
 			if rng.IntN(2) == 0 {
 				c.Size += int64(rng.IntN(int(c.Advance)))
 			}
 			c.Offset = int64(rng.IntN(int(c.Advance)))
-		case Session:
+		case record.Session:
 			c.Gap = int64(1 + rng.IntN(8))
 		}
 		ref := newReference(c)

@@ -119,7 +119,7 @@ type keyState struct {
 type Shard struct {
 	cfg       Config
 	set       AggSet
-	kind      uint8
+	kind      record.WindowKind
 	mode      EmitMode
 	proc      bool
 	maxFuture int64
@@ -185,7 +185,7 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 	s := &Shard{
 		cfg:       d,
 		set:       d.Aggregates,
-		kind:      d.Kind.recordKind(),
+		kind:      d.Kind,
 		mode:      d.Mode,
 		proc:      d.TimeMode == ProcessingTime,
 		maxFuture: d.MaxFuture,
@@ -223,7 +223,7 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 	} else {
 		s.free = -1
 	}
-	if d.Kind == Session {
+	if d.Kind == record.Session {
 		s.timers = newTimerHeap(len(s.slots))
 	} else {
 		s.pane = gcd(d.Size, d.Advance)
@@ -326,7 +326,7 @@ func (s *Shard) assign(smp *record.Sample, nowMs int64) {
 		// After the chain: dedup and deadband see the reading's own time.
 		smp.Time = nowMs
 	}
-	if s.kind == record.KindSession {
+	if s.kind == record.Session {
 		s.addSession(smp, key)
 	} else {
 		s.addAligned(smp, key)
@@ -353,7 +353,7 @@ func (s *Shard) Advance(nowMs int64) {
 // shutdown: data processed afterwards starts windows afresh (revisions
 // restart at 0).
 func (s *Shard) Flush() {
-	if s.kind == record.KindSession {
+	if s.kind == record.Session {
 		s.flushSessions()
 	} else {
 		s.flushAligned()
@@ -437,7 +437,7 @@ func (s *Shard) fire() {
 		if !ok || at > s.cur {
 			return
 		}
-		if s.kind == record.KindSession {
+		if s.kind == record.Session {
 			s.onSessionTimer(o)
 		} else {
 			s.onAlignedTimer(o)

@@ -22,7 +22,7 @@ func TestStatelessChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := Config{Kind: Tumbling, Size: 100, MaxSeries: 2, Fields: 2, Aggregates: Count | Sum | Min | Max, Dedup: true,
+	c := Config{Kind: record.Tumbling, Size: 100, MaxSeries: 2, Fields: 2, Aggregates: Count | Sum | Min | Max, Dedup: true,
 		Filters: []Filter{
 			{Field: 0, Op: InRange, Min: -40, Max: 60},           // plausible °C
 			{Field: 1, Op: NotEqual, Min: -1},                    // -1 = sensor error code
@@ -97,7 +97,7 @@ func TestUnitConversion(t *testing.T) {
 }
 
 func TestRefusalsAreCounted(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 10, OutOfOrder: 1000, MaxSeries: 2, Fields: 1, Sources: 1, MaxOpenWindows: 2, StateBudget: 3}
+	c := Config{Kind: record.Tumbling, Size: 10, OutOfOrder: 1000, MaxSeries: 2, Fields: 1, Sources: 1, MaxOpenWindows: 2, StateBudget: 3}
 	sh, rec := newTestShard(t, c)
 	sh.Process([]record.Sample{
 		{Series: 2, Time: 1},            // series limit
@@ -117,7 +117,7 @@ func TestRefusalsAreCounted(t *testing.T) {
 	if len(rec.aggs) != 3 {
 		t.Fatalf("aggs %v", rec.aggs)
 	}
-	c = Config{Kind: Session, Gap: 5, OutOfOrder: 1000, MaxSeries: 1, MaxOpenWindows: 2}
+	c = Config{Kind: record.Session, Gap: 5, OutOfOrder: 1000, MaxSeries: 1, MaxOpenWindows: 2}
 	sh, _ = newTestShard(t, c)
 	sh.Process([]record.Sample{{Time: 100}, {Time: 90}, {Time: 80}}, 0)
 	if st := sh.Stats(); st.RefusedWindows != 1 || st.OpenSlots != 2 {
@@ -126,7 +126,7 @@ func TestRefusalsAreCounted(t *testing.T) {
 }
 
 func TestQuantilesThroughShard(t *testing.T) {
-	for _, kind := range []WindowKind{Tumbling, Hopping, Session} {
+	for _, kind := range []record.WindowKind{record.Tumbling, record.Hopping, record.Session} {
 		c := Config{Kind: kind, Size: 1000, Advance: 500, Gap: 10, MaxSeries: 1,
 			Aggregates: Count | Variance | Stddev, Quantiles: []float64{0.5, 0.99}}
 		sh, rec := newTestShard(t, c)
@@ -155,7 +155,7 @@ func TestQuantilesThroughShard(t *testing.T) {
 }
 
 func TestSketchBudgetExhausted(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 10, MaxSeries: 3, Quantiles: []float64{0.5}, SketchBudget: 2}
+	c := Config{Kind: record.Tumbling, Size: 10, MaxSeries: 3, Quantiles: []float64{0.5}, SketchBudget: 2}
 	sh, rec := newTestShard(t, c)
 	sh.Process([]record.Sample{{Series: 0, Time: 1, Value: 1}, {Series: 1, Time: 1, Value: 1}, {Series: 2, Time: 1, Value: 1}}, 0)
 	sh.Flush()
@@ -179,7 +179,7 @@ func TestSketchBudgetExhausted(t *testing.T) {
 
 // Counter rate through hopping panes and a reset.
 func TestRateThroughHoppingPanes(t *testing.T) {
-	c := Config{Kind: Hopping, Size: 4000, Advance: 1000, MaxSeries: 1, Aggregates: Count | Rate}
+	c := Config{Kind: record.Hopping, Size: 4000, Advance: 1000, MaxSeries: 1, Aggregates: Count | Rate}
 	sh, rec := newTestShard(t, c)
 	vals := []float64{100, 110, 130, 5, 15, 35} // reset after 130
 	var b []record.Sample
@@ -201,7 +201,7 @@ func TestRateThroughHoppingPanes(t *testing.T) {
 
 func TestSessionLateMergeRefires(t *testing.T) {
 	// Gap 5, B 0, L 20, update: a late event bridges two fired sessions.
-	c := Config{Kind: Session, Gap: 5, AllowedLateness: 20, MaxSeries: 1, Aggregates: Count | Sum}
+	c := Config{Kind: record.Session, Gap: 5, AllowedLateness: 20, MaxSeries: 1, Aggregates: Count | Sum}
 	runSteps(t, c, 0, []step{
 		{t: 10, v: 1},
 		{t: 18, v: 2, want: []string{"[10,15) count 1 sum 1 rev 0 late 0"}},
@@ -215,7 +215,7 @@ func TestSessionLateMergeRefires(t *testing.T) {
 // One reading from a sensor with a wild clock must not drag the watermark
 // into the future.
 func TestMaxFutureGuard(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 10, MaxSeries: 1, MaxFuture: 60_000}
+	c := Config{Kind: record.Tumbling, Size: 10, MaxSeries: 1, MaxFuture: 60_000}
 	sh, rec := newTestShard(t, c)
 	now := int64(1_700_000_000_000)
 	sh.Process([]record.Sample{
@@ -237,7 +237,7 @@ func TestMaxFutureGuard(t *testing.T) {
 // Readings a deadband suppresses still advance the watermark: a flat
 // sensor closes its windows.
 func TestSuppressedReadingsAdvanceWatermark(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 10, MaxSeries: 1, Deadbands: []Deadband{{Field: AllFields, Threshold: 1}}}
+	c := Config{Kind: record.Tumbling, Size: 10, MaxSeries: 1, Deadbands: []Deadband{{Field: AllFields, Threshold: 1}}}
 	sh, rec := newTestShard(t, c)
 	var b []record.Sample
 	for i := range 25 {

@@ -75,7 +75,7 @@ func TestWatermarksWallClockFallback(t *testing.T) {
 }
 
 func TestWatermarksProcessingTime(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 100, MaxSeries: 1, TimeMode: ProcessingTime, OutOfOrder: 50}
+	c := Config{Kind: record.Tumbling, Size: 100, MaxSeries: 1, TimeMode: ProcessingTime, OutOfOrder: 50}
 	rec := &recorder{}
 	sh, err := NewShard(&c, NewWatermarks(&c), rec)
 	if err != nil {
@@ -96,7 +96,7 @@ func TestWatermarksProcessingTime(t *testing.T) {
 // A sensor that goes silent still gets its last window closed, by a shard
 // that only sees Advance ticks (injected clock).
 func TestShardIdleFallbackClosesLastWindow(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 1000, OutOfOrder: 2, MaxSeries: 1, IdleTimeout: 1000}
+	c := Config{Kind: record.Tumbling, Size: 1000, OutOfOrder: 2, MaxSeries: 1, IdleTimeout: 1000}
 	rec := &recorder{}
 	sh, err := NewShard(&c, NewWatermarks(&c), rec)
 	if err != nil {
@@ -124,7 +124,7 @@ func TestShardIdleFallbackClosesLastWindow(t *testing.T) {
 // from time.Now, and the fake clock makes the firing time exact.
 func TestShardIdleFallbackSynctest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		c := Config{Kind: Tumbling, Size: 1000, OutOfOrder: 0, MaxSeries: 1, IdleTimeout: 500}
+		c := Config{Kind: record.Tumbling, Size: 1000, OutOfOrder: 0, MaxSeries: 1, IdleTimeout: 500}
 		var mu sync.Mutex
 		rec := &recorder{}
 		sh, err := NewShard(&c, NewWatermarks(&c), lockedEmitter{&mu, rec})
@@ -176,7 +176,7 @@ func (l lockedEmitter) Late(s *record.Sample)    { l.mu.Lock(); l.r.Late(s); l.m
 // Two shards share one Watermarks: a shard whose own series are quiet
 // fires on the watermark the other shard moved, at its next Advance.
 func TestShardsShareWatermark(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 10, MaxSeries: 2, Shards: 2}
+	c := Config{Kind: record.Tumbling, Size: 10, MaxSeries: 2, Shards: 2}
 	wm := NewWatermarks(&c)
 	r0, r1 := &recorder{}, &recorder{}
 	s0, _ := NewShard(&c, wm, r0)
@@ -195,7 +195,7 @@ func TestShardsShareWatermark(t *testing.T) {
 
 // In processing time, dedup still keys on the reading's own time.
 func TestProcessingTimeDedupUsesEventTime(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 100, MaxSeries: 1, TimeMode: ProcessingTime, Dedup: true}
+	c := Config{Kind: record.Tumbling, Size: 100, MaxSeries: 1, TimeMode: ProcessingTime, Dedup: true}
 	sh, rec := newTestShard(t, c)
 	sh.Process([]record.Sample{{Time: 1, Value: 1}, {Time: 2, Value: 2}, {Time: 1, Value: 9}}, 1000)
 	sh.Flush()
@@ -207,7 +207,7 @@ func TestProcessingTimeDedupUsesEventTime(t *testing.T) {
 // Shards on their own goroutines share one Watermarks while another
 // goroutine reads their Stats: run under -race.
 func TestConcurrentShardsAndStats(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 10, MaxSeries: 64, Sources: 2, Shards: 4, IdleTimeout: 50}
+	c := Config{Kind: record.Tumbling, Size: 10, MaxSeries: 64, Sources: 2, Shards: 4, IdleTimeout: 50}
 	wm := NewWatermarks(&c)
 	var shards []*Shard
 	for range 4 {

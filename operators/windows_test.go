@@ -73,7 +73,7 @@ func runSteps(t *testing.T, c Config, base int64, steps []step) (*Shard, *record
 
 // Table A of WINDOWS.md: tumbling, size 10, B = 2, L = 5.
 func TestTableATumblingUpdate(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 10, OutOfOrder: 2, AllowedLateness: 5, Mode: Update}
+	c := Config{Kind: record.Tumbling, Size: 10, OutOfOrder: 2, AllowedLateness: 5, Mode: Update}
 	sh, _ := runSteps(t, c, 0, []step{
 		{t: 1, v: 10, wm: -2},
 		{t: 4, v: 20, wm: 1},
@@ -91,7 +91,7 @@ func TestTableATumblingUpdate(t *testing.T) {
 }
 
 func TestTableATumblingFinal(t *testing.T) {
-	c := Config{Kind: Tumbling, Size: 10, OutOfOrder: 2, AllowedLateness: 5, Mode: Final}
+	c := Config{Kind: record.Tumbling, Size: 10, OutOfOrder: 2, AllowedLateness: 5, Mode: Final}
 	sh, rec := runSteps(t, c, 0, []step{
 		{t: 1, v: 10},
 		{t: 4, v: 20},
@@ -119,7 +119,7 @@ func TestTableATumblingFinal(t *testing.T) {
 // like Kafka Streams, no window starts before the epoch, so [−5,5) is not
 // opened.
 func TestTableBHopping(t *testing.T) {
-	c := Config{Kind: Hopping, Size: 10, Advance: 5, OutOfOrder: 3, Mode: Final}
+	c := Config{Kind: record.Hopping, Size: 10, Advance: 5, OutOfOrder: 3, Mode: Final}
 	runSteps(t, c, 0, tableB(nil))
 }
 
@@ -129,7 +129,7 @@ func TestTableBHopping(t *testing.T) {
 // rest of the table is unchanged.
 func TestTableBHoppingFarFromEpoch(t *testing.T) {
 	const base = 1_700_000_000_000
-	c := Config{Kind: Hopping, Size: 10, Advance: 5, OutOfOrder: 3, Mode: Final}
+	c := Config{Kind: record.Hopping, Size: 10, Advance: 5, OutOfOrder: 3, Mode: Final}
 	runSteps(t, c, base, tableB([]string{"[-5,5) count 1 sum 1 rev 0 late 0 final"}))
 }
 
@@ -151,7 +151,7 @@ func tableB(row3 []string) []step {
 func TestTableCSession(t *testing.T) {
 	for _, mode := range []EmitMode{Update, Final} {
 		t.Run(fmt.Sprint(mode), func(t *testing.T) {
-			c := Config{Kind: Session, Gap: 5, OutOfOrder: 5, Mode: mode, Aggregates: Count | Sum}
+			c := Config{Kind: record.Session, Gap: 5, OutOfOrder: 5, Mode: mode, Aggregates: Count | Sum}
 			runSteps(t, c, 0, []step{
 				{t: 10, v: 1, wm: 4},
 				{t: 12, v: 1, wm: 6},
@@ -170,7 +170,7 @@ func TestTableCSession(t *testing.T) {
 // fired window containing them.
 func TestHoppingUpdateRefire(t *testing.T) {
 	const base = 1_700_000_000_000
-	c := Config{Kind: Hopping, Size: 10, Advance: 5, OutOfOrder: 0, AllowedLateness: 10, Aggregates: Count | Sum}
+	c := Config{Kind: record.Hopping, Size: 10, Advance: 5, OutOfOrder: 0, AllowedLateness: 10, Aggregates: Count | Sum}
 	runSteps(t, c, base, []step{
 		{t: 1, v: 1},
 		{t: 7, v: 2, want: []string{"[-5,5) count 1 sum 1 rev 0 late 0"}},

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +18,6 @@ import (
 	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/ingest"
 	"github.com/edgeplane/edgeplane/natsd"
-	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/sink"
 )
 
@@ -38,6 +36,7 @@ type Options struct {
 // pipelines, buffer and forwarder of one config.
 type Gateway struct {
 	cfg  *config.Config
+	plan *config.Compiled
 	opts Options
 	log  *slog.Logger
 
@@ -72,8 +71,9 @@ type Gateway struct {
 
 // sourceRun is a configured source and the pipelines it feeds.
 type sourceRun struct {
-	cfg *config.Source
-	src ingest.Source
+	cfg  *config.Source
+	plan *config.SourcePlan
+	src  ingest.Source
 	// mqtt is set for mqtt sources (held acks, client ids).
 	mqtt *ingest.MQTTSource
 	// nc is the dedicated connection of an embedded source.
@@ -87,7 +87,7 @@ type sourceRun struct {
 	acker    *holdAcker   // held acks only
 }
 
-func (sc *sourceRun) holdsAcks() bool { return sc.cfg.Type == "mqtt" && sc.cfg.MQTT.HoldAcks }
+func (sc *sourceRun) holdsAcks() bool { return sc.cfg.Type == config.SourceMQTT && sc.cfg.MQTT.HoldAcks }
 
 func (sr *sourceRun) deliver(ctx context.Context, b *decode.Batch) {
 	sr.mu.RLock()
@@ -110,7 +110,7 @@ func targetsFor(sc *config.Source, pipes []*pipe, prev []target) []target {
 				continue
 			}
 			t := target{p: p, idx: j}
-			if sc.Type == "mqtt" && sc.MQTT.HoldAcks {
+			if sc.Type == config.SourceMQTT && sc.MQTT.HoldAcks {
 				t.hq = &holdQueue{p: p}
 				for _, o := range prev {
 					if o.p == p && o.hq != nil {
@@ -130,25 +130,29 @@ type target struct {
 	hq  *holdQueue // held acks only
 }
 
-// New builds a gateway from a validated config. It allocates every
-// pipeline's state and checks what the config alone cannot; it connects
-// to nothing.
+// New builds a gateway from a config: it compiles it (config.Compile, the
+// same step `edgeplane validate` runs), allocates every pipeline's state
+// from the compiled options, and connects to nothing.
 func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	g := &Gateway{cfg: cfg, opts: o, log: o.Logger, dead: newDeadLetters()}
+	plan, err := config.Compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{cfg: cfg, plan: plan, opts: o, log: o.Logger, dead: newDeadLetters()}
 	g.latency.name = "edgeplane_sink_latency_seconds"
-	for i := range cfg.Pipelines {
-		p, err := newPipe(cfg, &cfg.Pipelines[i], o.Logger)
+	for _, pp := range plan.Pipelines {
+		p, err := newPipe(pp, o.Logger)
 		if err != nil {
 			return nil, err
 		}
 		g.pipes = append(g.pipes, p)
 	}
-	for i := range cfg.Sources {
-		sc := &cfg.Sources[i]
-		sr := &sourceRun{cfg: sc, targets: targetsFor(sc, g.pipes, nil)}
+	for _, sp := range plan.Sources {
+		sc := sp.Config
+		sr := &sourceRun{cfg: sc, plan: sp, targets: targetsFor(sc, g.pipes, nil)}
 		if sr.holdsAcks() {
 			for _, t := range sr.targets {
 				if !t.p.held {
@@ -182,14 +186,7 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	if err := g.startNATS(); err != nil {
 		return err
 	}
-	b := &g.cfg.NATS.Buffer
-	onFull, _ := sink.ParseOnFull(b.OnFull)
-	g.buf, err = sink.OpenBuffer(ctx, g.nc, sink.BufferOptions{
-		MaxBytes:        int64(b.MaxBytes),
-		MaxAge:          b.MaxAge.D(),
-		OnFull:          onFull,
-		DuplicateWindow: b.DuplicateWindow.D(),
-	})
+	g.buf, err = sink.OpenBuffer(ctx, g.nc, g.plan.Buffer)
 	if err != nil {
 		return err
 	}
@@ -228,24 +225,14 @@ func (g *Gateway) startPipe(p *pipe) {
 	mctx, cancel := context.WithCancel(context.Background())
 	p.mkCancel, p.mkDone = cancel, make(chan struct{})
 	go p.markers(mctx, p.mkDone)
-	format, _ := sink.ParseFormat(p.cfg.To.Format)
 	for _, s := range p.shards {
-		s.w = sink.NewWriter(g.buf, sink.WriterOptions{
-			Gateway:     g.cfg.Gateway.ID,
-			Pipeline:    p.cfg.Name,
-			Topic:       p.cfg.To.Topic,
-			Columns:     columns(p.cfg.Aggregates),
-			Format:      format,
-			Compression: p.cfg.To.Compression,
-			Logger:      g.log,
-		}, p.series, p.fields, &p.wstats)
-		if p.cfg.To.LateTopic != "" {
-			s.late = sink.NewLateWriter(g.buf, sink.LateWriterOptions{
-				Gateway:  g.cfg.Gateway.ID,
-				Pipeline: p.cfg.Name,
-				Topic:    p.cfg.To.LateTopic,
-				Logger:   g.log,
-			}, p.series, p.fields, &p.lateStats)
+		wo := p.plan.Writer
+		wo.Logger = g.log
+		s.w = sink.NewWriter(g.buf, wo, p.series, p.fields, &p.wstats)
+		if p.plan.Late != nil {
+			lo := *p.plan.Late
+			lo.Logger = g.log
+			s.late = sink.NewLateWriter(g.buf, lo, p.series, p.fields, &p.lateStats)
 		}
 		p.wg.Add(1)
 		go s.run(g.sinkCtx, &p.wg)
@@ -271,41 +258,13 @@ func (g *Gateway) stopPipe(ctx context.Context, p *pipe) error {
 	}
 }
 
-// columns maps a pipeline's aggregate list (validated) to JSON columns.
-func columns(names []string) sink.Columns {
-	set, _, _ := operators.ParseAggregates(names)
-	var c sink.Columns
-	for _, m := range []struct {
-		a operators.AggSet
-		c sink.Columns
-	}{
-		{operators.Sum, sink.ColSum}, {operators.Min, sink.ColMin}, {operators.Max, sink.ColMax},
-		{operators.Mean, sink.ColMean}, {operators.First, sink.ColFirst}, {operators.Last, sink.ColLast},
-		{operators.Variance, sink.ColVariance}, {operators.Stddev, sink.ColStddev}, {operators.Rate, sink.ColRate},
-		{operators.Quantiles, sink.ColQuantiles},
-	} {
-		if set&m.a != 0 {
-			c |= m.c
-		}
-	}
-	return c
-}
-
 func (g *Gateway) startNATS() error {
 	if g.opts.NATS != nil {
 		g.ns = g.opts.NATS
 	} else {
-		b := &g.cfg.NATS.Buffer
-		ns, err := natsd.Start(natsd.Options{
-			ServerName:  g.cfg.Gateway.ID,
-			StoreDir:    filepath.Join(g.cfg.Gateway.DataDir, "jetstream"),
-			Listen:      g.cfg.NATS.Listen,
-			MQTTListen:  g.cfg.NATS.MQTTListen,
-			MQTTAckWait: g.cfg.NATS.MQTTAckWait.D(),
-			MaxStore:    int64(g.cfg.NATS.MaxStore),
-			SyncAlways:  b.Sync == "always",
-			Logger:      g.log,
-		})
+		no := g.plan.NATS
+		no.Logger = g.log
+		ns, err := natsd.Start(no)
 		if err != nil {
 			return err
 		}
@@ -365,9 +324,9 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 	}
 	var err error
 	switch sc.Type {
-	case "mqtt":
+	case config.SourceMQTT:
 		err = g.newMQTTSource(sr, deliver, dl)
-	case "embedded":
+	case config.SourceEmbedded:
 		e := &sc.Embedded
 		if sr.nc, err = g.ns.Connect("edgeplane-ingest-" + sc.Name); err != nil {
 			return fmt.Errorf("source %s: %w", sc.Name, err)
@@ -375,8 +334,8 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 		sr.src, err = ingest.NewNATSSource(ingest.NATSOptions{
 			Name: sc.Name, Conn: sr.nc, Topics: e.Topics, Queue: "edgeplane-" + sc.Name, Subscribers: e.Subscribers,
 			PendingMsgs: e.PendingMsgs, PendingBytes: int(e.PendingBytes), DeadLetter: dl, Logger: g.log,
-		}, ptr(sc.Decode.Options()), deliver)
-	case "websocket":
+		}, &sr.plan.Decode, deliver)
+	case config.SourceWebSocket:
 		w := &sc.WebSocket
 		var token string
 		if token, err = secret(w.Token, w.TokenFile); err != nil {
@@ -386,7 +345,7 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 			Name: sc.Name, Listen: w.Listen, Path: w.Path, Topic: w.Topic, Token: token,
 			TLSCertFile: w.TLSCertFile, TLSKeyFile: w.TLSKeyFile, MaxFrame: w.MaxFrame, MaxConns: w.MaxConns,
 			RateLimit: w.RateLimit, Burst: w.Burst, IdleTimeout: w.IdleTimeout.D(), DeadLetter: dl, Logger: g.log,
-		}, ptr(sc.Decode.Options()), deliver)
+		}, &sr.plan.Decode, deliver)
 	default:
 		err = fmt.Errorf("unknown source type %q", sc.Type)
 	}
@@ -400,7 +359,7 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	if err := sr.src.Start(cctx); err != nil {
-		if sc.Type != "mqtt" {
+		if sc.Type != config.SourceMQTT {
 			return fmt.Errorf("source %s: %w", sc.Name, err)
 		}
 		// paho keeps retrying in the background: a broker that is down at
@@ -449,7 +408,7 @@ func (g *Gateway) newMQTTSource(sr *sourceRun, deliver ingest.Deliver, dl ingest
 		StaleTimeout: m.StaleTimeout.D(),
 		DeadLetter:   dl,
 		Logger:       g.log,
-	}, ptr(sc.Decode.Options()), deliver)
+	}, &sr.plan.Decode, deliver)
 	if err != nil {
 		return err
 	}
@@ -582,4 +541,3 @@ func (g *Gateway) MQTTAddr() string {
 	return g.ns.MQTTAddr()
 }
 
-func ptr[T any](v T) *T { return &v }

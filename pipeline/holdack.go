@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -151,28 +150,8 @@ func (a *holdAcker) finish(graceful bool) {
 }
 
 // release returns the watermark at which a reading at t is inside a
-// stored aggregate: its last window's end − 1 (+ L in final mode).
-func (p *pipe) release(t int64) int64 {
-	w := &p.cfg.Window
-	size, adv, off := w.Size.Ms(), w.Advance.Ms(), w.Offset.Ms()
-	if w.Type == "tumbling" || adv <= 0 {
-		adv = size
-	}
-	start := t - floorMod(t-off, adv)
-	r := start + size - 1
-	if w.Emit == "final" {
-		r += w.AllowedLateness.Ms()
-	}
-	return r
-}
-
-func floorMod(a, b int64) int64 {
-	m := a % b
-	if m < 0 {
-		m += b
-	}
-	return m
-}
+// stored aggregate (operators.Config.Release).
+func (p *pipe) release(t int64) int64 { return p.plan.Operators.Release(t) }
 
 // storedWM is the watermark through which every fired window of the
 // pipeline is stored in JetStream; +∞ once the pipeline was drained by a
@@ -210,11 +189,7 @@ func (p *pipe) persistStored() int64 {
 }
 
 // windowSpec identifies the window layout the persisted value is valid for.
-func (p *pipe) windowSpec() string {
-	w := &p.cfg.Window
-	return fmt.Sprintf("v1 %s size=%d advance=%d offset=%d lateness=%d emit=%s",
-		w.Type, w.Size.Ms(), w.Advance.Ms(), w.Offset.Ms(), w.AllowedLateness.Ms(), w.Emit)
-}
+func (p *pipe) windowSpec() string { return p.plan.Operators.Spec() }
 
 // loadStored reads the persisted stored watermark, if it was written for
 // the same window layout.

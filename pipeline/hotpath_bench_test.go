@@ -78,11 +78,11 @@ func benchHotPath(b *testing.B, sensors int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := newPipe(cfg, &cfg.Pipelines[0], slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p, err := newPipe(mustCompile(b, cfg).Pipelines[0], slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
 	}
-	dec, err := decode.NewDecoder(ptr(cfg.Sources[0].Decode.Options()))
+	dec, err := decode.NewDecoder(&mustCompile(b, cfg).Sources[0].Decode)
 	if err != nil {
 		b.Fatal(err)
 	}

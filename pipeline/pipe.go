@@ -27,14 +27,15 @@ const flushLinger = 100 * time.Millisecond
 // pipe is one running pipeline.
 type pipe struct {
 	cfg    *config.Pipeline
+	plan   *config.PipelinePlan
 	log    *slog.Logger
 	series *record.SeriesTable
 	fields []string // pipeline field id → name
 	// fieldMap[source index][source field] = pipeline field id, or -1.
 	fieldMap [][]int32
-	// tagRules[source index] are the filters on tags (tagfilter.go); nil
-	// when the pipeline has none.
-	tagRules    [][]tagRule
+	// tagRules[source index] are the filters on tags; nil when the
+	// pipeline has none.
+	tagRules    [][]decode.TagRule
 	tagFiltered atomic.Uint64 // readings dropped by a filter on a tag
 	// stopped is set before the rings close (producers.go).
 	stopped   atomic.Bool
@@ -143,169 +144,38 @@ func (s *shardRun) flush(ctx context.Context) error {
 	return err
 }
 
-// operatorConfig maps a pipeline's window and stateless options to
-// operators.Config. fields are the pipeline's field names by id.
-func operatorConfig(p *config.Pipeline, nSources int, fields []string) (operators.Config, error) {
-	nFields := len(fields)
-	fieldID := func(name string) int {
-		if name == "*" {
-			return operators.AllFields
-		}
-		for i, f := range fields {
-			if f == name {
-				return i
-			}
-		}
-		return -2 // validated away; refused by operators.Validate
-	}
-	set, qs, err := operators.ParseAggregates(p.Aggregates)
-	if err != nil {
-		return operators.Config{}, err
-	}
-	w := &p.Window
-	c := operators.Config{
-		Size:            w.Size.Ms(),
-		Advance:         w.Advance.Ms(),
-		Gap:             w.Gap.Ms(),
-		Offset:          w.Offset.Ms(),
-		OutOfOrder:      w.OutOfOrderness.Ms(),
-		AllowedLateness: w.AllowedLateness.Ms(),
-		IdleTimeout:     w.IdleTimeout.Ms(),
-		Aggregates:      set,
-		Quantiles:       qs,
-		MaxSeries:       p.MaxSeries,
-		Fields:          nFields,
-		MaxOpenWindows:  w.MaxOpenWindows,
-		Sources:         nSources,
-		Shards:          p.Ring.Shards,
-	}
-	for _, r := range p.Filter {
-		if r.Tag != "" {
-			continue // tagfilter.go
-		}
-		f := operators.Filter{Field: fieldID(r.Field)}
-		switch {
-		case r.Equals != nil:
-			f.Op, f.Min = operators.Equal, *r.Equals
-		case r.NotEquals != nil:
-			f.Op, f.Min = operators.NotEqual, *r.NotEquals
-		default:
-			f.Op, f.Min, f.Max = operators.InRange, math.Inf(-1), math.Inf(1)
-			if r.Min != nil {
-				f.Min = *r.Min
-			}
-			if r.Max != nil {
-				f.Max = *r.Max
-			}
-		}
-		c.Filters = append(c.Filters, f)
-	}
-	for _, r := range p.Map {
-		m := operators.FieldMap{Field: fieldID(r.Field), Scale: 1, Offset: r.Offset}
-		if r.Scale != nil {
-			m.Scale = *r.Scale
-		}
-		if r.From != "" {
-			var err error
-			if m.Scale, m.Offset, err = operators.UnitConversion(r.From, r.To); err != nil {
-				return c, err
-			}
-		}
-		c.Maps = append(c.Maps, m)
-	}
-	for _, r := range p.Deadband {
-		c.Deadbands = append(c.Deadbands, operators.Deadband{Field: fieldID(r.Field), Threshold: r.Threshold, MaxGap: r.MaxGap.Ms()})
-	}
-	c.Dedup = p.Dedup
-	switch w.Type {
-	case "tumbling":
-		c.Kind = operators.Tumbling
-		c.Advance = c.Size
-	case "hopping":
-		c.Kind = operators.Hopping
-	case "session":
-		c.Kind = operators.Session
-	}
-	if w.Emit == "final" {
-		c.Mode = operators.Final
-	}
-	if w.Time == "processing" {
-		c.TimeMode = operators.ProcessingTime
-	}
-	return c, c.Validate()
-}
-
-// newPipe builds a pipeline's state; it starts nothing.
-func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, error) {
-	pp := &pipe{cfg: p, log: log.With("pipeline", p.Name), series: record.NewSeriesTable(p.MaxSeries),
+// newPipe builds a pipeline's state from its compiled options; it starts
+// nothing.
+func newPipe(pp *config.PipelinePlan, log *slog.Logger) (*pipe, error) {
+	p := pp.Config
+	np := &pipe{cfg: p, plan: pp, log: log.With("pipeline", p.Name), series: record.NewSeriesTable(p.MaxSeries),
+		fields: pp.Fields, fieldMap: pp.FieldMap, tagRules: pp.TagRules,
 		persisted: math.MinInt64, replayFloor: math.MinInt64}
-	// Pipeline fields: the configured list, or the union of the sources'
-	// fields in order of appearance.
-	index := map[string]int32{}
-	addField := func(name string) {
-		if _, ok := index[name]; !ok {
-			index[name] = int32(len(pp.fields))
-			pp.fields = append(pp.fields, name)
-		}
-	}
-	for _, f := range p.Fields {
-		addField(f)
-	}
-	for _, name := range p.From {
-		src := cfg.Source(name)
-		m := make([]int32, 0, len(src.Decode.Fields))
-		for _, f := range src.Decode.FieldNames() {
-			if len(p.Fields) == 0 {
-				addField(f)
-			}
-			id, ok := index[f]
-			if !ok {
-				id = -1
-			}
-			m = append(m, id)
-		}
-		pp.fieldMap = append(pp.fieldMap, m)
-	}
-	var err error
-	if pp.tagRules, err = compileTagRules(cfg, p); err != nil {
-		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
-	}
-	if len(pp.fields) > 1<<16 {
-		return nil, fmt.Errorf("pipeline %s: too many fields", p.Name)
-	}
-	oc, err := operatorConfig(p, len(p.From), pp.fields)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
-	}
-	pol, err := ring.ParsePolicy(p.Ring.Policy)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
-	}
-	oc.InBandWatermarks = true
-	pp.wm = operators.NewWatermarks(&oc)
-	pp.dirty = make(chan struct{}, 1)
-	pp.lastMarker = operators.NoWatermark
-	for i := 0; i < p.Ring.Shards; i++ {
-		r, err := ring.NewMPSC[record.Sample](ring.Options{Capacity: p.Ring.Capacity, Policy: pol})
+	oc := pp.Operators
+	np.wm = operators.NewWatermarks(&oc)
+	np.dirty = make(chan struct{}, 1)
+	np.lastMarker = operators.NoWatermark
+	for range pp.Shards {
+		r, err := ring.NewMPSC[record.Sample](pp.Ring)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline %s: ring: %w", p.Name, err)
 		}
 		r.SetDropHook(func(s record.Sample) {
 			if s.Flags&record.FlagWatermark == 0 {
-				pp.ringDrops.Add(1)
+				np.ringDrops.Add(1)
 			}
 		})
-		sr := &shardRun{p: pp, ring: r}
+		sr := &shardRun{p: np, ring: r}
 		sr.stored.Store(math.MinInt64)
-		op, err := operators.NewShard(&oc, pp.wm, sr)
+		op, err := operators.NewShard(&oc, np.wm, sr)
 		if err != nil {
 			return nil, fmt.Errorf("pipeline %s: %w", p.Name, err)
 		}
 		sr.op = op
-		pp.rings = append(pp.rings, r)
-		pp.shards = append(pp.shards, sr)
+		np.rings = append(np.rings, r)
+		np.shards = append(np.shards, sr)
 	}
-	return pp, nil
+	return np, nil
 }
 
 // deliver pushes the readings of one message from the source at index src
@@ -315,7 +185,7 @@ func newPipe(cfg *config.Config, p *config.Pipeline, log *slog.Logger) (*pipe, e
 func (p *pipe) deliver(ctx context.Context, src int, b *decode.Batch) (release int64) {
 	release = math.MinInt64
 	fm := p.fieldMap[src]
-	if p.tagRules != nil && !tagsPass(p.tagRules[src], b.Vars) {
+	if p.tagRules != nil && !decode.TagsPass(p.tagRules[src], b.Vars) {
 		n := 0
 		for i := range b.Readings {
 			if f := b.Readings[i].Field; int(f) < len(fm) && fm[f] >= 0 {

@@ -22,11 +22,11 @@ func TestReceiversPushThroughOwnLanes(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	p, err := newPipe(cfg, &cfg.Pipelines[0], log)
+	p, err := newPipe(mustCompile(t, cfg).Pipelines[0], log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := decode.NewDecoder(ptr(cfg.Sources[0].Decode.Options()))
+	dec, err := decode.NewDecoder(&mustCompile(t, cfg).Sources[0].Decode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestReceiversPushThroughOwnLanes(t *testing.T) {
 	// A reload replaces the pipeline: the receiver's next delivery makes
 	// handles for the new one and forgets the stopped one's.
 	p.stopped.Store(true)
-	p2, err := newPipe(cfg, &cfg.Pipelines[0], log)
+	p2, err := newPipe(mustCompile(t, cfg).Pipelines[0], log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,4 +67,14 @@ func TestReceiversPushThroughOwnLanes(t *testing.T) {
 	if ps := a.Local.(*producers); len(ps.entries) != 1 || ps.entries[0].p != p2 {
 		t.Fatalf("after the reload the receiver holds %d handle sets", len(ps.entries))
 	}
+}
+
+// mustCompile compiles a loaded config as pipeline.New does.
+func mustCompile(tb testing.TB, cfg *config.Config) *config.Compiled {
+	tb.Helper()
+	plan, err := config.Compile(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return plan
 }

@@ -45,6 +45,10 @@ func (g *Gateway) Reload(ctx context.Context, next *config.Config) error {
 
 func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 	prev := g.cfg
+	plan, err := config.Compile(next)
+	if err != nil {
+		return err
+	}
 	for _, sec := range []struct {
 		name     string
 		old, new any
@@ -63,14 +67,14 @@ func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 		built []*pipe
 		kept  = map[*pipe]bool{}
 	)
-	for i := range next.Pipelines {
-		pc := &next.Pipelines[i]
+	for _, pp := range plan.Pipelines {
+		pc := pp.Config
 		if p := old[pc.Name]; p != nil && samePipeline(prev, next, pc.Name) {
 			pipes = append(pipes, p)
 			kept[p] = true
 			continue
 		}
-		p, err := newPipe(next, pc, g.log)
+		p, err := newPipe(pp, g.log)
 		if err != nil {
 			return err
 		}
@@ -79,7 +83,7 @@ func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 	}
 	// A kept pipeline keeps its *config.Pipeline (equal to the new one):
 	// its delivery path reads it without a lock.
-	g.cfg = next
+	g.cfg, g.plan = next, plan
 	for _, p := range built {
 		g.startPipe(p)
 	}
@@ -89,8 +93,8 @@ func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 		oldSrc[sr.cfg.Name] = sr
 	}
 	var sources []*sourceRun
-	for i := range next.Sources {
-		sc := &next.Sources[i]
+	for _, sp := range plan.Sources {
+		sc := sp.Config
 		sr := oldSrc[sc.Name]
 		delete(oldSrc, sc.Name)
 		var prev []target
@@ -113,7 +117,7 @@ func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 					sr.retiring = append(sr.retiring, o.hq)
 				}
 			}
-			sr.cfg, sr.targets = sc, targets
+			sr.cfg, sr.plan, sr.targets = sc, sp, targets
 			sr.mu.Unlock()
 			sources = append(sources, sr)
 			continue
@@ -125,7 +129,7 @@ func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 			g.log.Warn("source feeds no pipeline; not started", "source", sc.Name)
 			continue
 		}
-		nsr := &sourceRun{cfg: sc, targets: targets}
+		nsr := &sourceRun{cfg: sc, plan: sp, targets: targets}
 		if err := g.startSource(ctx, nsr); err != nil {
 			// The old source is gone; report, keep going with the rest.
 			g.log.Error("source not started after reload", "source", sc.Name, "err", err)

@@ -46,13 +46,6 @@ const (
 	AggFinal uint8 = 1 << iota
 )
 
-// Window kinds, as carried in Aggregate.Kind.
-const (
-	KindTumbling uint8 = iota
-	KindHopping
-	KindSession
-)
-
 // Aggregate is the result of one window of one field of one series. It is
 // pointer-free and fixed-size; quantile values are computed at firing time
 // from the window's sketch and stored inline.
@@ -62,7 +55,7 @@ const (
 type Aggregate struct {
 	Series uint32
 	Field  uint16
-	Kind   uint8
+	Kind   WindowKind
 	Flags  uint8
 	// Revision is 0 at the first firing of a window and grows by one with
 	// each re-firing caused by an accepted late event (update mode).

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	"github.com/edgeplane/edgeplane/record"
 )
 
 // Policy is the backpressure policy a ring applies when a producer finds it
@@ -25,30 +27,33 @@ const (
 	DropOldest
 )
 
+var policyNames = [...]string{"block", "drop_newest", "drop_oldest"}
+
 // ParsePolicy parses "block", "drop_newest" or "drop_oldest".
 func ParsePolicy(s string) (Policy, error) {
-	switch s {
-	case "block":
-		return Block, nil
-	case "drop_newest":
-		return DropNewest, nil
-	case "drop_oldest":
-		return DropOldest, nil
-	}
-	return 0, fmt.Errorf("ring: unknown policy %q (want block, drop_newest or drop_oldest)", s)
+	i, err := record.ParseEnum("ring policy", s, policyNames[:])
+	return Policy(i), err
 }
 
 // String returns the name ParsePolicy accepts.
 func (p Policy) String() string {
-	switch p {
-	case Block:
-		return "block"
-	case DropNewest:
-		return "drop_newest"
-	case DropOldest:
-		return "drop_oldest"
+	if int(p) < len(policyNames) {
+		return policyNames[p]
 	}
 	return fmt.Sprintf("Policy(%d)", uint8(p))
+}
+
+// EnumValues lists the names ParsePolicy accepts.
+func (Policy) EnumValues() []string { return policyNames[:] }
+
+// MarshalText returns the policy's name.
+func (p Policy) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// UnmarshalText parses a policy's name.
+func (p *Policy) UnmarshalText(b []byte) error {
+	v, err := ParsePolicy(string(b))
+	*p = v
+	return err
 }
 
 // Defaults applied by the constructors for zero Options fields.
@@ -160,7 +165,7 @@ func (o Options) config() (config, error) {
 	case o.Capacity == 0:
 		c.capacity = DefaultCapacity
 	case o.Capacity < 0 || o.Capacity > MaxCapacity:
-		return c, fmt.Errorf("ring: capacity %d out of range [0, %d]", o.Capacity, MaxCapacity)
+		return c, optErr("capacity", fmt.Sprintf("%d out of range 0..%d", o.Capacity, MaxCapacity))
 	default:
 		c.capacity = 2 // the sequence scheme of MPSC needs at least two slots
 		for c.capacity < uint64(o.Capacity) {
@@ -168,7 +173,7 @@ func (o Options) config() (config, error) {
 		}
 	}
 	if o.Policy > DropOldest {
-		return c, fmt.Errorf("ring: invalid policy %d", o.Policy)
+		return c, optErr("policy", fmt.Sprintf("invalid policy %d", o.Policy))
 	}
 	switch {
 	case o.SpinBudget == 0:
@@ -184,7 +189,7 @@ func (o Options) config() (config, error) {
 	}
 	switch {
 	case o.BatchTarget < 0:
-		return c, fmt.Errorf("ring: negative batch target %d", o.BatchTarget)
+		return c, optErr("batch_target", fmt.Sprintf("negative batch target %d", o.BatchTarget))
 	case o.BatchTarget == 0:
 		c.batch = DefaultBatchTarget
 	default:
@@ -195,11 +200,23 @@ func (o Options) config() (config, error) {
 	case o.Lanes == 0:
 		c.lanes = DefaultLanes
 	case o.Lanes > MaxLanes:
-		return c, fmt.Errorf("ring: %d lanes out of range [0, %d]", o.Lanes, MaxLanes)
+		return c, optErr("lanes", fmt.Sprintf("%d lanes out of range 0..%d", o.Lanes, MaxLanes))
 	case o.Lanes > 0:
 		c.lanes = o.Lanes
 	}
 	return c, nil
+}
+
+// Validate reports the problem of o, as record.OptionErrors, or nil: the
+// same check the constructors make.
+func (o Options) Validate() error {
+	_, err := o.config()
+	return err
+}
+
+// optErr is a one-problem record.OptionErrors.
+func optErr(option, msg string) error {
+	return record.OptionErrors{{Option: option, Msg: msg}}
 }
 
 // checkPointerFree reports an error wrapping ErrPointers if T holds pointers.

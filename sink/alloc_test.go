@@ -36,7 +36,7 @@ func TestAllocs(t *testing.T) {
 	big := sink.WriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "t", Columns: cols, MaxRecords: 1 << 30, MaxBytes: 1 << 30}
 	jw := sink.NewWriter(nil, big, keys, fields, new(sink.WriterStats))
 	f("Writer.Add json", 0, func(i int) { _ = jw.Add(ctx, &aggs[i%len(aggs)], 1) })
-	big.Format = sink.FormatCompact
+	big.Format = sink.RecordCompact
 	cw := sink.NewWriter(nil, big, keys, fields, new(sink.WriterStats))
 	f("Writer.Add compact", 0, func(i int) { _ = cw.Add(ctx, &aggs[i%len(aggs)], 1) })
 	lw := sink.NewLateWriter(nil, sink.LateWriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "late", MaxRecords: 1 << 30, MaxBytes: 1 << 30},

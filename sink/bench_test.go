@@ -34,7 +34,7 @@ func benchAggs(n int) []record.Aggregate {
 
 // BenchmarkWriterAdd is the per-aggregate cost of encoding into a frame.
 func BenchmarkWriterAdd(b *testing.B) {
-	for _, format := range []sink.Format{sink.FormatJSON, sink.FormatCompact} {
+	for _, format := range []sink.RecordFormat{sink.RecordJSON, sink.RecordCompact} {
 		b.Run(format.String(), func(b *testing.B) {
 			keys, fields := seriesTable(b, benchSeries), testenv.FieldNames(benchFields)
 			aggs := benchAggs(4096)
@@ -65,15 +65,15 @@ func BenchmarkUplinkBytes(b *testing.B) {
 	zenc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
 	type variant struct {
 		name, batchCodec string
-		format           sink.Format
+		format           sink.RecordFormat
 		compression      string
 	}
 	for _, v := range []variant{
-		{"json/none", "none", sink.FormatJSON, ""},
-		{"json/snappy", "s2", sink.FormatJSON, ""},
-		{"json/zstd", "zstd", sink.FormatJSON, ""},
-		{"compact-s2/none", "none", sink.FormatCompact, "s2"},
-		{"compact-zstd/none", "none", sink.FormatCompact, "zstd"},
+		{"json/none", "none", sink.RecordJSON, ""},
+		{"json/snappy", "s2", sink.RecordJSON, ""},
+		{"json/zstd", "zstd", sink.RecordJSON, ""},
+		{"compact-s2/none", "none", sink.RecordCompact, "s2"},
+		{"compact-zstd/none", "none", sink.RecordCompact, "zstd"},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			w := sink.NewWriter(nil, sink.WriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "agg.air", Columns: benchCols,
@@ -124,7 +124,7 @@ func BenchmarkUplinkBytes(b *testing.B) {
 // min) and with sync always (fsync per write).
 func BenchmarkPublish(b *testing.B) {
 	for _, sync := range []bool{false, true} {
-		for _, format := range []sink.Format{sink.FormatJSON, sink.FormatCompact} {
+		for _, format := range []sink.RecordFormat{sink.RecordJSON, sink.RecordCompact} {
 			name := fmt.Sprintf("%s/sync=%s", format, map[bool]string{false: "default", true: "always"}[sync])
 			b.Run(name, func(b *testing.B) {
 				ns, err := natsd.Start(natsd.Options{StoreDir: b.TempDir(), SyncAlways: sync})
@@ -175,7 +175,7 @@ func BenchmarkPublish(b *testing.B) {
 // aggregates from JetStream to kfake (in-process Kafka, acks=all,
 // idempotent, zstd).
 func BenchmarkDrain(b *testing.B) {
-	for _, format := range []sink.Format{sink.FormatJSON, sink.FormatCompact} {
+	for _, format := range []sink.RecordFormat{sink.RecordJSON, sink.RecordCompact} {
 		b.Run(format.String(), func(b *testing.B) {
 			r := newRig(b, sink.BufferOptions{})
 			keys, fields := seriesTable(b, benchSeries), testenv.FieldNames(benchFields)

@@ -14,29 +14,48 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/edgeplane/edgeplane/record"
 )
 
 // OnFull says what the buffer does when it reaches MaxBytes.
 type OnFull uint8
 
 const (
-	// DropOldest deletes the oldest frames to make room: the newest data
+	// EvictOldest deletes the oldest frames to make room: the newest data
 	// is kept. Dropped frames are counted.
-	DropOldest OnFull = iota
+	EvictOldest OnFull = iota
 	// PushBack refuses new frames: the writer retries, which stalls the
 	// operators, fills the rings and applies their policy upstream.
 	PushBack
 )
 
-// ParseOnFull parses "drop_oldest" or "push_back".
+var onFullNames = [...]string{"drop_oldest", "push_back"}
+
+// ParseOnFull parses "drop_oldest" (EvictOldest) or "push_back".
 func ParseOnFull(s string) (OnFull, error) {
-	switch s {
-	case "drop_oldest", "":
-		return DropOldest, nil
-	case "push_back":
-		return PushBack, nil
+	i, err := record.ParseEnum("on_full policy", s, onFullNames[:])
+	return OnFull(i), err
+}
+
+func (o OnFull) String() string {
+	if int(o) < len(onFullNames) {
+		return onFullNames[o]
 	}
-	return 0, fmt.Errorf("unknown on_full policy %q (want drop_oldest or push_back)", s)
+	return "OnFull(" + strconv.Itoa(int(o)) + ")"
+}
+
+// EnumValues lists the names ParseOnFull accepts.
+func (OnFull) EnumValues() []string { return onFullNames[:] }
+
+// MarshalText returns the policy's name.
+func (o OnFull) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText parses a policy's name.
+func (o *OnFull) UnmarshalText(b []byte) error {
+	v, err := ParseOnFull(string(b))
+	*o = v
+	return err
 }
 
 // BufferOptions configure the JetStream stream that buffers frames.
@@ -52,7 +71,7 @@ type BufferOptions struct {
 	// MaxAge drops frames older than this. Default 7 days; 0 keeps the
 	// default, negative means no limit.
 	MaxAge time.Duration
-	// OnFull is the policy at MaxBytes. Default DropOldest.
+	// OnFull is the policy at MaxBytes. Default EvictOldest.
 	OnFull OnFull
 	// DuplicateWindow is how long JetStream remembers message ids to drop
 	// a retried publish. Default 2 minutes.

@@ -5,9 +5,9 @@
 // Three parts, in the order data flows:
 //
 //   - encoding: an aggregate becomes part of a Kafka record in one of two
-//     formats, chosen per pipeline (WriterOptions.Format). FormatJSON: one
+//     formats, chosen per pipeline (WriterOptions.Format). RecordJSON: one
 //     record per aggregate, key = series key, value = flat JSON
-//     (AppendJSON), headers id, revision, gateway, schema. FormatCompact:
+//     (AppendJSON), headers id, revision, gateway, schema. RecordCompact:
 //     one record per block of up to MaxRecords aggregates, key = gateway
 //     id, value = package compact's columnar, zstd- or s2-compressed
 //     layout (≈12 bytes per aggregate on the uplink against ≈51 for json

@@ -27,7 +27,7 @@ func TestCompactToKafka(t *testing.T) {
 	var jstats, cstats sink.WriterStats
 	jw := sink.NewWriter(r.buf, sink.WriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "agg.json", Columns: cols}, keys, fields, &jstats)
 	cw := sink.NewWriter(r.buf, sink.WriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "agg.compact", Columns: cols,
-		Format: sink.FormatCompact, MaxRecords: 300}, keys, fields, &cstats)
+		Format: sink.RecordCompact, MaxRecords: 300}, keys, fields, &cstats)
 	for i := range aggs {
 		if err := jw.Add(r.ctx, &aggs[i], 1763683300000); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 func FuzzDecodeFrame(f *testing.F) {
 	keys, fields := seriesTable(f, 10), testenv.FieldNames(2)
 	aggs := testenv.CityAggregates(1, 20, 10, 2)
-	for _, format := range []sink.Format{sink.FormatJSON, sink.FormatCompact} {
+	for _, format := range []sink.RecordFormat{sink.RecordJSON, sink.RecordCompact} {
 		w := sink.NewWriter(nil, sink.WriterOptions{Gateway: "gw", Pipeline: "p", Topic: "t", Columns: sink.ColSum, Format: format,
 			MaxRecords: 1 << 20, MaxBytes: 1 << 30}, keys, fields, new(sink.WriterStats))
 		for i := range aggs {

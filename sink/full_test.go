@@ -32,7 +32,7 @@ const smallBuffer = 64 << 10
 // keeps the newest frames and counts the others, frames and aggregates,
 // exactly; once Kafka is back exactly the kept frames arrive.
 func TestFullDropOldest(t *testing.T) {
-	r := newRig(t, sink.BufferOptions{MaxBytes: smallBuffer, OnFull: sink.DropOldest})
+	r := newRig(t, sink.BufferOptions{MaxBytes: smallBuffer, OnFull: sink.EvictOldest})
 	r.down.set(true)
 	r.startForwarder(sink.ForwarderOptions{DeliveryTimeout: 300 * time.Millisecond, NakMin: 50 * time.Millisecond, NakMax: 200 * time.Millisecond, AckWait: time.Second})
 	const frames, perFrame, nSeries = 20, 40, 20

@@ -24,11 +24,11 @@ func TestGolden(t *testing.T) {
 	aggs[1].Revision, aggs[1].Late, aggs[1].Flags = 2, 3, record.AggFinal
 	aggs[2].NQ, aggs[2].Q[0], aggs[2].QV[0], aggs[2].Q[1], aggs[2].QV[1] = 2, 0.5, 17.5, 0.999, 31.25
 	aggs[3].Sum = math.Inf(1)
-	aggs[4].Kind = record.KindSession
+	aggs[4].Kind = record.Session
 	keys, fields := seriesTable(t, 3), []string{"pm25", "temp \"C\""}
 	cols := sink.ColSum | sink.ColMin | sink.ColMax | sink.ColMean | sink.ColFirst | sink.ColLast |
 		sink.ColVariance | sink.ColStddev | sink.ColRate | sink.ColQuantiles
-	for _, format := range []sink.Format{sink.FormatJSON, sink.FormatCompact} {
+	for _, format := range []sink.RecordFormat{sink.RecordJSON, sink.RecordCompact} {
 		w := sink.NewWriter(nil, sink.WriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "agg.air", Columns: cols, Format: format,
 			MaxRecords: 1000, MaxBytes: 1 << 20}, keys, fields, new(sink.WriterStats))
 		for i := range aggs {
@@ -38,7 +38,7 @@ func TestGolden(t *testing.T) {
 		}
 		frame := w.FrameForTest()
 		golden(t, "frame_"+format.String()+".bin", frame)
-		if format == sink.FormatJSON {
+		if format == sink.RecordJSON {
 			var f sink.Frame
 			if err := sink.DecodeFrame(frame, &f); err != nil {
 				t.Fatal(err)

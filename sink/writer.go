@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -11,36 +10,47 @@ import (
 	"github.com/edgeplane/edgeplane/sink/compact"
 )
 
-// Format is how a pipeline's aggregates are laid out in Kafka records.
-type Format uint8
+// RecordFormat is how a pipeline's aggregates are laid out in Kafka
+// records.
+type RecordFormat uint8
 
 const (
-	// FormatJSON sends one record per aggregate: key = series key, value
+	// RecordJSON sends one record per aggregate: key = series key, value
 	// = flat JSON (AppendJSON), headers id, revision, gateway, schema.
-	FormatJSON Format = iota
-	// FormatCompact sends one record per frame holding many aggregates
+	RecordJSON RecordFormat = iota
+	// RecordCompact sends one record per frame holding many aggregates
 	// in package compact's columnar layout: key = gateway id, headers
 	// id (of the block, "c-" + hash of the value), gateway, schema,
 	// format=compact. compact.WriteJSONLines turns a value back into JSON.
-	FormatCompact
+	RecordCompact
 )
 
-// ParseFormat parses "json" (also "") or "compact".
-func ParseFormat(s string) (Format, error) {
-	switch s {
-	case "", "json":
-		return FormatJSON, nil
-	case "compact":
-		return FormatCompact, nil
-	}
-	return 0, fmt.Errorf("unknown output format %q (want json or compact)", s)
+var recordFormatNames = [...]string{"json", "compact"}
+
+// ParseRecordFormat parses "json" or "compact".
+func ParseRecordFormat(s string) (RecordFormat, error) {
+	i, err := record.ParseEnum("output format", s, recordFormatNames[:])
+	return RecordFormat(i), err
 }
 
-func (f Format) String() string {
-	if f == FormatCompact {
-		return "compact"
+func (f RecordFormat) String() string {
+	if int(f) < len(recordFormatNames) {
+		return recordFormatNames[f]
 	}
-	return "json"
+	return "RecordFormat(" + strconv.Itoa(int(f)) + ")"
+}
+
+// EnumValues lists the names ParseRecordFormat accepts.
+func (RecordFormat) EnumValues() []string { return recordFormatNames[:] }
+
+// MarshalText returns the format's name.
+func (f RecordFormat) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
+
+// UnmarshalText parses a format's name.
+func (f *RecordFormat) UnmarshalText(b []byte) error {
+	v, err := ParseRecordFormat(string(b))
+	*f = v
+	return err
 }
 
 // ParseCompactCompression parses the compression of compact blocks:
@@ -54,10 +64,10 @@ type WriterOptions struct {
 	// Topic is the Kafka topic the frames' records go to.
 	Topic   string
 	Columns Columns
-	// Format of the Kafka records. Default FormatJSON.
-	Format Format
+	// Format of the Kafka records. Default RecordJSON.
+	Format RecordFormat
 	// Compression of compact blocks: "zstd" (default, fastest level),
-	// "s2" or "none". Ignored for FormatJSON, whose records the Kafka
+	// "s2" or "none". Ignored for RecordJSON, whose records the Kafka
 	// client compresses per batch. An unknown value is logged and zstd used;
 	// validate it first with ParseCompactCompression.
 	Compression string
@@ -88,7 +98,7 @@ type Writer struct {
 	id      []byte // scratch for one id
 	who     Identity
 
-	enc      *compact.Encoder // FormatCompact only
+	enc      *compact.Encoder // RecordCompact only
 	firstNow int64            // emission time of the block's first aggregate
 }
 
@@ -124,7 +134,7 @@ func NewWriter(b *Buffer, o WriterOptions, keys *record.SeriesTable, fields []st
 		},
 		who: Identity{Gateway: o.Gateway, Pipeline: o.Pipeline},
 	}
-	if o.Format == FormatCompact {
+	if o.Format == RecordCompact {
 		o.MaxRecords = min(o.MaxRecords, compact.MaxAggregates)
 		w.opts.MaxRecords = o.MaxRecords
 		codec, err := compact.ParseCodec(o.Compression)

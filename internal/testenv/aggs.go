@@ -25,7 +25,7 @@ func CityAggregates(seed uint64, n, nSeries, nFields int) []record.Aggregate {
 	for len(out) < n {
 		for s := 0; s < nSeries && len(out) < n; s++ {
 			for f := 0; f < nFields && len(out) < n; f++ {
-				a := record.Aggregate{Series: uint32(s), Field: uint16(f), Kind: record.KindTumbling,
+				a := record.Aggregate{Series: uint32(s), Field: uint16(f), Kind: record.Tumbling,
 					Start: start, End: start + minute, Min: math.Inf(1), Max: math.Inf(-1)}
 				b := &base[s*nFields+f]
 				*b = math.Max(0, *b+r.NormFloat64())

@@ -133,7 +133,7 @@ func randomAggs(r *rand.Rand, n, nSeries, nFields int) []record.Aggregate {
 	for i := range out {
 		a := &out[i]
 		a.Series, a.Field = uint32(r.IntN(nSeries)), uint16(r.IntN(nFields))
-		a.Kind, a.Flags = uint8(r.IntN(3)), uint8(r.IntN(256))
+		a.Kind, a.Flags = record.WindowKind(r.IntN(3)), uint8(r.IntN(256))
 		a.Revision, a.Late = r.Uint32(), r.Uint32()>>uint(r.IntN(32))
 		a.Start, a.End = t(), t()
 		a.Count = r.Uint64() >> uint(r.IntN(64))

@@ -149,8 +149,8 @@ func (b *Block) decodeBody(body []byte) error {
 	b.Aggs = growAggs(b.Aggs, n)
 	aggs := b.Aggs
 	for i := range aggs {
-		aggs[i].Kind = d.byte("kind")
-		if d.err == nil && aggs[i].Kind > record.KindSession {
+		aggs[i].Kind = record.WindowKind(d.byte("kind"))
+		if d.err == nil && !aggs[i].Kind.Valid() {
 			d.fail("aggregate %d: window kind %d", i, aggs[i].Kind)
 		}
 	}

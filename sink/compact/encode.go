@@ -137,7 +137,7 @@ func (e *Encoder) AppendBody(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(v))
 	}
 	for i := range e.aggs {
-		dst = append(dst, e.aggs[i].Kind)
+		dst = append(dst, byte(e.aggs[i].Kind))
 	}
 	for i := range e.aggs {
 		dst = append(dst, e.aggs[i].Flags)

@@ -40,7 +40,6 @@ type Identity struct {
 	Field    string
 }
 
-var kindNames = [...]string{record.KindTumbling: "tumbling", record.KindHopping: "hopping", record.KindSession: "session"}
 
 // AppendJSON appends the flat JSON value of a to dst: one object, keys in a
 // fixed order, numbers in shortest form, non-finite floats as null. Readers
@@ -58,8 +57,8 @@ func AppendJSON(dst []byte, a *record.Aggregate, id []byte, who *Identity, cols 
 	dst = append(dst, `,"field":`...)
 	dst = appendString(dst, who.Field)
 	dst = append(dst, `,"window":"`...)
-	if int(a.Kind) < len(kindNames) {
-		dst = append(dst, kindNames[a.Kind]...)
+	if a.Kind.Valid() {
+		dst = append(dst, a.Kind.String()...)
 	}
 	dst = append(dst, `","start":`...)
 	dst = strconv.AppendInt(dst, a.Start, 10)

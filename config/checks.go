@@ -1,0 +1,173 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/edgeplane/edgeplane/operators"
+	"github.com/edgeplane/edgeplane/record"
+	"golang.org/x/sys/unix"
+)
+
+// Checks validate runs on the file as a whole that belong to no stage:
+// options that do nothing where they are written, listeners that would
+// collide at bind, a data_dir that cannot be made, and the packaged
+// placeholder values. None of them has a side effect.
+
+// checkInert reports options written in the file that the pipeline's
+// window type or time mode ignores.
+func (c *Config) checkInert(ps *problems, i int) {
+	w := &c.Pipelines[i].Window
+	at := fmt.Sprintf("pipelines[%d].window", i)
+	inert := func(opt, why string) {
+		if c.Has(at + "." + opt) {
+			ps.add(at+"."+opt, "%s", why)
+		}
+	}
+	switch w.Type {
+	case record.Tumbling:
+		inert("advance", "tumbling windows have no advance (for windows that overlap, set type: hopping)")
+		inert("gap", "only session windows have a gap")
+	case record.Hopping:
+		inert("gap", "only session windows have a gap")
+	case record.Session:
+		inert("size", "session windows have no size: a session lasts while readings come closer than gap")
+		inert("advance", "session windows have no advance")
+		inert("offset", "session windows are not aligned to the epoch, so they take no offset")
+	}
+	if w.Time == operators.ProcessingTime {
+		inert("out_of_orderness", "with time: processing nothing arrives out of order (the arrival time is the event time)")
+		inert("allowed_lateness", "with time: processing nothing is late")
+	}
+}
+
+// listener is one address the gateway binds.
+type listener struct{ path, addr string }
+
+// checkListeners reports two listeners on the same port whose hosts
+// overlap: the second would fail at bind. Port 0 picks a free port and
+// never collides.
+func (c *Config) checkListeners(ps *problems) {
+	var ls []listener
+	if c.Gateway.HTTPListen != "off" {
+		ls = append(ls, listener{"gateway.http_listen", c.Gateway.HTTPListen})
+	}
+	if c.NATS.Listen != "" {
+		ls = append(ls, listener{"nats.listen", c.NATS.Listen})
+	}
+	if c.NATS.MQTTListen != "" {
+		ls = append(ls, listener{"nats.mqtt_listen", c.NATS.MQTTListen})
+	}
+	for i := range c.Sources {
+		if s := &c.Sources[i]; s.Type == SourceWebSocket && s.WebSocket.Listen != "" {
+			ls = append(ls, listener{fmt.Sprintf("sources[%d].websocket.listen", i), s.WebSocket.Listen})
+		}
+	}
+	for j := range ls {
+		hj, pj, err := net.SplitHostPort(ls[j].addr)
+		if err != nil || pj == "0" {
+			continue
+		}
+		for i := range j {
+			hi, pi, err := net.SplitHostPort(ls[i].addr)
+			if err != nil || pi != pj || !hostsOverlap(hi, hj) {
+				continue
+			}
+			where := c.Where(ls[i].path)
+			ps.add(ls[j].path, "%s collides with %s (%s, %s:%d): both would bind port %s", ls[j].addr, ls[i].path, ls[i].addr, where.File, where.Line, pj)
+			break
+		}
+	}
+}
+
+// hostsOverlap reports whether listeners on hosts a and b of one port
+// would conflict: the same host, or either on every address.
+func hostsOverlap(a, b string) bool {
+	any := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" || h == "[::]" }
+	if any(a) || any(b) {
+		return true
+	}
+	if a == b {
+		return true
+	}
+	ia, ib := net.ParseIP(a), net.ParseIP(b)
+	return ia != nil && ib != nil && ia.Equal(ib) || (a == "localhost" && ib != nil && ib.IsLoopback()) ||
+		(b == "localhost" && ia != nil && ia.IsLoopback())
+}
+
+// checkDataDir reports a data_dir that cannot be used: a path through a
+// file, or a directory (or the nearest existing parent) this process
+// cannot write. It creates nothing.
+func (c *Config) checkDataDir(ps *problems) {
+	dir := c.Gateway.DataDir
+	if dir == "" {
+		return
+	}
+	p := filepath.Clean(dir)
+	for {
+		fi, err := os.Stat(p)
+		switch {
+		case err == nil && !fi.IsDir():
+			ps.add("gateway.data_dir", "%s: %s is not a directory", dir, p)
+			return
+		case err == nil:
+			if err := unix.Access(p, unix.W_OK|unix.X_OK); err != nil {
+				if p == filepath.Clean(dir) {
+					ps.add("gateway.data_dir", "%s is not writable by this user: %v", dir, err)
+				} else {
+					ps.add("gateway.data_dir", "%s does not exist and cannot be created: %s is not writable by this user", dir, p)
+				}
+			}
+			return
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTDIR):
+			ps.add("gateway.data_dir", "%s: %v", dir, err)
+			return
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return
+		}
+		p = parent
+	}
+}
+
+// placeholders are values the packaged and example configs ship with that
+// must be replaced before a gateway runs.
+var placeholders = []string{"change-me", "changeme", "change_me"}
+
+// checkPlaceholders reports the packaged placeholder values still in the
+// file: the gateway id and the Kafka brokers must name real things.
+func (c *Config) checkPlaceholders(ps *problems) {
+	for _, p := range placeholders {
+		if strings.Contains(strings.ToLower(c.Gateway.ID), p) {
+			ps.add("gateway.id", "%q is the packaged placeholder: set this gateway's own id", c.Gateway.ID)
+			break
+		}
+	}
+	for i := range c.Sources {
+		w := &c.Sources[i].WebSocket
+		for _, p := range placeholders {
+			if c.Sources[i].Type == SourceWebSocket && strings.Contains(strings.ToLower(w.Token), p) {
+				ps.add(fmt.Sprintf("sources[%d].websocket.token", i), "the token is the packaged placeholder: set a secret (token_file, or ${VAR} from the environment)")
+				break
+			}
+		}
+	}
+	for i, b := range c.Kafka.Brokers {
+		host, _, err := net.SplitHostPort(b)
+		if err != nil {
+			continue
+		}
+		for _, label := range strings.Split(strings.ToLower(host), ".") {
+			if label == "example" {
+				ps.add(fmt.Sprintf("kafka.brokers[%d]", i), "%q is a placeholder (example domain): set your Kafka brokers", b)
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,122 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgeplane/edgeplane/config"
+)
+
+// window returns base with pipelines[0]'s window replaced (line 16).
+func window(w string) string {
+	return strings.Replace(base, "    window: {size: 10s}", "    window: "+w, 1)
+}
+
+// TestValidateRefusesWhatRunRefused: each configuration `validate` used
+// to accept and `run` then refused is refused by validate, at the file,
+// line and column of the option, with the stage's own message.
+func TestValidateRefusesWhatRunRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, at, msg string
+	}{
+		{"hopping offset", window("{type: hopping, size: 10s, advance: 2s, offset: 5s}"),
+			"bad.yaml:16:53: pipelines[0].window.offset", "5s, want -2s < offset < 2s (the advance)"},
+		{"hopping panes", window("{type: hopping, size: 10s, advance: 3ms}"),
+			"bad.yaml:16:40: pipelines[0].window.advance", "size 10s and advance 3ms make panes of gcd = 1ms, 10000 panes per window, want at most 4096"},
+		{"hopping day by ms", window("{type: hopping, size: 24h, advance: 1ms}"),
+			"bad.yaml:16:40: pipelines[0].window.advance", "86400000 panes per window"},
+		{"size 0", window("{size: 0s}"),
+			"bad.yaml:16:14: pipelines[0].window.size", "0s, want > 0"},
+		{"advance on tumbling", window("{size: 10s, advance: 2s}"),
+			"bad.yaml:16:25: pipelines[0].window.advance", "tumbling windows have no advance"},
+		{"gap on hopping", window("{type: hopping, size: 10s, advance: 5s, gap: 1s}"),
+			"bad.yaml:16:53: pipelines[0].window.gap", "only session windows have a gap"},
+		{"size on session", window("{type: session, gap: 10s, size: 1m}"),
+			"bad.yaml:16:39: pipelines[0].window.size", "session windows have no size"},
+		{"lateness under processing time", window("{size: 10s, time: processing, allowed_lateness: 5s}"),
+			"bad.yaml:16:43: pipelines[0].window.allowed_lateness", "nothing is late"},
+		{"sub-millisecond", window("{size: 1500us}"),
+			"bad.yaml:16:14: pipelines[0].window.size", "1.5ms is not a whole number of milliseconds"},
+		{"http and websocket on one port",
+			strings.NewReplacer("  id: gw1", "  id: gw1\n  http_listen: 127.0.0.1:8088", "pipelines:",
+				"  - name: ws\n    type: websocket\n    websocket: {listen: \"0.0.0.0:8088\", path: /in/}\n    decode: {fields: [{name: v}]}\npipelines:").Replace(base),
+			"bad.yaml:16:17: sources[1].websocket.listen", "0.0.0.0:8088 collides with gateway.http_listen (127.0.0.1:8088, bad.yaml:3)"},
+		{"unknown source", strings.Replace(base, "from: [s1]", "from: [s11]", 1),
+			"bad.yaml:15:12: pipelines[0].from[0]", `no source named "s11" (did you mean "s1"?)`},
+		{"unknown field", window("{size: 10s}\n    fields: [vv]"),
+			"bad.yaml:17:14: pipelines[0].fields[0]", `no source in from has a field "vv"`},
+		{"placeholder id", strings.Replace(base, "id: gw1", "id: gw-change-me", 1),
+			"bad.yaml:2:3: gateway.id", "packaged placeholder"},
+		{"record compression on json", window("{size: 10s}\n    to: {compression: zstd}"),
+			"bad.yaml:17:10: pipelines[0].to.compression", "only the compact format takes a compression"},
+		{"ring capacity", window("{size: 10s}\n    ring: {capacity: -4}"),
+			"bad.yaml:17:12: pipelines[0].ring.capacity", "-4 out of range"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := tc.at + ": " + tc.msg
+			var got []string
+			for _, p := range problems(t, tc.src, nil) {
+				got = append(got, p.String())
+				if strings.HasPrefix(p.String(), tc.at+": ") && strings.Contains(p.String(), tc.msg) {
+					return
+				}
+			}
+			t.Fatalf("want a problem like\n  %s\ngot\n  %s", want, strings.Join(got, "\n  "))
+		})
+	}
+}
+
+// TestAbsentIsNotZero: an option left out takes its default; an option
+// written as zero keeps its zero (and is validated as such).
+func TestAbsentIsNotZero(t *testing.T) {
+	c, err := config.LoadBytes("b.yaml", []byte(window("{size: 10s, out_of_orderness: 0s}")), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := config.Compile(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oc := plan.Pipelines[0].Operators; oc.OutOfOrder != 0 || oc.Size != 10_000 {
+		t.Fatalf("out_of_orderness: 0s compiled to B = %d ms (size %d)", oc.OutOfOrder, oc.Size)
+	}
+	c, err = config.LoadBytes("b.yaml", []byte(base), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan, err = config.Compile(c); err != nil || plan.Pipelines[0].Operators.OutOfOrder != config.DefaultOutOfOrderness.Milliseconds() {
+		t.Fatalf("absent out_of_orderness: %v %+v", err, plan)
+	}
+	// max_time_skew: 0 disables the check; left out it is 24h.
+	c, err = config.LoadBytes("b.yaml", []byte(strings.Replace(base, "time_path: ts", "time_path: ts\n      max_time_skew: 0", 1)), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan, err = config.Compile(c); err != nil || plan.Sources[0].Decode.MaxSkew >= 0 {
+		t.Fatalf("max_time_skew: 0 compiled to %v (%v)", plan.Sources[0].Decode.MaxSkew, err)
+	}
+}
+
+// TestDataDir: a data_dir through a file, or under a directory this user
+// cannot write, is refused without creating anything.
+func TestDataDir(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(base, "  id: gw1", "  id: gw1\n  data_dir: "+filepath.Join(file, "data"), 1)
+	ps := problems(t, src, nil)
+	if len(ps) != 1 || ps[0].Path != "gateway.data_dir" || !strings.Contains(ps[0].Msg, "is not a directory") {
+		t.Fatalf("problems %v", ps)
+	}
+	ok := strings.Replace(base, "  id: gw1", "  id: gw1\n  data_dir: "+filepath.Join(dir, "a", "b"), 1)
+	if _, err := config.LoadBytes("ok.yaml", []byte(ok), noEnv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); !os.IsNotExist(err) {
+		t.Fatalf("validate created the data_dir: %v", err)
+	}
+}
