@@ -117,7 +117,6 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 	return &c, nil
 }
 
-
 type loader struct {
 	file     string
 	pos      map[string]Pos

@@ -87,7 +87,9 @@ type sourceRun struct {
 	acker    *holdAcker   // held acks only
 }
 
-func (sc *sourceRun) holdsAcks() bool { return sc.cfg.Type == config.SourceMQTT && sc.cfg.MQTT.HoldAcks }
+func (sc *sourceRun) holdsAcks() bool {
+	return sc.cfg.Type == config.SourceMQTT && sc.cfg.MQTT.HoldAcks
+}
 
 func (sr *sourceRun) deliver(ctx context.Context, b *decode.Batch) {
 	sr.mu.RLock()
@@ -540,4 +542,3 @@ func (g *Gateway) MQTTAddr() string {
 	}
 	return g.ns.MQTTAddr()
 }
-

@@ -40,7 +40,6 @@ type Identity struct {
 	Field    string
 }
 
-
 // AppendJSON appends the flat JSON value of a to dst: one object, keys in a
 // fixed order, numbers in shortest form, non-finite floats as null. Readers
 // such as ksqlDB, RisingWave (FORMAT PLAIN ENCODE JSON) and Flink's JSON
