@@ -16,12 +16,13 @@ import (
 
 	"github.com/edgeplane/edgeplane/bench"
 	"github.com/edgeplane/edgeplane/config"
+	"github.com/edgeplane/edgeplane/configs"
 	"github.com/edgeplane/edgeplane/pipeline"
 )
 
 func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", stderr)
-	file := fs.String("c", "configs/demo.yaml", "pipeline config; its kafka.brokers are replaced by the in-process cluster")
+	file := fs.String("c", "", "pipeline config (default: the demo.yaml built into the binary); its kafka.brokers are replaced by the in-process cluster")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until Ctrl-C)")
 	rate := fs.Float64("rate", 300, "simulated messages per second")
 	dataDir := fs.String("data", "", "data dir (default: the config's gateway.data_dir)")
@@ -31,10 +32,11 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	}
 	// The status line and the Kafka read-back print from two goroutines.
 	stdout = &lockedWriter{w: stdout}
-	cfg, err := config.Load(*file)
+	cfg, err := loadDemoConfig(*file)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(stdout, "demo: config %s\n", cfg.File)
 	if *dataDir != "" {
 		cfg.Gateway.DataDir = *dataDir
 	}
@@ -95,6 +97,16 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	n := <-readDone
 	fmt.Fprintf(stdout, "demo: read %d aggregates back from Kafka\n", n)
 	return err
+}
+
+// loadDemoConfig loads file or, when file is "", the demo config built
+// into the binary (configs/demo.yaml), so that the demo runs from any
+// directory and from an installed package.
+func loadDemoConfig(file string) (*config.Config, error) {
+	if file == "" {
+		return config.LoadBytes(configs.DemoName, configs.Demo, os.LookupEnv)
+	}
+	return config.Load(file)
 }
 
 // status prints one line per second until ctx ends.

@@ -1,7 +1,5 @@
-// Package clock is a coarse wall clock for hot paths: reading it is one
-// atomic load instead of a time.Now call per message. It ticks every
-// Resolution while the process runs (started on first use), which costs a
-// hundred wake-ups a second and nothing else.
+//go:build !edgeplane_synctest
+
 package clock
 
 import (
@@ -9,9 +7,6 @@ import (
 	"sync/atomic"
 	"time"
 )
-
-// Resolution is the clock's granularity.
-const Resolution = 10 * time.Millisecond
 
 var (
 	nowMs atomic.Int64
