@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X $(PKG)/internal/version.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run demo test test-short e2e bench bench-e2e lint fmt fuzz clean arm64 arm deb tarball qemu-arm64 footprint
+.PHONY: all build run demo test schema test-short e2e bench bench-e2e lint fmt fuzz clean arm64 arm deb tarball qemu-arm64 footprint
 
 all: build
 
@@ -20,7 +20,7 @@ build:
 
 ## run: build and run the demo — embedded NATS + MQTT, in-process Kafka, simulated sensors (Ctrl-C stops)
 run: build
-	./$(BIN)/edgeplane demo -c configs/demo.yaml $(DEMO_ARGS)
+	./$(BIN)/edgeplane demo $(DEMO_ARGS)
 
 demo: run
 
@@ -31,6 +31,12 @@ test:
 	@# Allocation budgets (and the 1,000-connection WebSocket test) skip
 	@# themselves under -race, whose instrumentation allocates: run them plain.
 	$(GO) test -count=1 -run 'Alloc|ManyConnections' ./...
+	@# The coarse clock's synctest twin (internal/clock/clock_synctest.go).
+	$(GO) test -count=1 -tags edgeplane_synctest ./internal/clock
+
+## schema: regenerate configs/edgeplane.schema.json from the Go schema (config/*.go)
+schema:
+	$(GO) test -count=1 ./config -run TestSchemaCurrent -update
 
 ## test-short: the tests without the race detector
 test-short:

@@ -133,19 +133,28 @@ type Kafka struct {
 
 // TLS configures a TLS client.
 type TLS struct {
-	Enabled            bool   `yaml:"enabled"`
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	// Enabled turns TLS on.
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM file of the CAs to trust. Default: the system pool.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a PEM client certificate and its key
+	// (mutual TLS).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked against the server's
+	// certificate.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify skips checking the server's certificate (testing
+	// only).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // SASL configures Kafka authentication.
 type SASL struct {
 	// Mechanism is plain, scram-sha-256 or scram-sha-512; empty: none.
 	Mechanism string `yaml:"mechanism"`
-	Username  string `yaml:"username"`
+	// Username is required with a mechanism.
+	Username string `yaml:"username"`
 	// Password, or PasswordFile to read it from a file. Use ${VAR} to
 	// take it from the environment.
 	Password     string `yaml:"password"`
@@ -156,6 +165,7 @@ type SASL struct {
 // the embedded MQTT listener's messages taken in-process, or a WebSocket
 // endpoint.
 type Source struct {
+	// Name identifies the source in pipelines' from. Required, unique.
 	Name string `yaml:"name"`
 	// Type is mqtt (default), embedded or websocket.
 	Type      SourceType      `yaml:"type"`
@@ -268,12 +278,14 @@ type MQTTSource struct {
 	ClientID string `yaml:"client_id"`
 	// CleanSession false (default) keeps a persistent session so the
 	// broker queues QoS 1 messages while edgeplane is down.
-	CleanSession bool     `yaml:"clean_session"`
-	Username     string   `yaml:"username"`
-	Password     string   `yaml:"password"`
-	PasswordFile string   `yaml:"password_file"`
-	KeepAlive    Duration `yaml:"keep_alive"`
-	TLS          TLS      `yaml:"tls"`
+	CleanSession bool `yaml:"clean_session"`
+	// Username and Password (or PasswordFile) authenticate to the broker.
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	// KeepAlive is the MQTT keep-alive interval. Default 30s.
+	KeepAlive Duration `yaml:"keep_alive"`
+	TLS       TLS      `yaml:"tls"`
 	// Connections is the number of parallel connections (each its own
 	// receive goroutine). With more than one, filters must be
 	// $share/group/… or SplitTopics must be set. Default 1.
@@ -296,6 +308,8 @@ type MQTTSource struct {
 
 // Pipeline is one windowed aggregation from sources to a Kafka topic.
 type Pipeline struct {
+	// Name identifies the pipeline; the default topic is
+	// edgeplane.<name>. Required, unique.
 	Name string `yaml:"name"`
 	// From names the sources feeding the pipeline. Required.
 	From []string `yaml:"from"`
@@ -308,8 +322,11 @@ type Pipeline struct {
 	Map      []MapRule      `yaml:"map"`
 	Deadband []DeadbandRule `yaml:"deadband"`
 	// Dedup drops a reading whose (series, field, time) was just seen.
-	Dedup      bool     `yaml:"dedup"`
-	Window     Window   `yaml:"window"`
+	Dedup  bool   `yaml:"dedup"`
+	Window Window `yaml:"window"`
+	// Aggregates are computed per window: count, sum, min, max, mean
+	// (default: those five), first, last, variance, stddev, rate, median
+	// and quantiles such as p95 or p99.9.
 	Aggregates []string `yaml:"aggregates"`
 	// MaxSeries bounds the distinct series keys. Default 10000.
 	MaxSeries int    `yaml:"max_series"`

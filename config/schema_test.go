@@ -160,12 +160,7 @@ func fieldNames(f *ast.Field) []string {
 // undocumented are the options with no doc comment of their own, nor one
 // nearby that names them. A new option must not join them: give its field
 // a doc comment.
-var undocumented = []string{
-	"TLS.Enabled", "TLS.CAFile", "TLS.CertFile", "TLS.KeyFile", "TLS.ServerName", "TLS.InsecureSkipVerify",
-	"SASL.Username", "Source.Name",
-	"MQTTSource.Username", "MQTTSource.Password", "MQTTSource.PasswordFile", "MQTTSource.KeepAlive",
-	"Pipeline.Name", "Pipeline.Aggregates",
-}
+var undocumented = []string{}
 
 // TestSchemaDescribesOptions: every option has a description except the
 // known undocumented ones.

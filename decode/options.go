@@ -70,6 +70,9 @@ func (f *Format) UnmarshalText(b []byte) error {
 	return err
 }
 
+// EnumValues lists the names UnmarshalText accepts.
+func (Format) EnumValues() []string { return formatNames[:] }
+
 // MarshalText returns the format's name.
 func (f Format) MarshalText() ([]byte, error) { return []byte(f.String()), nil }
 
@@ -119,6 +122,9 @@ func (u *TimeUnit) UnmarshalText(b []byte) error {
 	*u = v
 	return err
 }
+
+// EnumValues lists the names UnmarshalText accepts.
+func (TimeUnit) EnumValues() []string { return timeUnitNames[:] }
 
 // MarshalText returns the unit's name.
 func (u TimeUnit) MarshalText() ([]byte, error) { return []byte(u.String()), nil }

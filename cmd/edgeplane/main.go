@@ -23,6 +23,7 @@ Usage:
   edgeplane reload   -c FILE     validate FILE, then make the running gateway re-read it (SIGHUP)
   edgeplane demo     [flags]     run the whole stack in-process with simulated sensors
   edgeplane decode   [flags]     turn compact-format records into JSON lines (a file, stdin, or a Kafka topic)
+  edgeplane schema               print the config file's JSON Schema (for editors and CI)
   edgeplane version              print the version
 
 Run 'edgeplane COMMAND -h' for a command's flags.
@@ -50,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDemo(args[1:], stdout, stderr)
 	case "decode":
 		err = cmdDecode(args[1:], stdout, stderr)
+	case "schema":
+		err = cmdSchema(args[1:], stdout, stderr)
 	case "version", "-v", "--version":
 		fmt.Fprintln(stdout, version.String("edgeplane"))
 		return 0
