@@ -102,15 +102,21 @@ func (w *LateWriter) Add(ctx context.Context, s *record.Sample, nowMs int64) err
 	if int(s.Field) < len(w.fields) {
 		w.who.Field = w.fields[s.Field]
 	}
-	w.id = AppendID(w.id[:0], &w.who, s.Time)
-	w.id = append(w.id, '-')
-	w.id = strconv.AppendUint(w.id, s.Seq, 10)
+	w.id = AppendLateID(w.id[:0], &w.who, s)
 	w.value = AppendLateJSON(w.value[:0], s, w.id, &w.who, nowMs)
 	w.fb.appendRecord(stringBytes(w.who.Series), w.value, w.id, 0, nowMs)
 	if w.fb.n >= w.opts.MaxRecords || w.fb.size() >= w.opts.MaxBytes {
 		return w.Flush(ctx)
 	}
 	return nil
+}
+
+// AppendLateID appends the id of late event s: the id of the window of
+// its series and field starting at its time, '-', its arrival sequence.
+func AppendLateID(dst []byte, who *Identity, s *record.Sample) []byte {
+	dst = AppendID(dst, who, s.Time)
+	dst = append(dst, '-')
+	return strconv.AppendUint(dst, s.Seq, 10)
 }
 
 // AppendLateJSON appends the flat JSON value of late event s (see

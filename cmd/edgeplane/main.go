@@ -21,6 +21,8 @@ Usage:
   edgeplane run      -c FILE     run the gateway from a config file
   edgeplane validate -c FILE     check a config file; prints every problem, exit 1 if any
   edgeplane reload   -c FILE     validate FILE, then make the running gateway re-read it (SIGHUP)
+  edgeplane test     -c FILE [FILE...|-]
+                                 run payloads through the pipelines in-process (no servers): readings, rejects, --windows records
   edgeplane demo     [flags]     run the whole stack in-process with simulated sensors
   edgeplane decode   [flags]     turn compact-format records into JSON lines (a file, stdin, or a Kafka topic)
   edgeplane schema               print the config file's JSON Schema (for editors and CI)
@@ -51,6 +53,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdDemo(args[1:], stdout, stderr)
 	case "decode":
 		err = cmdDecode(args[1:], stdout, stderr)
+	case "test":
+		err = cmdTest(args[1:], stdout, stderr, os.Stdin)
+		if errors.Is(err, errRejected) {
+			return 1
+		}
 	case "schema":
 		err = cmdSchema(args[1:], stdout, stderr)
 	case "version", "-v", "--version":
