@@ -24,25 +24,26 @@ import (
 func (c *Config) checkInert(ps *problems, i int) {
 	w := &c.Pipelines[i].Window
 	at := fmt.Sprintf("pipelines[%d].window", i)
-	inert := func(opt, why string) {
-		if c.Has(at + "." + opt) {
+	// An option written with a non-zero value that the window ignores.
+	inert := func(opt string, v Duration, why string) {
+		if v != 0 && c.Has(at+"."+opt) {
 			ps.add(at+"."+opt, "%s", why)
 		}
 	}
 	switch w.Type {
 	case record.Tumbling:
-		inert("advance", "tumbling windows have no advance (for windows that overlap, set type: hopping)")
-		inert("gap", "only session windows have a gap")
+		inert("advance", w.Advance, "tumbling windows have no advance (for windows that overlap, set type: hopping)")
+		inert("gap", w.Gap, "only session windows have a gap")
 	case record.Hopping:
-		inert("gap", "only session windows have a gap")
+		inert("gap", w.Gap, "only session windows have a gap")
 	case record.Session:
-		inert("size", "session windows have no size: a session lasts while readings come closer than gap")
-		inert("advance", "session windows have no advance")
-		inert("offset", "session windows are not aligned to the epoch, so they take no offset")
+		inert("size", w.Size, "session windows have no size: a session lasts while readings come closer than gap")
+		inert("advance", w.Advance, "session windows have no advance")
+		inert("offset", w.Offset, "session windows are not aligned to the epoch, so they take no offset")
 	}
 	if w.Time == operators.ProcessingTime {
-		inert("out_of_orderness", "with time: processing nothing arrives out of order (the arrival time is the event time)")
-		inert("allowed_lateness", "with time: processing nothing is late")
+		inert("out_of_orderness", w.OutOfOrderness, "with time: processing nothing arrives out of order (the arrival time is the event time)")
+		inert("allowed_lateness", w.AllowedLateness, "with time: processing nothing is late")
 	}
 }
 

@@ -120,3 +120,36 @@ func TestDataDir(t *testing.T) {
 		t.Fatalf("validate created the data_dir: %v", err)
 	}
 }
+
+// TestEffectiveRoundTrip: `edgeplane config` prints every option with its
+// default; loading that output gives the same configuration (secrets,
+// which it redacts, aside), and the secrets do not appear in it.
+func TestEffectiveRoundTrip(t *testing.T) {
+	t.Setenv("EDGEPLANE_WS_TOKEN", "S3CRET-ws-token")
+	t.Setenv("EDGEPLANE_DATA_DIR", t.TempDir())
+	files, _ := filepath.Glob("../configs/*.yaml")
+	for _, f := range files {
+		c, err := config.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.Effective()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(out), "S3CRET") {
+			t.Fatalf("%s: a secret in the effective config:\n%s", f, out)
+		}
+		back, err := config.LoadBytes("effective.yaml", out, noEnv)
+		if err != nil {
+			t.Fatalf("%s: the effective config does not load: %v\n%s", f, err, out)
+		}
+		again, err := back.Effective()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(again) != string(out) {
+			t.Fatalf("%s: effective config differs after a round trip:\n%s\n---\n%s", f, out, again)
+		}
+	}
+}

@@ -169,9 +169,9 @@ type Source struct {
 	Name string `yaml:"name"`
 	// Type is mqtt (default), embedded or websocket.
 	Type      SourceType      `yaml:"type"`
-	MQTT      MQTTSource      `yaml:"mqtt"`
-	Embedded  EmbeddedSource  `yaml:"embedded"`
-	WebSocket WebSocketSource `yaml:"websocket"`
+	MQTT      MQTTSource      `yaml:"mqtt,omitempty"`
+	Embedded  EmbeddedSource  `yaml:"embedded,omitempty"`
+	WebSocket WebSocketSource `yaml:"websocket,omitempty"`
 	// DeadLetter sends rejected payloads, with their reason, to the
 	// JetStream subject edgeplane.deadletter.<source> (a bounded stream).
 	DeadLetter bool   `yaml:"dead_letter"`
@@ -348,24 +348,24 @@ type Pipeline struct {
 // value that is not a number fails). A message failing a tag rule drops
 // all its readings, counted as filtered.
 type FilterRule struct {
-	Field     string   `yaml:"field"`
-	Tag       string   `yaml:"tag"`
-	Min       *float64 `yaml:"min"`
-	Max       *float64 `yaml:"max"`
-	Equals    *float64 `yaml:"equals"`
-	NotEquals *float64 `yaml:"not_equals"`
-	In        []string `yaml:"in"`
-	NotIn     []string `yaml:"not_in"`
+	Field     string   `yaml:"field,omitempty"`
+	Tag       string   `yaml:"tag,omitempty"`
+	Min       *float64 `yaml:"min,omitempty"`
+	Max       *float64 `yaml:"max,omitempty"`
+	Equals    *float64 `yaml:"equals,omitempty"`
+	NotEquals *float64 `yaml:"not_equals,omitempty"`
+	In        []string `yaml:"in,omitempty"`
+	NotIn     []string `yaml:"not_in,omitempty"`
 }
 
 // MapRule rewrites readings of Field as v*scale + offset, or converts
 // units from From to To (C, F, K, m/s, km/h, …).
 type MapRule struct {
 	Field  string   `yaml:"field"`
-	Scale  *float64 `yaml:"scale"`
-	Offset float64  `yaml:"offset"`
-	From   string   `yaml:"from"`
-	To     string   `yaml:"to"`
+	Scale  *float64 `yaml:"scale,omitempty"`
+	Offset float64  `yaml:"offset,omitempty"`
+	From   string   `yaml:"from,omitempty"`
+	To     string   `yaml:"to,omitempty"`
 }
 
 // DeadbandRule suppresses a reading of Field that differs from the last
@@ -385,13 +385,13 @@ type Window struct {
 	// Advance of hopping windows: a window starts every advance (0 <
 	// advance <= size; state is kept in panes of gcd(size, advance), at
 	// most 4096 per window).
-	Advance Duration `yaml:"advance"`
+	Advance Duration `yaml:"advance,omitempty"`
 	// Gap of session windows.
-	Gap Duration `yaml:"gap"`
+	Gap Duration `yaml:"gap,omitempty"`
 	// Offset shifts the epoch alignment of tumbling and hopping windows:
 	// -slide < offset < slide, where slide is the size (tumbling) or the
 	// advance (hopping).
-	Offset Duration `yaml:"offset"`
+	Offset Duration `yaml:"offset,omitempty"`
 	// OutOfOrderness is the watermark's bound B (0 is a valid bound).
 	// Default 5s.
 	OutOfOrderness Duration `yaml:"out_of_orderness"`

@@ -67,9 +67,20 @@ func (b *ByteSize) UnmarshalText(t []byte) error {
 	if err != nil || f < 0 {
 		return fmt.Errorf("cannot parse size %q (want e.g. 512MiB, 1GB, 1048576)", s)
 	}
+	if f*float64(mult) >= 1<<63 {
+		return fmt.Errorf("size %q is too large", s)
+	}
 	*b = ByteSize(f * float64(mult))
 	return nil
 }
 
 // MarshalText implements encoding.TextMarshaler.
-func (b ByteSize) MarshalText() ([]byte, error) { return strconv.AppendInt(nil, int64(b), 10), nil }
+// The largest binary unit that divides b is used: 2GiB, 64KiB, 1000.
+func (b ByteSize) MarshalText() ([]byte, error) {
+	for i := 3; i >= 0; i-- { // TiB, GiB, MiB, KiB
+		if u := byteUnits[i]; b != 0 && int64(b)%u.mult == 0 {
+			return append(strconv.AppendInt(nil, int64(b)/u.mult, 10), u.suffix...), nil
+		}
+	}
+	return strconv.AppendInt(nil, int64(b), 10), nil
+}

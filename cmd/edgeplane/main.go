@@ -25,6 +25,7 @@ Usage:
                                  run payloads through the pipelines in-process (no servers): readings, rejects, --windows records
   edgeplane demo     [flags]     run the whole stack in-process with simulated sensors
   edgeplane decode   [flags]     turn compact-format records into JSON lines (a file, stdin, or a Kafka topic)
+  edgeplane config   -c FILE     print the effective config: every default filled in, secrets redacted
   edgeplane schema               print the config file's JSON Schema (for editors and CI)
   edgeplane version              print the version
 
@@ -60,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "schema":
 		err = cmdSchema(args[1:], stdout, stderr)
+	case "config":
+		err = cmdConfig(args[1:], stdout, stderr)
 	case "version", "-v", "--version":
 		fmt.Fprintln(stdout, version.String("edgeplane"))
 		return 0

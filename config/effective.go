@@ -1,0 +1,28 @@
+package config
+
+import (
+	"github.com/goccy/go-yaml"
+)
+
+// Redacted stands for a secret in Effective's output.
+const Redacted = "<redacted>"
+
+// Effective returns the configuration as YAML with every default filled
+// in — what `edgeplane config` prints. Secrets (passwords, tokens) are
+// replaced by Redacted. Loading the output gives the same configuration,
+// secrets aside.
+func (c *Config) Effective() ([]byte, error) {
+	d := *c
+	d.Sources = append([]Source(nil), c.Sources...)
+	redact := func(s *string) {
+		if *s != "" {
+			*s = Redacted
+		}
+	}
+	redact(&d.Kafka.SASL.Password)
+	for i := range d.Sources {
+		redact(&d.Sources[i].MQTT.Password)
+		redact(&d.Sources[i].WebSocket.Token)
+	}
+	return yaml.MarshalWithOptions(&d, yaml.IndentSequence(true))
+}
