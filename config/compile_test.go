@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -150,6 +151,28 @@ func TestEffectiveRoundTrip(t *testing.T) {
 		}
 		if string(again) != string(out) {
 			t.Fatalf("%s: effective config differs after a round trip:\n%s\n---\n%s", f, out, again)
+		}
+	}
+}
+
+// TestReadmeConfigs: every YAML block of the README is a configuration
+// that validates.
+func TestReadmeConfigs(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(b), "```yaml\n")[1:]
+	if len(blocks) < 2 {
+		t.Fatalf("only %d YAML blocks in the README", len(blocks))
+	}
+	for i, blk := range blocks {
+		end := strings.Index(blk, "```")
+		if end < 0 {
+			t.Fatalf("block %d is not closed", i)
+		}
+		if _, err := config.LoadBytes(fmt.Sprintf("README.md block %d", i+1), []byte(blk[:end]), noEnv); err != nil {
+			t.Errorf("README YAML block %d does not validate:\n%v\n%s", i+1, err, blk[:end])
 		}
 	}
 }
