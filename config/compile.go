@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/edgeplane/edgeplane/decode"
+	"github.com/edgeplane/edgeplane/ingest"
 	"github.com/edgeplane/edgeplane/natsd"
 	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/record"
@@ -38,6 +39,15 @@ type SourcePlan struct {
 	// Config is the source's section of the file.
 	Config *Source
 	Decode decode.Options
+	// The transport's options, by Config.Type. The parts that exist only
+	// at run time are left for pipeline to fill: the password and TLS
+	// configuration (read from files), the WebSocket token, connections,
+	// loggers and dead-letter hooks; and, when EmbeddedBroker is set, the
+	// embedded listener's address as MQTT.Broker.
+	MQTT           ingest.MQTTOptions
+	EmbeddedBroker bool
+	Embedded       ingest.NATSOptions
+	WebSocket      ingest.WSOptions
 	// TopicVars are the variables of Decode.TopicPattern, in order.
 	TopicVars []string
 }
@@ -112,8 +122,9 @@ func compile(c *Config) (*Compiled, problems) {
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		sp := &SourcePlan{Config: s, Decode: s.Decode.Options()}
-		at := fmt.Sprintf("sources[%d].decode", i)
-		stageErrors(&ps, at, sp.Decode.Validate(), nil)
+		at := fmt.Sprintf("sources[%d]", i)
+		stageErrors(&ps, at+".decode", sp.Decode.Validate(), nil)
+		compileTransport(&ps, at, c, sp)
 		if sp.Decode.TopicPattern != "" {
 			if tp, err := decode.ParseTopicPattern(sp.Decode.TopicPattern); err == nil {
 				sp.TopicVars = tp.Vars()
@@ -492,4 +503,44 @@ func didYouMean(name string, candidates []string) string {
 		return fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return ""
+}
+
+// compileTransport builds a source's transport options and runs their
+// Validate.
+func compileTransport(ps *problems, at string, c *Config, sp *SourcePlan) {
+	s := sp.Config
+	switch s.Type {
+	case SourceMQTT:
+		m := &s.MQTT
+		sp.MQTT = ingest.MQTTOptions{Name: s.Name, Broker: m.Broker, Topics: m.Topics, SplitTopics: m.SplitTopics,
+			QoS: byte(min(max(m.QoS, 0), 255)), ClientID: m.ClientID, CleanSession: m.CleanSession, Username: m.Username,
+			Connections: m.Connections, KeepAlive: m.KeepAlive.D(), PingTimeout: m.PingTimeout.D(),
+			StaleTimeout: m.StaleTimeout.D(), HoldAcks: m.HoldAcks, MaxUnacked: m.MaxUnacked}
+		if m.QoS < 0 || m.QoS > 255 {
+			ps.add(at+".mqtt.qos", "qos must be 0 or 1, not %d", m.QoS)
+		}
+		check := sp.MQTT
+		if m.Broker == "embedded" {
+			// The listener's address is known once it listens; validate
+			// with the configured one.
+			sp.EmbeddedBroker = true
+			sp.MQTT.Broker = ""
+			check.Broker = "tcp://" + c.NATS.MQTTListen
+			if c.NATS.MQTTListen == "" {
+				check.Broker = "tcp://127.0.0.1:1883" // reported by validateSource
+			}
+		}
+		stageErrors(ps, at+".mqtt", check.Validate(), nil)
+	case SourceEmbedded:
+		e := &s.Embedded
+		sp.Embedded = ingest.NATSOptions{Name: s.Name, Topics: e.Topics, Queue: "edgeplane-" + s.Name,
+			Subscribers: e.Subscribers, PendingMsgs: e.PendingMsgs, PendingBytes: int(e.PendingBytes)}
+		stageErrors(ps, at+".embedded", sp.Embedded.Validate(), nil)
+	case SourceWebSocket:
+		w := &s.WebSocket
+		sp.WebSocket = ingest.WSOptions{Name: s.Name, Listen: w.Listen, Path: w.Path, Topic: w.Topic,
+			TLSCertFile: w.TLSCertFile, TLSKeyFile: w.TLSKeyFile, MaxFrame: w.MaxFrame, MaxConns: w.MaxConns,
+			RateLimit: w.RateLimit, Burst: w.Burst, IdleTimeout: w.IdleTimeout.D()}
+		stageErrors(ps, at+".websocket", sp.WebSocket.Validate(), nil)
+	}
 }

@@ -52,6 +52,12 @@ func TestValidateRefusesWhatRunRefused(t *testing.T) {
 			"bad.yaml:2:3: gateway.id", "packaged placeholder"},
 		{"record compression on json", window("{size: 10s}\n    to: {compression: zstd}"),
 			"bad.yaml:17:10: pipelines[0].to.compression", "only the compact format takes a compression"},
+		{"explicit zero keep-alive", strings.Replace(base, "topics: [\"city/#\"]", "topics: [\"city/#\"]\n      keep_alive: 0", 1),
+			"bad.yaml:10:7: sources[0].mqtt.keep_alive", "0 is not a valid keep_alive (leave the option out for its default)"},
+		{"connections without shared subscriptions", strings.Replace(base, "topics: [\"city/#\"]", "topics: [\"city/#\"]\n      connections: 2", 1),
+			"bad.yaml:9:16: sources[0].mqtt.topics[0]", "with 2 connections every filter must be $share/group/"},
+		{"hold acks on qos 0", strings.Replace(base, "topics: [\"city/#\"]", "topics: [\"city/#\"]\n      qos: 0\n      hold_acks: true", 1),
+			"bad.yaml:11:7: sources[0].mqtt.hold_acks", "needs qos 1"},
 		{"ring capacity", window("{size: 10s}\n    ring: {capacity: -4}"),
 			"bad.yaml:17:12: pipelines[0].ring.capacity", "-4 out of range"},
 	} {

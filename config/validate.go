@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -130,6 +129,11 @@ func (c *Config) validateKafka(ps *problems) {
 	}
 }
 
+// validateSource checks what of a source is the configuration's own:
+// its name and type, the embedded listener it may need, files and
+// secrets, and what spans pipelines. Its transport's rules are the
+// ingest options' Validate, its decoder's decode.Options.Validate (both
+// called by Compile).
 func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 	s := &c.Sources[i]
 	at := fmt.Sprintf("sources[%d]", i)
@@ -142,110 +146,31 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 	switch s.Type {
 	case SourceMQTT:
 		m := &s.MQTT
-		if m.Broker == "embedded" {
-			if c.NATS.MQTTListen == "" {
-				ps.add(at+".mqtt.broker", "broker is embedded but nats.mqtt_listen is not set")
-			}
-		} else if u, err := url.Parse(m.Broker); err != nil || u.Host == "" {
-			ps.add(at+".mqtt.broker", "%q is not a broker URL (want tcp://host:1883, ssl://host:8883, ws://host/path or embedded)", m.Broker)
-		} else {
-			switch u.Scheme {
-			case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
-			default:
-				ps.add(at+".mqtt.broker", "unsupported scheme %q", u.Scheme)
-			}
-		}
-		if len(m.Topics) == 0 {
-			ps.add(at+".mqtt.topics", "at least one topic filter is required")
-		}
-		for j, t := range m.Topics {
-			if err := checkFilter(t); err != nil {
-				ps.add(fmt.Sprintf("%s.mqtt.topics[%d]", at, j), "%v", err)
-			}
-		}
-		if m.QoS != 0 && m.QoS != 1 {
-			ps.add(at+".mqtt.qos", "qos must be 0 or 1, not %d", m.QoS)
-		}
-		if len(m.ClientID) > 128 {
-			ps.add(at+".mqtt.client_id", "longer than 128 bytes")
-		}
-		if m.KeepAlive < Duration(time.Second) {
-			ps.add(at+".mqtt.keep_alive", "must be at least 1s")
+		if m.Broker == "embedded" && c.NATS.MQTTListen == "" {
+			ps.add(at+".mqtt.broker", "broker is embedded but nats.mqtt_listen is not set")
 		}
 		if m.Password != "" || m.PasswordFile != "" {
 			checkSecret(ps, at+".mqtt", m.Password, m.PasswordFile)
 		}
 		checkTLS(ps, at+".mqtt.tls", &m.TLS)
-		if m.Connections < 1 || m.Connections > 64 {
-			ps.add(at+".mqtt.connections", "must be between 1 and 64")
-		}
-		if m.Connections > 1 && !m.SplitTopics {
-			for j, t := range m.Topics {
-				if !strings.HasPrefix(t, "$share/") {
-					ps.add(fmt.Sprintf("%s.mqtt.topics[%d]", at, j), "with %d connections every filter must be $share/group/… (or set split_topics)", m.Connections)
-				}
-			}
-		}
-		if m.SplitTopics && len(m.Topics) < m.Connections {
-			ps.add(at+".mqtt.split_topics", "%d filters cannot be split over %d connections", len(m.Topics), m.Connections)
-		}
 		if m.HoldAcks {
-			if m.QoS != 1 {
-				ps.add(at+".mqtt.hold_acks", "needs qos 1")
-			}
-			if m.CleanSession {
-				ps.add(at+".mqtt.hold_acks", "needs clean_session false (a persistent session)")
-			}
-			if m.Connections != 1 {
-				ps.add(at+".mqtt.hold_acks", "needs connections: 1 (acks follow one arrival order)")
-			}
 			for _, p := range c.Pipelines {
 				if contains(p.From, s.Name) && p.Window.Type == record.Session {
 					ps.add(at+".mqtt.hold_acks", "pipeline %s uses session windows, whose end is not known when a reading arrives; held acks need tumbling or hopping windows", p.Name)
 				}
 			}
 		}
-		if m.MaxUnacked < 1 {
-			ps.add(at+".mqtt.max_unacked", "must be positive")
-		}
-		if m.StaleTimeout <= m.KeepAlive+m.PingTimeout {
-			ps.add(at+".mqtt.stale_timeout", "must exceed keep_alive + ping_timeout (%s)", (m.KeepAlive + m.PingTimeout).D())
-		}
+		c.noExplicitZero(ps, at+".mqtt", zeroOpt{"keep_alive", m.KeepAlive == 0}, zeroOpt{"ping_timeout", m.PingTimeout == 0},
+			zeroOpt{"stale_timeout", m.StaleTimeout == 0}, zeroOpt{"connections", m.Connections == 0}, zeroOpt{"max_unacked", m.MaxUnacked == 0})
 	case SourceEmbedded:
-		e := &s.Embedded
 		if c.NATS.MQTTListen == "" {
 			ps.add(at+".type", "an embedded source needs nats.mqtt_listen")
 		}
-		if len(e.Topics) == 0 {
-			ps.add(at+".embedded.topics", "at least one topic filter is required")
-		}
-		for j, t := range e.Topics {
-			if err := checkFilter(t); err != nil || t == "#" || strings.HasPrefix(t, "$share/") {
-				if err == nil {
-					err = fmt.Errorf("filter %q is not supported by the embedded listener (no bare #, no $share)", t)
-				}
-				ps.add(fmt.Sprintf("%s.embedded.topics[%d]", at, j), "%v", err)
-			}
-		}
-		if e.Subscribers < 1 || e.Subscribers > 64 {
-			ps.add(at+".embedded.subscribers", "must be between 1 and 64")
-		}
-		if e.PendingMsgs < 1 || e.PendingBytes < 1<<10 {
-			ps.add(at+".embedded", "pending_msgs and pending_bytes must be positive (pending_bytes at least 1KiB)")
-		}
+		e := &s.Embedded
+		c.noExplicitZero(ps, at+".embedded", zeroOpt{"subscribers", e.Subscribers == 0},
+			zeroOpt{"pending_msgs", e.PendingMsgs == 0}, zeroOpt{"pending_bytes", e.PendingBytes == 0})
 	case SourceWebSocket:
 		w := &s.WebSocket
-		if w.Listen == "" {
-			ps.add(at+".websocket.listen", "a listen address is required")
-		} else {
-			checkHostPort(ps, at+".websocket.listen", w.Listen)
-		}
-		if !strings.HasPrefix(w.Path, "/") {
-			ps.add(at+".websocket.path", "must start with /")
-		}
-		if w.Topic == "" && !strings.HasSuffix(w.Path, "/") {
-			ps.add(at+".websocket.path", "must end with / (the rest of the path is the topic) unless topic is set")
-		}
 		if w.Token != "" && w.TokenFile != "" {
 			ps.add(at+".websocket.token_file", "set token or token_file, not both")
 		}
@@ -254,21 +179,27 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 				ps.add(at+".websocket.token_file", "cannot read %s: %v", w.TokenFile, err)
 			}
 		}
-		if (w.TLSCertFile == "") != (w.TLSKeyFile == "") {
-			ps.add(at+".websocket", "tls_cert_file and tls_key_file go together")
-		}
-		if w.MaxFrame < 64 || w.MaxFrame > 16<<20 {
-			ps.add(at+".websocket.max_frame", "must be between 64 and 16777216")
-		}
-		if w.MaxConns < 1 {
-			ps.add(at+".websocket.max_conns", "must be positive")
-		}
-		if w.RateLimit < 0 || w.Burst < 0 {
-			ps.add(at+".websocket.rate_limit", "must not be negative")
-		}
+		c.noExplicitZero(ps, at+".websocket", zeroOpt{"max_frame", w.MaxFrame == 0}, zeroOpt{"max_conns", w.MaxConns == 0},
+			zeroOpt{"idle_timeout", w.IdleTimeout == 0})
 	default:
 		ps.add(at+".type", "unknown source type %q (want mqtt, embedded or websocket)", s.Type)
 	}
+}
+
+// noExplicitZero refuses a zero written for an option whose stage reads
+// zero as "the default": left out, the option takes its default; written
+// as 0 it would silently become the default too.
+func (c *Config) noExplicitZero(ps *problems, at string, opts ...zeroOpt) {
+	for _, o := range opts {
+		if o.zero && c.Has(at+"."+o.name) {
+			ps.add(at+"."+o.name, "0 is not a valid %s (leave the option out for its default)", o.name)
+		}
+	}
+}
+
+type zeroOpt struct {
+	name string
+	zero bool
 }
 
 // validatePipeline checks what is not a stage's own rule: the name and
@@ -339,29 +270,6 @@ func checkSecret(ps *problems, at, value, file string) {
 	}
 }
 
-// checkFilter checks an MQTT topic filter, including $share/group/filter.
-func checkFilter(f string) error {
-	if f == "" {
-		return fmt.Errorf("empty topic filter")
-	}
-	if strings.HasPrefix(f, "$share/") {
-		parts := strings.SplitN(f, "/", 3)
-		if len(parts) < 3 || parts[1] == "" || parts[2] == "" {
-			return fmt.Errorf("shared subscription %q must be $share/group/filter", f)
-		}
-		f = parts[2]
-	}
-	levels := strings.Split(f, "/")
-	for i, l := range levels {
-		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
-			return fmt.Errorf("filter %q: # must be a whole last level", f)
-		}
-		if strings.Contains(l, "+") && l != "+" {
-			return fmt.Errorf("filter %q: + must be a whole level", f)
-		}
-	}
-	return nil
-}
 
 func validName(s string) bool {
 	if s == "" || len(s) > 64 {

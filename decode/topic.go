@@ -336,3 +336,29 @@ func MatchFilter(filter, topic string) bool {
 		}
 	}
 }
+
+// CheckFilter checks an MQTT topic filter, including a shared
+// subscription $share/group/filter: '+' and '#' must fill a level, '#'
+// only the last one.
+func CheckFilter(f string) error {
+	if f == "" {
+		return errors.New("empty topic filter")
+	}
+	if strings.HasPrefix(f, "$share/") {
+		parts := strings.SplitN(f, "/", 3)
+		if len(parts) < 3 || parts[1] == "" || parts[2] == "" {
+			return fmt.Errorf("shared subscription %q must be $share/group/filter", f)
+		}
+		f = parts[2]
+	}
+	levels := strings.Split(f, "/")
+	for i, l := range levels {
+		if strings.Contains(l, "#") && (l != "#" || i != len(levels)-1) {
+			return fmt.Errorf("filter %q: # must be a whole last level", f)
+		}
+		if strings.Contains(l, "+") && l != "+" {
+			return fmt.Errorf("filter %q: + must be a whole level", f)
+		}
+	}
+	return nil
+}

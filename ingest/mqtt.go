@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,45 +131,16 @@ type MQTTSource struct {
 // NewMQTTSource validates the options and decode config; it does not
 // connect.
 func NewMQTTSource(o MQTTOptions, dc *decode.Options, deliver Deliver) (*MQTTSource, error) {
-	if o.Broker == "" || len(o.Topics) == 0 {
-		return nil, errors.New("ingest: mqtt source needs a broker and topics")
-	}
-	if o.QoS > 1 {
-		return nil, fmt.Errorf("ingest: qos %d not supported (0 or 1)", o.QoS)
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("ingest: mqtt source %s: %w", o.Name, err)
 	}
 	if o.Connections <= 0 {
 		o.Connections = 1
 	}
-	if o.SplitTopics && len(o.Topics) < o.Connections {
-		return nil, fmt.Errorf("ingest: mqtt source splits %d topic filters over %d connections; some would have none", len(o.Topics), o.Connections)
-	}
-	if o.Connections > 1 && !o.SplitTopics {
-		for _, t := range o.Topics {
-			if !strings.HasPrefix(t, "$share/") {
-				return nil, fmt.Errorf("ingest: mqtt source with %d connections: topic filter %q is not a shared subscription ($share/GROUP/FILTER) and split_topics is off; every connection would receive every message", o.Connections, t)
-			}
-		}
-	}
-	for _, t := range o.Topics {
-		if t == "" {
-			return nil, errors.New("ingest: empty mqtt topic filter")
-		}
-	}
 	if o.ClientID == "" {
-		if !o.CleanSession {
-			return nil, errors.New("ingest: mqtt source needs a client id for a persistent session (clean_session false)")
-		}
 		var r [4]byte
 		_, _ = rand.Read(r[:])
 		o.ClientID = "edgeplane-" + o.Name + "-" + hex.EncodeToString(r[:])
-	}
-	if o.HoldAcks {
-		if o.QoS != 1 {
-			return nil, errors.New("ingest: held acks need qos 1")
-		}
-		if o.CleanSession {
-			return nil, errors.New("ingest: held acks need a persistent session (clean_session false): a clean session drops unacknowledged messages on reconnect")
-		}
 	}
 	if o.KeepAlive <= 0 {
 		o.KeepAlive = DefaultMQTTKeepAlive
@@ -180,9 +150,6 @@ func NewMQTTSource(o MQTTOptions, dc *decode.Options, deliver Deliver) (*MQTTSou
 	}
 	if o.StaleTimeout <= 0 {
 		o.StaleTimeout = o.KeepAlive*3/2 + o.PingTimeout
-	}
-	if o.StaleTimeout <= o.KeepAlive+o.PingTimeout {
-		return nil, fmt.Errorf("ingest: mqtt stale timeout %s must exceed keep-alive %s + ping timeout %s", o.StaleTimeout, o.KeepAlive, o.PingTimeout)
 	}
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = DefaultMQTTConnectTimeout

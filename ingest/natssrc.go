@@ -94,13 +94,8 @@ func NewNATSSource(o NATSOptions, dc *decode.Options, deliver Deliver) (*NATSSou
 	if o.Conn == nil {
 		return nil, errors.New("ingest: nats source needs a connection")
 	}
-	if len(o.Topics) == 0 {
-		return nil, errors.New("ingest: nats source needs topics")
-	}
-	for _, t := range o.Topics {
-		if _, _, err := MQTTFilterToSubjects(t); err != nil {
-			return nil, fmt.Errorf("ingest: nats source: %w", err)
-		}
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("ingest: nats source %s: %w", o.Name, err)
 	}
 	if o.Subscribers <= 0 {
 		o.Subscribers = 1

@@ -124,29 +124,17 @@ type WSSource struct {
 // NewWSSource validates the options and decode config; it does not
 // listen.
 func NewWSSource(o WSOptions, dc *decode.Options, deliver Deliver) (*WSSource, error) {
-	if o.Listen == "" {
-		return nil, errors.New("ingest: websocket source needs a listen address")
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("ingest: websocket source %s: %w", o.Name, err)
 	}
 	if o.Path == "" {
 		o.Path = "/"
-	}
-	if !strings.HasPrefix(o.Path, "/") {
-		return nil, fmt.Errorf("ingest: websocket path %q must start with '/'", o.Path)
-	}
-	if o.Topic == "" && !strings.HasSuffix(o.Path, "/") {
-		return nil, fmt.Errorf("ingest: websocket path %q serves one path, so it needs a fixed topic (or end the path with '/' to take the topic from the path below it)", o.Path)
-	}
-	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
-		return nil, errors.New("ingest: websocket tls needs both a certificate and a key file")
 	}
 	if o.MaxFrame <= 0 {
 		o.MaxFrame = DefaultWSMaxFrame
 	}
 	if o.MaxConns <= 0 {
 		o.MaxConns = DefaultWSMaxConns
-	}
-	if o.RateLimit < 0 {
-		return nil, fmt.Errorf("ingest: negative websocket rate limit %g", o.RateLimit)
 	}
 	if o.Burst <= 0 {
 		o.Burst = max(1, int(o.RateLimit))

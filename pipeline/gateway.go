@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -329,25 +328,19 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 	case config.SourceMQTT:
 		err = g.newMQTTSource(sr, deliver, dl)
 	case config.SourceEmbedded:
-		e := &sc.Embedded
 		if sr.nc, err = g.ns.Connect("edgeplane-ingest-" + sc.Name); err != nil {
 			return fmt.Errorf("source %s: %w", sc.Name, err)
 		}
-		sr.src, err = ingest.NewNATSSource(ingest.NATSOptions{
-			Name: sc.Name, Conn: sr.nc, Topics: e.Topics, Queue: "edgeplane-" + sc.Name, Subscribers: e.Subscribers,
-			PendingMsgs: e.PendingMsgs, PendingBytes: int(e.PendingBytes), DeadLetter: dl, Logger: g.log,
-		}, &sr.plan.Decode, deliver)
+		o := sr.plan.Embedded
+		o.Conn, o.DeadLetter, o.Logger = sr.nc, dl, g.log
+		sr.src, err = ingest.NewNATSSource(o, &sr.plan.Decode, deliver)
 	case config.SourceWebSocket:
-		w := &sc.WebSocket
-		var token string
-		if token, err = secret(w.Token, w.TokenFile); err != nil {
+		o := sr.plan.WebSocket
+		if o.Token, err = secret(sc.WebSocket.Token, sc.WebSocket.TokenFile); err != nil {
 			return fmt.Errorf("source %s: token: %w", sc.Name, err)
 		}
-		sr.src, err = ingest.NewWSSource(ingest.WSOptions{
-			Name: sc.Name, Listen: w.Listen, Path: w.Path, Topic: w.Topic, Token: token,
-			TLSCertFile: w.TLSCertFile, TLSKeyFile: w.TLSKeyFile, MaxFrame: w.MaxFrame, MaxConns: w.MaxConns,
-			RateLimit: w.RateLimit, Burst: w.Burst, IdleTimeout: w.IdleTimeout.D(), DeadLetter: dl, Logger: g.log,
-		}, &sr.plan.Decode, deliver)
+		o.DeadLetter, o.Logger = dl, g.log
+		sr.src, err = ingest.NewWSSource(o, &sr.plan.Decode, deliver)
 	default:
 		err = fmt.Errorf("unknown source type %q", sc.Type)
 	}
@@ -372,45 +365,24 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 }
 
 func (g *Gateway) newMQTTSource(sr *sourceRun, deliver ingest.Deliver, dl ingest.DeadLetter) error {
-	sc := sr.cfg
-	m := &sc.MQTT
-	broker := m.Broker
-	if broker == "embedded" {
-		broker = g.ns.MQTTAddr()
-		if broker == "" {
+	m := &sr.cfg.MQTT
+	o := sr.plan.MQTT
+	if sr.plan.EmbeddedBroker {
+		if o.Broker = g.ns.MQTTAddr(); o.Broker == "" {
 			return errors.New("broker is embedded but the embedded MQTT listener is off")
 		}
 	}
-	pw, err := secret(m.Password, m.PasswordFile)
-	if err != nil {
+	var err error
+	if o.Password, err = secret(m.Password, m.PasswordFile); err != nil {
 		return err
 	}
-	var tc *tls.Config
 	if m.TLS.Enabled {
-		if tc, err = clientTLS(&m.TLS); err != nil {
+		if o.TLS, err = clientTLS(&m.TLS); err != nil {
 			return err
 		}
 	}
-	src, err := ingest.NewMQTTSource(ingest.MQTTOptions{
-		Name:         sc.Name,
-		Broker:       broker,
-		Topics:       m.Topics,
-		QoS:          byte(m.QoS),
-		ClientID:     m.ClientID,
-		CleanSession: m.CleanSession,
-		Username:     m.Username,
-		Password:     pw,
-		KeepAlive:    m.KeepAlive.D(),
-		TLS:          tc,
-		Connections:  m.Connections,
-		SplitTopics:  m.SplitTopics,
-		HoldAcks:     m.HoldAcks,
-		MaxUnacked:   m.MaxUnacked,
-		PingTimeout:  m.PingTimeout.D(),
-		StaleTimeout: m.StaleTimeout.D(),
-		DeadLetter:   dl,
-		Logger:       g.log,
-	}, &sr.plan.Decode, deliver)
+	o.DeadLetter, o.Logger = dl, g.log
+	src, err := ingest.NewMQTTSource(o, &sr.plan.Decode, deliver)
 	if err != nil {
 		return err
 	}
