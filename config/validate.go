@@ -270,7 +270,6 @@ func checkSecret(ps *problems, at, value, file string) {
 	}
 }
 
-
 func validName(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
