@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/edgeplane/edgeplane/decode"
@@ -471,12 +470,7 @@ const (
 
 var sourceTypeNames = [...]string{"mqtt", "embedded", "websocket"}
 
-func (t SourceType) String() string {
-	if int(t) < len(sourceTypeNames) {
-		return sourceTypeNames[t]
-	}
-	return "SourceType(" + strconv.Itoa(int(t)) + ")"
-}
+func (t SourceType) String() string { return record.EnumName(t, sourceTypeNames[:], "SourceType") }
 
 // EnumValues lists the names UnmarshalText accepts.
 func (SourceType) EnumValues() []string { return sourceTypeNames[:] }
@@ -486,7 +480,5 @@ func (t SourceType) MarshalText() ([]byte, error) { return []byte(t.String()), n
 
 // UnmarshalText parses a source type's name.
 func (t *SourceType) UnmarshalText(b []byte) error {
-	i, err := record.ParseEnum("source type", string(b), sourceTypeNames[:])
-	*t = SourceType(i)
-	return err
+	return record.UnmarshalEnum(t, "source type", b, sourceTypeNames[:])
 }

@@ -27,12 +27,7 @@ const (
 
 var emitModeNames = [...]string{"update", "final"}
 
-func (m EmitMode) String() string {
-	if int(m) < len(emitModeNames) {
-		return emitModeNames[m]
-	}
-	return "EmitMode(" + strconv.Itoa(int(m)) + ")"
-}
+func (m EmitMode) String() string { return record.EnumName(m, emitModeNames[:], "EmitMode") }
 
 // EnumValues lists the names UnmarshalText accepts.
 func (EmitMode) EnumValues() []string { return emitModeNames[:] }
@@ -42,9 +37,7 @@ func (m EmitMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil
 
 // UnmarshalText parses update or final.
 func (m *EmitMode) UnmarshalText(b []byte) error {
-	i, err := record.ParseEnum("emit mode", string(b), emitModeNames[:])
-	*m = EmitMode(i)
-	return err
+	return record.UnmarshalEnum(m, "emit mode", b, emitModeNames[:])
 }
 
 // TimeMode selects what time windows are assigned by.
@@ -61,12 +54,7 @@ const (
 
 var timeModeNames = [...]string{"event", "processing"}
 
-func (m TimeMode) String() string {
-	if int(m) < len(timeModeNames) {
-		return timeModeNames[m]
-	}
-	return "TimeMode(" + strconv.Itoa(int(m)) + ")"
-}
+func (m TimeMode) String() string { return record.EnumName(m, timeModeNames[:], "TimeMode") }
 
 // EnumValues lists the names UnmarshalText accepts.
 func (TimeMode) EnumValues() []string { return timeModeNames[:] }
@@ -76,9 +64,7 @@ func (m TimeMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil
 
 // UnmarshalText parses event or processing.
 func (m *TimeMode) UnmarshalText(b []byte) error {
-	i, err := record.ParseEnum("time mode", string(b), timeModeNames[:])
-	*m = TimeMode(i)
-	return err
+	return record.UnmarshalEnum(m, "time mode", b, timeModeNames[:])
 }
 
 // AggSet is a set of aggregates a pipeline computes.

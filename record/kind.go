@@ -24,12 +24,7 @@ const (
 
 var windowKindNames = [...]string{"tumbling", "hopping", "session"}
 
-func (k WindowKind) String() string {
-	if int(k) < len(windowKindNames) {
-		return windowKindNames[k]
-	}
-	return "WindowKind(" + strconv.Itoa(int(k)) + ")"
-}
+func (k WindowKind) String() string { return EnumName(k, windowKindNames[:], "WindowKind") }
 
 // Valid reports whether k is a known kind.
 func (k WindowKind) Valid() bool { return int(k) < len(windowKindNames) }
@@ -42,9 +37,7 @@ func (k WindowKind) MarshalText() ([]byte, error) { return []byte(k.String()), n
 
 // UnmarshalText parses a kind's name.
 func (k *WindowKind) UnmarshalText(b []byte) error {
-	i, err := ParseEnum("window type", string(b), windowKindNames[:])
-	*k = WindowKind(i)
-	return err
+	return UnmarshalEnum(k, "window type", b, windowKindNames[:])
 }
 
 // ParseEnum returns the index of s in names, or an error naming what was
@@ -68,4 +61,21 @@ func orList(names []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// EnumName returns names[v], or typ(v) for a value outside names: the
+// String method of every enumerated option type.
+func EnumName[T ~uint8](v T, names []string, typ string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return typ + "(" + strconv.Itoa(int(v)) + ")"
+}
+
+// UnmarshalEnum parses b as one of names into *dst (see ParseEnum): the
+// UnmarshalText method of every enumerated option type.
+func UnmarshalEnum[T ~uint8](dst *T, what string, b []byte, names []string) error {
+	i, err := ParseEnum(what, string(b), names)
+	*dst = T(i)
+	return err
 }

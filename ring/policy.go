@@ -36,12 +36,7 @@ func ParsePolicy(s string) (Policy, error) {
 }
 
 // String returns the name ParsePolicy accepts.
-func (p Policy) String() string {
-	if int(p) < len(policyNames) {
-		return policyNames[p]
-	}
-	return fmt.Sprintf("Policy(%d)", uint8(p))
-}
+func (p Policy) String() string { return record.EnumName(p, policyNames[:], "Policy") }
 
 // EnumValues lists the names ParsePolicy accepts.
 func (Policy) EnumValues() []string { return policyNames[:] }

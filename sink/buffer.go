@@ -38,12 +38,7 @@ func ParseOnFull(s string) (OnFull, error) {
 	return OnFull(i), err
 }
 
-func (o OnFull) String() string {
-	if int(o) < len(onFullNames) {
-		return onFullNames[o]
-	}
-	return "OnFull(" + strconv.Itoa(int(o)) + ")"
-}
+func (o OnFull) String() string { return record.EnumName(o, onFullNames[:], "OnFull") }
 
 // EnumValues lists the names ParseOnFull accepts.
 func (OnFull) EnumValues() []string { return onFullNames[:] }

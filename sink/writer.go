@@ -34,10 +34,7 @@ func ParseRecordFormat(s string) (RecordFormat, error) {
 }
 
 func (f RecordFormat) String() string {
-	if int(f) < len(recordFormatNames) {
-		return recordFormatNames[f]
-	}
-	return "RecordFormat(" + strconv.Itoa(int(f)) + ")"
+	return record.EnumName(f, recordFormatNames[:], "RecordFormat")
 }
 
 // EnumValues lists the names ParseRecordFormat accepts.
