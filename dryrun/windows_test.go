@@ -231,3 +231,19 @@ func TestIdleFallbackUnderSynctest(t *testing.T) {
 		}
 	})
 }
+
+// TestOutOfOrdernessZero: B = 0 is a bound, not "unset" (issue 15, bug
+// 1): tumbling 10 s, out_of_orderness 0s, L = 0; readings at T0,
+// T0+10000, T0+9999: [T0, T0+10000) fires with count 1 and T0+9999 is
+// late (with the old default of 5 s it was counted, count 2).
+func TestOutOfOrdernessZero(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRunner(t, yamlConfig(t, "{size: 10s, out_of_orderness: 0s}", ""))
+		const t0 = 1_763_683_200_000
+		runTable(t, r, []row{
+			{"x", t0, 1, nil},
+			{"x", t0 + 10_000, 2, []string{out{Series: "x", Start: t0, End: t0 + 10_000, Count: 1, Sum: 1, Final: true}.String()}},
+			{"x", t0 + 9_999, 3, []string{out{Late: true, Series: "x", TS: t0 + 9_999}.String()}},
+		}, []string{out{Series: "x", Start: t0 + 10_000, End: t0 + 20_000, Count: 1, Sum: 2, Final: true}.String()})
+	})
+}
