@@ -13,7 +13,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 )
 
 // Problem is one thing wrong with a configuration file.
@@ -76,7 +75,7 @@ func Load(path string) (*Config, error) {
 func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	l := loader{file: name, pos: map[string]Pos{}, bad: map[string]bool{}}
 	expanded := l.expand(data, lookup)
-	f, err := parser.ParseBytes(expanded, 0)
+	f, err := parseYAML(expanded)
 	if err != nil {
 		l.addYAMLError(err)
 		return nil, l.err()
@@ -94,7 +93,7 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 	// ignored here: decode and validate the rest, so that one run reports
 	// every problem. A wrongly typed value stops it here.
 	var c Config
-	if err := yaml.NodeToValue(root, &c); err != nil {
+	if err := nodeToValue(root, &c); err != nil {
 		l.addYAMLError(err)
 		return nil, l.err()
 	}
