@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -114,7 +115,6 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 	}
 	return &c, nil
 }
-
 
 type loader struct {
 	file     string
@@ -333,9 +333,12 @@ func (l *loader) walkPair(mv *ast.MappingValueNode, path string, t reflect.Type)
 	}
 	f, ok := fieldByTag(t, key)
 	if !ok {
-		msg := fmt.Sprintf("unknown option %q", key)
-		if known := knownKeys(t); known != "" {
-			msg += " (known: " + known + ")"
+		msg := fmt.Sprintf("unknown option %q", clip(key))
+		known := knownKeys(t)
+		if s := suggest(key, known); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		} else if len(known) > 0 {
+			msg += " (known: " + strings.Join(known, ", ") + ")"
 		}
 		if tok != nil {
 			l.addAt(tok.Position.Line, tok.Position.Column, p, msg)
@@ -396,12 +399,22 @@ func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-func knownKeys(t reflect.Type) string {
+func knownKeys(t reflect.Type) []string {
 	var names []string
 	for i := 0; i < t.NumField(); i++ {
 		if name := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; name != "" && name != "-" {
 			names = append(names, name)
 		}
 	}
-	return strings.Join(names, ", ")
+	return names
+}
+
+// clip shortens s, a name from the file, for a message.
+func clip(s string) string {
+	const max = 64
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-4]) + "…"
 }
