@@ -1,10 +1,10 @@
 package config
 
 import (
-	"bytes"
 	"encoding"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"sort"
@@ -14,7 +14,9 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Problem is one thing wrong with a configuration file.
@@ -63,43 +65,79 @@ func (e *Error) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Load reads, parses, defaults and validates the file at path. On any
-// problem it returns an *Error listing all of them.
+// Load reads, parses, defaults and validates the config at path. On any
+// problem it returns an *Error listing all of them, each at its
+// file:line:col.
+//
+// Load refuses, with a problem at the place that passes the bound and
+// before the parser sees it, a config that could exhaust the process: it
+// reads at most MaxFileBytes (for a directory, over all its files; and
+// after substitution), and then allows at most MaxNodes values, nested at
+// most MaxDepth levels deep, mappings of at most MaxMapKeys keys of at
+// most MaxKeyBytes each, where an alias counts as everything its anchor
+// holds (an alias bomb is refused); an anchor must be defined once,
+// before its aliases. No option needs a YAML tag (!foo) or an explicit
+// key (? key): they are refused too. A running gateway re-reads its
+// config with Load on SIGHUP, so all this holds there too.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readAtMost(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read config: %w", err)
 	}
 	return LoadBytes(path, data, os.LookupEnv)
 }
 
-// LoadBytes is Load for a file's contents; lookup resolves ${VAR}.
+// LoadBytes is Load for one file's contents; lookup resolves ${VAR} (nil:
+// no variable is set).
 func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
-	l := loader{file: name, pos: map[string]Pos{}}
-	expanded := l.expand(data, lookup)
-	f, err := parser.ParseBytes(expanded, 0)
+	return load(name, []*document{{name: name, data: data}}, lookup)
+}
+
+// readAtMost reads the file at path, but not more than n+1 bytes.
+func readAtMost(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		l.addYAMLError(err)
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, int64(n)+1))
+}
+
+// document is one file of a config.
+type document struct {
+	name string
+	data []byte
+	exp  *expansion
+	root ast.Node // nil when the file failed to parse, or is empty
+	pos  map[string]Pos
+	cfg  Config
+}
+
+// load loads docs as one config named name.
+func load(name string, docs []*document, lookup func(string) (string, bool)) (*Config, error) {
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	l := &loader{file: name, docs: docs}
+	for _, d := range docs {
+		l.parse(d, lookup)
+	}
+	if len(l.problems) > 0 {
 		return nil, l.err()
 	}
-	var root ast.Node
-	if len(f.Docs) > 0 {
-		root = f.Docs[0].Body
-	}
-	if root == nil {
-		l.add("", "the file is empty")
-		return nil, l.err()
-	}
-	l.walk(root, "", reflect.TypeOf(Config{}))
-	var c Config
-	if len(l.problems) == 0 {
-		if err := yaml.NodeToValue(root, &c); err != nil {
-			l.addYAMLError(err)
+	for _, d := range docs {
+		if d.root == nil {
+			continue
+		}
+		if err := safely(func() error { return yaml.NodeToValue(d.root, &d.cfg) }); err != nil {
+			l.addYAMLError(d, err)
 		}
 	}
 	if len(l.problems) > 0 {
 		return nil, l.err()
 	}
+	c := docs[0].cfg
+	l.pos = docs[0].pos
 	c.File = name
 	c.pos = l.pos
 	host, _ := os.Hostname()
@@ -116,14 +154,97 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 	return &c, nil
 }
 
-type loader struct {
-	file     string
-	pos      map[string]Pos
-	problems []Problem
+// parse substitutes, bounds, parses and walks one file, leaving its tree
+// and the positions of its options in d.
+func (l *loader) parse(d *document, lookup func(string) (string, bool)) {
+	if len(d.data) > MaxFileBytes {
+		b := d.data[:MaxFileBytes]
+		line, col := newText(b).lineCol(len(b))
+		l.addAt(d, line, col, "", fmt.Sprintf("the file is larger than %s, the limit for a config; it passes the limit here", sizeName(MaxFileBytes)))
+		return
+	}
+	if d.exp = l.expand(d, lookup, MaxFileBytes-l.bytes); d.exp == nil {
+		return
+	}
+	if l.bytes += len(d.exp.out); l.bytes > MaxFileBytes {
+		l.addAt(d, 1, 1, "", fmt.Sprintf("with its ${VAR}s substituted the config is larger than %s, the limit", sizeName(MaxFileBytes)))
+		return
+	}
+	if !l.prescan(d, d.exp.out) {
+		return
+	}
+	toks := lexer.Tokenize(string(d.exp.out))
+	if !l.checkTokens(d, toks) {
+		return
+	}
+	var f *ast.File
+	err := safely(func() (err error) { f, err = parser.Parse(toks, 0); return err })
+	if err != nil {
+		l.addYAMLError(d, err)
+		return
+	}
+	var root ast.Node
+	if len(f.Docs) > 0 {
+		root = f.Docs[0].Body
+	}
+	for _, doc := range f.Docs[min(1, len(f.Docs)):] {
+		if doc.Body != nil {
+			l.addTok(d, doc.Body.GetToken(), "", "a second YAML document (after ---) is not supported; use a config directory with one file each")
+			return
+		}
+	}
+	if root == nil {
+		l.addAt(d, 0, 0, "", "the file is empty")
+		return
+	}
+	if !l.checkTree(d, root) {
+		return
+	}
+	d.root, d.pos = root, map[string]Pos{}
+	l.cur, l.pos = d, d.pos
+	l.walk(root, "", reflect.TypeOf(Config{}))
 }
 
+// yamlPanic is the message of a problem made of a panic in the YAML
+// library, which the bounds and checks before it should leave none.
+const yamlPanic = "the YAML library failed on this file; please report it, with the file"
+
+// safely runs f, a call into the YAML library, turning a panic into an
+// error: a bad file must not end the process, nor a running gateway
+// reloading it.
+func safely(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s (%v)", yamlPanic, r)
+		}
+	}()
+	return f()
+}
+
+type loader struct {
+	file string // the config's file
+	docs []*document
+	// cur is the document walked; pos holds its positions.
+	cur      *document
+	pos      map[string]Pos
+	problems []Problem
+	// Counted over all documents, against the bounds.
+	bytes, units, tokens, nodes int
+}
+
+// err sorts the problems by file and line.
 func (l *loader) err() error {
-	sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].Line < l.problems[j].Line })
+	order := map[string]int{}
+	for i, d := range l.docs {
+		order[d.name] = i + 1
+	}
+	sort.SliceStable(l.problems, func(i, j int) bool {
+		a, b := l.problems[i], l.problems[j]
+		if fa, fb := order[a.File], order[b.File]; fa != fb {
+			return fa < fb
+		}
+		return a.Line < b.Line
+	})
 	return &Error{Problems: l.problems}
 }
 
@@ -145,33 +266,63 @@ func (l *loader) add(path, msg string) {
 	l.problems = append(l.problems, p)
 }
 
-func (l *loader) addAt(line, col int, path, msg string) {
-	l.problems = append(l.problems, Problem{File: l.file, Line: line, Col: col, Path: path, Msg: msg})
+// addAt records a problem at line:col of d's own text.
+func (l *loader) addAt(d *document, line, col int, path, msg string) {
+	l.problems = append(l.problems, Problem{File: d.name, Line: line, Col: col, Path: path, Msg: msg})
 }
 
-// addYAMLError turns a go-yaml error into a problem with its position.
-func (l *loader) addYAMLError(err error) {
+// addOut records a problem at line:col of d's substituted text.
+func (l *loader) addOut(d *document, line, col int, msg string) {
+	line, col = d.exp.mapPos(line, col)
+	l.addAt(d, line, col, "", msg)
+}
+
+// addTok records a problem at a token of d's substituted text.
+func (l *loader) addTok(d *document, tok *token.Token, path, msg string) {
+	if tok == nil || tok.Position == nil {
+		l.addAt(d, 0, 0, path, msg)
+		return
+	}
+	line, col := d.exp.mapPos(tok.Position.Line, tok.Position.Column)
+	l.addAt(d, line, col, path, msg)
+}
+
+func (l *loader) lineOf(d *document, tok *token.Token) int {
+	if tok == nil || tok.Position == nil {
+		return 0
+	}
+	line, _ := d.exp.mapPos(tok.Position.Line, 0)
+	return line
+}
+
+// posOf is where tok, of the document walked, stands in its file.
+func (l *loader) posOf(tok *token.Token) Pos {
+	if tok.Position == nil {
+		return Pos{File: l.cur.name}
+	}
+	line, col := l.cur.exp.mapPos(tok.Position.Line, tok.Position.Column)
+	return Pos{l.cur.name, line, col}
+}
+
+// addYAMLError turns a go-yaml error about d into a problem with its
+// position.
+func (l *loader) addYAMLError(d *document, err error) {
 	var ye yaml.Error
 	if errors.As(err, &ye) {
-		tok := ye.GetToken()
 		msg := ye.GetMessage()
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			msg = typeMsg(te)
 		}
-		if tok != nil {
-			l.addAt(tok.Position.Line, tok.Position.Column, "", msg)
-			return
-		}
-		l.add("", msg)
+		l.addTok(d, ye.GetToken(), "", msg)
 		return
 	}
 	msg := err.Error()
 	if line, col, rest, ok := parseLeadingPos(msg); ok {
-		l.addAt(line, col, "", rest)
+		l.addOut(d, line, col, rest)
 		return
 	}
-	l.add("", msg)
+	l.addAt(d, 0, 0, "", msg)
 }
 
 func typeMsg(te *yaml.TypeError) string {
@@ -204,70 +355,6 @@ func parseLeadingPos(s string) (int, int, string, bool) {
 		rest = rest[:i]
 	}
 	return line, col, rest, true
-}
-
-// expand replaces ${VAR} with the variable's value, ${VAR:-default} with
-// the default when VAR is unset; $$ is a literal $. Unset variables
-// without a default are problems at their line. Comments are skipped.
-func (l *loader) expand(data []byte, lookup func(string) (string, bool)) []byte {
-	if !bytes.Contains(data, []byte("$")) {
-		return data
-	}
-	var out bytes.Buffer
-	line := 1
-	inComment := false
-	var quote byte
-	for i := 0; i < len(data); i++ {
-		c := data[i]
-		switch {
-		case c == '\n':
-			line++
-			inComment, quote = false, 0
-		case inComment:
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#' && (i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n'):
-			inComment = true
-		}
-		if c != '$' || i+1 >= len(data) || inComment {
-			out.WriteByte(c)
-			continue
-		}
-		switch data[i+1] {
-		case '$':
-			out.WriteByte('$')
-			i++
-		case '{':
-			end := bytes.IndexByte(data[i+2:], '}')
-			if end < 0 {
-				out.WriteByte(c)
-				continue
-			}
-			name := string(data[i+2 : i+2+end])
-			def, hasDef := "", false
-			if k := strings.Index(name, ":-"); k >= 0 {
-				name, def, hasDef = name[:k], name[k+2:], true
-			}
-			v, ok := lookup(name)
-			switch {
-			case !validEnvName(name):
-				l.addAt(line, 0, "", fmt.Sprintf("%q is not an environment variable name", name))
-			case !ok && hasDef:
-				v = def
-			case !ok:
-				l.addAt(line, 0, "", fmt.Sprintf("environment variable %q is not set (use ${%s:-default} for a default)", name, name))
-			}
-			out.WriteString(v)
-			i += 2 + end
-		default:
-			out.WriteByte(c)
-		}
-	}
-	return out.Bytes()
 }
 
 func validEnvName(s string) bool {
@@ -310,7 +397,7 @@ func (l *loader) walk(node ast.Node, path string, t reflect.Type) {
 		for i, v := range n.Values {
 			p := path + "[" + strconv.Itoa(i) + "]"
 			if tok := v.GetToken(); tok != nil {
-				l.pos[p] = Pos{l.file, tok.Position.Line, tok.Position.Column}
+				l.pos[p] = l.posOf(tok)
 			}
 			l.walk(v, p, et)
 		}
@@ -325,7 +412,7 @@ func (l *loader) walkPair(mv *ast.MappingValueNode, path string, t reflect.Type)
 	}
 	tok := mv.Key.GetToken()
 	if tok != nil {
-		l.pos[p] = Pos{l.file, tok.Position.Line, tok.Position.Column}
+		l.pos[p] = l.posOf(tok)
 	}
 	if t == nil || t.Kind() != reflect.Struct {
 		l.walk(mv.Value, p, nil)
@@ -340,11 +427,7 @@ func (l *loader) walkPair(mv *ast.MappingValueNode, path string, t reflect.Type)
 		} else if len(known) > 0 {
 			msg += " (known: " + strings.Join(known, ", ") + ")"
 		}
-		if tok != nil {
-			l.addAt(tok.Position.Line, tok.Position.Column, p, msg)
-		} else {
-			l.add(p, msg)
-		}
+		l.addTok(l.cur, tok, p, msg)
 		return
 	}
 	if reflect.PointerTo(f.Type).Implements(textUnmarshaler) {
@@ -363,14 +446,14 @@ func (l *loader) checkText(n ast.Node, path string, t reflect.Type) {
 	}
 	switch n.(type) {
 	case *ast.MappingNode, *ast.SequenceNode:
-		l.addAt(tok.Position.Line, tok.Position.Column, path, "want a single value")
+		l.addTok(l.cur, tok, path, "want a single value")
 		return
 	case *ast.NullNode:
 		return
 	}
 	v := reflect.New(t).Interface().(encoding.TextUnmarshaler)
 	if err := v.UnmarshalText([]byte(tok.Value)); err != nil {
-		l.addAt(tok.Position.Line, tok.Position.Column, path, err.Error())
+		l.addTok(l.cur, tok, path, err.Error())
 	}
 }
 

@@ -1,0 +1,177 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeplane/edgeplane/config"
+)
+
+// adversarial is a config built to exhaust a loader, and the problem it
+// must be refused with.
+type adversarial struct {
+	name string
+	src  string
+	line int    // of the problem; 0: any
+	msg  string // the problem's message contains it
+}
+
+// billionLaughs nests levels anchors of fan aliases each under kafka.brokers,
+// where the walk does not look, and makes use (a format with %d for the
+// last level) refer to the last.
+func billionLaughs(levels, fan int, use string) string {
+	var b strings.Builder
+	b.WriteString("kafka:\n  brokers:\n  - &a0 [lol]\n")
+	for i := 1; i <= levels; i++ {
+		fmt.Fprintf(&b, "  - &a%d [", i)
+		for j := 0; j < fan; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	fmt.Fprintf(&b, use, levels)
+	return b.String()
+}
+
+// mergeBomb is billionLaughs with merge keys, which the decoder resolves
+// by walking the anchored mappings again for every alias.
+func mergeBomb(levels, fan int) string {
+	var b strings.Builder
+	b.WriteString("kafka:\n  brokers:\n  - &a0 {x: lol}\n")
+	for i := 1; i <= levels; i++ {
+		fmt.Fprintf(&b, "  - &a%d {<<: [", i)
+		for j := 0; j < fan; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]}\n")
+	}
+	return b.String()
+}
+
+// deepKeys nests depth mappings of long keys over a list of n items: the
+// parser builds each item's path of all the keys above it.
+func deepKeys(depth, n int) string {
+	var b strings.Builder
+	for i := 0; i < depth; i++ {
+		fmt.Fprintf(&b, "%s%s%d:\n", strings.Repeat(" ", i), strings.Repeat("k", 200), i)
+	}
+	b.WriteString(strings.Repeat(" ", depth) + "- x\n")
+	for i := 1; i < n; i++ {
+		b.WriteString(strings.Repeat(" ", depth) + "- x\n")
+	}
+	return b.String()
+}
+
+// manyKeys is a mapping of n keys: the parser's work on it grows with n².
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "k%d: 1\n", i)
+	}
+	return b.String()
+}
+
+func indentNest(depth int) string {
+	var b strings.Builder
+	b.WriteString("gateway:\n")
+	for i := 1; i <= depth; i++ {
+		fmt.Fprintf(&b, "%sa:\n", strings.Repeat(" ", i))
+	}
+	return b.String()
+}
+
+func adversarialInputs() []adversarial {
+	const n = 100_000
+	return []adversarial{
+		{"deep flow nesting", "gateway: " + strings.Repeat("[", n) + strings.Repeat("]", n) + "\n", 1, "levels deep"},
+		{"deep flow nesting, few", "gateway: " + strings.Repeat("[", 70) + strings.Repeat("]", 70) + "\n", 1, "levels deep"},
+		{"deep flow mappings", "gateway: " + strings.Repeat("{a: ", 5000) + "x" + strings.Repeat("}", 5000) + "\n", 1, "levels deep"},
+		{"deep block sequences", "gateway:\n" + strings.Repeat("- ", n) + "x\n", 2, "levels deep"},
+		{"deep block mappings", indentNest(1000), 65, "levels deep"},
+		{"200k-entry block list", "sources:\n" + strings.Repeat("- 1\n", 2*n), 0, "more than 50000 values"},
+		{"200k-entry flow list", "sources: [" + strings.Repeat("1, ", 2*n) + "1]\n", 1, "more than 50000 values"},
+		{"alias bomb", billionLaughs(9, 10, "gateway: {id: *a%d}\n"), 0, "alias *a"},
+		{"alias bomb as list", billionLaughs(9, 10, "sources: *a%d\n"), 0, "alias *a"},
+		{"merge-key bomb", mergeBomb(9, 10), 0, "alias *a"},
+		{"long keys over many values", deepKeys(60, 2000), 0, "paths exceed"},
+		{"long key", strings.Repeat("k", 100_000) + ": 1\n", 1, "a key of 100000 bytes, more than 256"},
+		{"16k-key mapping", manyKeys(16_000), 257, "more than 256 keys"},
+		{"flow key", "? [a, b]\n: c\n", 1, "explicit keys"},
+		{"tag", "kafka:\n  brokers: !foo x\n", 2, "YAML tags (!foo) are not supported"},
+		{"sequence as key", "[a, b]: c\n", 1, "not a sequence or mapping"},
+		{"10 MB file", "gateway:\n  id: gw1\n" + strings.Repeat("# padding padding padding padding padding padding padding\n", 10<<20/58), 0, "larger than 1 MiB"},
+	}
+}
+
+// TestLoadRefusesAdversarialInput loads each input from a file, with Load,
+// and from memory, with LoadBytes: either must refuse it with a problem at
+// a line, quickly and within a small allocation budget. A running gateway
+// re-reads its config on SIGHUP with config.Load (cmd/edgeplane reload),
+// so this covers a hostile file sent to a gateway by reload too.
+func TestLoadRefusesAdversarialInput(t *testing.T) {
+	dir := t.TempDir()
+	for _, a := range adversarialInputs() {
+		t.Run(a.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(a.name, " ", "_")+".yaml")
+			if err := os.WriteFile(path, []byte(a.src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			data := []byte(a.src)
+			for _, load := range []struct {
+				name string
+				f    func() error
+			}{
+				{"Load", func() error { _, err := config.Load(path); return err }},
+				{"LoadBytes", func() error { _, err := config.LoadBytes(path, data, noEnv); return err }},
+			} {
+				alloc, took, err := measure(load.f)
+				t.Logf("%s: %d bytes in, %.1f MiB allocated, %v: %.200v", load.name, len(data), float64(alloc)/(1<<20), took, err)
+				checkRefusal(t, err, path, a)
+				if took > 10*time.Second {
+					t.Errorf("%s took %v", load.name, took)
+				}
+				if alloc > 64<<20 {
+					t.Errorf("%s allocated %.1f MiB, want < 64 MiB", load.name, float64(alloc)/(1<<20))
+				}
+			}
+		})
+	}
+}
+
+func checkRefusal(t *testing.T, err error, file string, a adversarial) {
+	t.Helper()
+	var ce *config.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v (%T), want a *config.Error", err, err)
+	}
+	for _, p := range ce.Problems {
+		if p.File == file && p.Line > 0 && (a.line == 0 || p.Line == a.line) && strings.Contains(p.Msg, a.msg) {
+			return
+		}
+	}
+	t.Fatalf("no problem at %s:%d containing %q: %.500v", file, a.line, a.msg, err)
+}
+
+// measure runs f and returns the bytes it allocated and its duration.
+func measure(f func() error) (uint64, time.Duration, error) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	err := f()
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc, took, err
+}
