@@ -69,6 +69,10 @@ func (e *Error) Error() string {
 // problem it returns an *Error listing all of them, each at its
 // file:line:col.
 //
+// ${VAR} is replaced by the environment variable VAR before parsing (see
+// the package documentation); a problem never prints the value, only the
+// ${VAR} reference.
+//
 // Load refuses, with a problem at the place that passes the bound and
 // before the parser sees it, a config that could exhaust the process: it
 // reads at most MaxFileBytes (for a directory, over all its files; and
@@ -174,6 +178,7 @@ func (l *loader) parse(d *document, lookup func(string) (string, bool)) {
 		return
 	}
 	toks := lexer.Tokenize(string(d.exp.out))
+	d.exp.secretTokens(toks)
 	if !l.checkTokens(d, toks) {
 		return
 	}
@@ -232,7 +237,12 @@ type loader struct {
 	bytes, units, tokens, nodes int
 }
 
-// err sorts the problems by file and line.
+// maxProblems bounds the problems an *Error lists; a last one counts the
+// others.
+const maxProblems = 100
+
+// err sorts the problems by file and line, keeps the first maxProblems,
+// and hides values from the environment.
 func (l *loader) err() error {
 	order := map[string]int{}
 	for i, d := range l.docs {
@@ -245,6 +255,13 @@ func (l *loader) err() error {
 		}
 		return a.Line < b.Line
 	})
+	if n := len(l.problems) - maxProblems; n > 0 {
+		l.problems = append(l.problems[:maxProblems], Problem{File: l.file, Msg: fmt.Sprintf("and %d more problems", n)})
+	}
+	r := l.redactor()
+	for i := range l.problems {
+		r.redact(&l.problems[i])
+	}
 	return &Error{Problems: l.problems}
 }
 

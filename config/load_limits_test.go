@@ -175,3 +175,42 @@ func measure(f func() error) (uint64, time.Duration, error) {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc, took, err
 }
+
+// TestManyProblemsBounded: a file of thousands of mistakes, each holding a
+// secret, is reported in its first maxProblems (100) problems and a count
+// of the others, quickly, and with no secret.
+func TestManyProblemsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("sources:\n")
+	for j := 0; j < 30; j++ {
+		for i := 0; i < 200; i++ {
+			lead := "  "
+			if i == 0 {
+				lead = "- "
+			}
+			fmt.Fprintf(&b, "%s${S%d}x%d: 1\n", lead, i%7, i)
+		}
+	}
+	b.WriteString("pipelines:\n")
+	for j := 0; j < 10; j++ {
+		b.WriteString("- {")
+		for i := 0; i < 200; i++ {
+			fmt.Fprintf(&b, "${S}y%d: 1, ", i)
+		}
+		b.WriteString("}\n")
+	}
+	env := func(k string) (string, bool) { return "S3CRET-" + k, true }
+	var err error
+	alloc, took, _ := measure(func() error { _, err = config.LoadBytes("many.yaml", []byte(b.String()), env); return err })
+	t.Logf("%d bytes: %.1f MiB allocated, %v", b.Len(), float64(alloc)/(1<<20), took)
+	var ce *config.Error
+	if !errors.As(err, &ce) || len(ce.Problems) != 101 || ce.Problems[100].String() != "many.yaml: and 7900 more problems" {
+		t.Fatalf("problems: %.300v", err)
+	}
+	if strings.Contains(err.Error(), "S3CRET") {
+		t.Fatalf("a problem prints a secret: %.300v", err)
+	}
+	if took > 10*time.Second || alloc > 64<<20 {
+		t.Fatalf("took %v and %.1f MiB", took, float64(alloc)/(1<<20))
+	}
+}
