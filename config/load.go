@@ -69,6 +69,14 @@ func (e *Error) Error() string {
 // problem it returns an *Error listing all of them, each at its
 // file:line:col.
 //
+// The path may name a directory: its *.yaml and *.yml files (not hidden
+// ones, not those in subdirectories) are then read in lexical order as one
+// config. Their sources and pipelines lists are concatenated; the
+// gateway, nats and kafka sections are merged option by option, and an
+// option set in two files to different values is a problem naming both.
+// An empty file in a directory adds nothing; a directory without such
+// files is a problem. Config.File is then the directory.
+//
 // ${VAR} is replaced by the environment variable VAR before parsing (see
 // the package documentation); a problem never prints the value, only the
 // ${VAR} reference.
@@ -84,6 +92,13 @@ func (e *Error) Error() string {
 // key (? key): they are refused too. A running gateway re-reads its
 // config with Load on SIGHUP, so all this holds there too.
 func Load(path string) (*Config, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	if fi.IsDir() {
+		return loadDir(path)
+	}
 	data, err := readAtMost(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read config: %w", err)
@@ -94,7 +109,7 @@ func Load(path string) (*Config, error) {
 // LoadBytes is Load for one file's contents; lookup resolves ${VAR} (nil:
 // no variable is set).
 func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
-	return load(name, []*document{{name: name, data: data}}, lookup)
+	return load(name, []*document{{name: name, data: data}}, lookup, false)
 }
 
 // readAtMost reads the file at path, but not more than n+1 bytes.
@@ -117,14 +132,15 @@ type document struct {
 	cfg  Config
 }
 
-// load loads docs as one config named name.
-func load(name string, docs []*document, lookup func(string) (string, bool)) (*Config, error) {
+// load loads docs as one config named name; in a directory (dir) an empty
+// file is allowed.
+func load(name string, docs []*document, lookup func(string) (string, bool), dir bool) (*Config, error) {
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
 	l := &loader{file: name, docs: docs}
 	for _, d := range docs {
-		l.parse(d, lookup)
+		l.parse(d, lookup, dir)
 	}
 	if len(l.problems) > 0 {
 		return nil, l.err()
@@ -140,8 +156,7 @@ func load(name string, docs []*document, lookup func(string) (string, bool)) (*C
 	if len(l.problems) > 0 {
 		return nil, l.err()
 	}
-	c := docs[0].cfg
-	l.pos = docs[0].pos
+	c := l.merge(docs)
 	c.File = name
 	c.pos = l.pos
 	host, _ := os.Hostname()
@@ -160,7 +175,7 @@ func load(name string, docs []*document, lookup func(string) (string, bool)) (*C
 
 // parse substitutes, bounds, parses and walks one file, leaving its tree
 // and the positions of its options in d.
-func (l *loader) parse(d *document, lookup func(string) (string, bool)) {
+func (l *loader) parse(d *document, lookup func(string) (string, bool), dir bool) {
 	if len(d.data) > MaxFileBytes {
 		b := d.data[:MaxFileBytes]
 		line, col := newText(b).lineCol(len(b))
@@ -199,7 +214,9 @@ func (l *loader) parse(d *document, lookup func(string) (string, bool)) {
 		}
 	}
 	if root == nil {
-		l.addAt(d, 0, 0, "", "the file is empty")
+		if !dir {
+			l.addAt(d, 0, 0, "", "the file is empty")
+		}
 		return
 	}
 	if !l.checkTree(d, root) {
@@ -227,9 +244,10 @@ func safely(f func() error) (err error) {
 }
 
 type loader struct {
-	file string // the config's file
+	file string // the config: a file, or a directory
 	docs []*document
-	// cur is the document walked; pos holds its positions.
+	// cur is the document walked; pos holds its positions, then those of
+	// the merged config.
 	cur      *document
 	pos      map[string]Pos
 	problems []Problem
