@@ -176,6 +176,86 @@ func measure(f func() error) (uint64, time.Duration, error) {
 	return after.TotalAlloc - before.TotalAlloc, took, err
 }
 
+// fuzzSeeds are FuzzLoad's seeds beyond valid configs: each adversarial
+// shape just past its bound, the same shapes just inside, and ${VAR}s,
+// which fuzzEnv sets to secrets. The bounds on bytes, values and paths
+// need inputs of 100 KiB and more: those are left to
+// TestLoadRefusesAdversarialInput, as the fuzzer would spend its time
+// minimizing what it derives from them.
+func fuzzSeeds() [][]byte {
+	var seeds [][]byte
+	for _, d := range []int{config.MaxDepth - 1, config.MaxDepth + 1} {
+		seeds = append(seeds,
+			[]byte("gateway: "+strings.Repeat("[", d)+strings.Repeat("]", d)+"\n"),
+			[]byte("gateway: "+strings.Repeat("{a: ", d)+"x"+strings.Repeat("}", d)+"\n"),
+			[]byte("gateway:\n"+strings.Repeat("- ", d)+"x\n"),
+			[]byte(indentNest(d)))
+	}
+	for _, s := range []string{
+		billionLaughs(3, 10, "gateway: {id: *a%d}\n"),
+		billionLaughs(5, 10, "gateway: {id: *a%d}\n"),
+		billionLaughs(5, 10, "sources: *a%d\n"),
+		mergeBomb(5, 10),
+		deepKeys(20, 20),
+		strings.Repeat("k", config.MaxKeyBytes+1) + ": 1\n",
+		manyKeys(config.MaxMapKeys),
+		manyKeys(config.MaxMapKeys + 1),
+		"? [a, b]\n: c\n",
+		"[a, b]: c\n",
+		"kafka:\n  brokers: !foo x\n",
+		"a: &x 1\nb: &x [*x, *x]\n",
+		"kafka: {brokers: &x [*x]}\n",
+		"kafka: {brokers: *x}\nnats: &x {}\n",
+		"gateway: {id: ${SECRET}, data_dir: ${S_MULTI:-x}}\nkafka: {brokers: [\"${SB}\"]}\n",
+		"pipelines:\n- name: p\n  max_series: ${SECRET}\n  window: {size: \"${S2}\"}\n",
+		"gateway:\n  id: gw1\n---\ngateway:\n  id: gw2\n",
+	} {
+		seeds = append(seeds, []byte(s))
+	}
+	return seeds
+}
+
+// fuzzEnv sets every variable whose name starts with S to a secret.
+func fuzzEnv(name string) (string, bool) {
+	if strings.HasPrefix(name, "S") {
+		return "S3CRET-" + name + `-"x\y` + "\n  z", true
+	}
+	return "", false
+}
+
+// loadBounded loads data as FuzzLoad does and checks what the bounds
+// promise: an error or a config, within a time and an allocation
+// proportionate to what a config may hold (the worst input inside the
+// bounds allocates about 90 MiB), and no secret in a problem.
+func loadBounded(t *testing.T, data []byte) {
+	var c *config.Config
+	var err error
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	c, err = config.LoadBytes("fuzz.yaml", data, fuzzEnv)
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if err == nil && c == nil {
+		t.Fatal("nil config without error")
+	}
+	if err != nil && c != nil {
+		t.Fatal("config with error")
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20 {
+		t.Fatalf("loading %d bytes allocated %d MiB", len(data), alloc>>20)
+	}
+	if took > 10*time.Second {
+		t.Fatalf("loading %d bytes took %v", len(data), took)
+	}
+	if err != nil && strings.Contains(err.Error(), "the YAML library failed") {
+		t.Fatalf("the YAML library panicked:\n%v", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "S3CRET") && !strings.Contains(string(data), "S3CRET") {
+		t.Fatalf("a problem prints a secret:\n%v", err)
+	}
+}
+
 // TestManyProblemsBounded: a file of thousands of mistakes, each holding a
 // secret, is reported in its first maxProblems (100) problems and a count
 // of the others, quickly, and with no secret.
