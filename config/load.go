@@ -138,7 +138,7 @@ func load(name string, docs []*document, lookup func(string) (string, bool), dir
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
 	}
-	l := &loader{file: name, docs: docs}
+	l := &loader{file: name, docs: docs, items: map[string]int{}}
 	for _, d := range docs {
 		l.parse(d, lookup, dir)
 	}
@@ -250,6 +250,7 @@ type loader struct {
 	// the merged config.
 	cur      *document
 	pos      map[string]Pos
+	items    map[string]int // sources and pipelines walked, for the next file
 	problems []Problem
 	// Counted over all documents, against the bounds.
 	bytes, units, tokens, nodes int
@@ -429,8 +430,13 @@ func (l *loader) walk(node ast.Node, path string, t reflect.Type) {
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 			et = t.Elem()
 		}
+		first := 0
+		if lists[path] { // numbered after those of the files before
+			first = l.items[path]
+			l.items[path] += len(n.Values)
+		}
 		for i, v := range n.Values {
-			p := path + "[" + strconv.Itoa(i) + "]"
+			p := path + "[" + strconv.Itoa(first+i) + "]"
 			if tok := v.GetToken(); tok != nil {
 				l.pos[p] = l.posOf(tok)
 			}

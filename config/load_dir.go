@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 )
 
@@ -49,14 +48,15 @@ func loadDir(dir string) (*Config, error) {
 }
 
 // lists are the top-level options whose items the files of a directory
-// concatenate; every other top-level option is a section merged option by
-// option.
+// concatenate (and the walk numbers in that order: the first pipeline of
+// the second file is pipelines[N]); every other top-level option is a
+// section merged option by option.
 var lists = map[string]bool{"sources": true, "pipelines": true}
 
 // merge makes the config of docs, and its positions l.pos: sources and
-// pipelines are concatenated, their positions re-indexed; the options of
-// the other sections come from the first file that sets them, and a later
-// file setting one to another value is a problem.
+// pipelines are concatenated; the options of the other sections come from
+// the first file that sets them, and a later file setting one to another
+// value is a problem.
 func (l *loader) merge(docs []*document) Config {
 	if len(docs) == 1 {
 		l.pos = docs[0].pos
@@ -78,21 +78,11 @@ func (l *loader) merge(docs []*document) Config {
 		if d.root == nil {
 			continue
 		}
-		shift := map[string]int{"sources": len(c.Sources), "pipelines": len(c.Pipelines)}
 		c.Sources = append(c.Sources, d.cfg.Sources...)
 		c.Pipelines = append(c.Pipelines, d.cfg.Pipelines...)
 		for k, p := range d.pos {
-			top, rest := k, ""
-			if i := strings.IndexAny(k, ".["); i >= 0 {
-				top, rest = k[:i], k[i:]
-			}
-			switch {
-			case lists[top] && rest != "":
-				k = reindex(top, rest, shift[top])
-			case rest != "":
-				if o, ok := ownerOf(k, owner); ok && o != j {
-					continue // within an option whose value another file gives
-				}
+			if o, ok := ownerOf(k, owner); ok && o != j {
+				continue // within an option whose value another file gives
 			}
 			if _, ok := l.pos[k]; !ok {
 				l.pos[k] = p
@@ -158,19 +148,6 @@ func ownerOf(k string, owner map[string]int) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-// reindex shifts the item index at the start of rest ("[2].name") by n.
-func reindex(top, rest string, n int) string {
-	end := strings.IndexByte(rest, ']')
-	if !strings.HasPrefix(rest, "[") || end < 0 {
-		return top + rest
-	}
-	i, err := strconv.Atoi(rest[1:end])
-	if err != nil {
-		return top + rest
-	}
-	return top + "[" + strconv.Itoa(i+n) + rest[end:]
 }
 
 func posName(p Pos) string {

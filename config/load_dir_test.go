@@ -133,15 +133,18 @@ func TestLoadDirErrors(t *testing.T) {
 		files map[string]string
 		file  string // of the problem, in the directory; "" the directory
 		msg   string
+		path  string // of the problem, when set
 	}{
-		{"empty", nil, "", "no *.yaml or *.yml file"},
-		{"no yaml", map[string]string{"a.json": "{}", "sub/b.yaml": dirGateway}, "", "no *.yaml or *.yml file"},
+		{"empty", nil, "", "no *.yaml or *.yml file", ""},
+		{"no yaml", map[string]string{"a.json": "{}", "sub/b.yaml": dirGateway}, "", "no *.yaml or *.yml file", ""},
 		{"unknown key", map[string]string{"a.yaml": dirGateway + dirSources, "b.yaml": "gateway:\n  log_levle: debug\n"},
-			"b.yaml", `unknown option "log_levle" (did you mean "log_level"?)`},
-		{"syntax", map[string]string{"a.yaml": dirGateway + dirSources, "b.yaml": "kafka: [\n"}, "b.yaml", ""},
+			"b.yaml", `unknown option "log_levle" (did you mean "log_level"?)`, ""},
+		{"unknown key in a list", map[string]string{"a.yaml": dirGateway + dirSources, "b.yaml": "pipelines:\n  - {name: p2, form: [s1]}\n"},
+			"b.yaml", `unknown option "form" (did you mean "from"?)`, "pipelines[1].form"},
+		{"syntax", map[string]string{"a.yaml": dirGateway + dirSources, "b.yaml": "kafka: [\n"}, "b.yaml", "", ""},
 		{"too large together", map[string]string{"a.yaml": "# " + strings.Repeat("x", 600<<10) + "\n", "b.yaml": "# " + strings.Repeat("x", 600<<10) + "\n"},
-			"b.yaml", "together are larger than 1 MiB"},
-		{"second document", map[string]string{"a.yaml": dirGateway + dirSources + "---\ngateway: {id: gw2}\n"}, "a.yaml", "second YAML document"},
+			"b.yaml", "together are larger than 1 MiB", ""},
+		{"second document", map[string]string{"a.yaml": dirGateway + dirSources + "---\ngateway: {id: gw2}\n"}, "a.yaml", "second YAML document", ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := writeDir(t, c.files)
@@ -150,8 +153,9 @@ func TestLoadDirErrors(t *testing.T) {
 			if c.file != "" {
 				want = filepath.Join(dir, c.file)
 			}
-			if len(ps) == 0 || ps[0].File != want || !strings.Contains(ps[0].Msg, c.msg) || c.file != "" && ps[0].Line == 0 {
-				t.Fatalf("problems %v, want one in %s with %q", ps, want, c.msg)
+			if len(ps) == 0 || ps[0].File != want || !strings.Contains(ps[0].Msg, c.msg) || c.file != "" && ps[0].Line == 0 ||
+				c.path != "" && ps[0].Path != c.path {
+				t.Fatalf("problems %v, want one in %s with %q at %q", ps, want, c.msg, c.path)
 			}
 		})
 	}
