@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"sort"
 
 	"github.com/edgeplane/edgeplane/decode"
 	"github.com/edgeplane/edgeplane/ingest"
@@ -543,4 +544,15 @@ func compileTransport(ps *problems, at string, c *Config, sp *SourcePlan) {
 			RateLimit: w.RateLimit, Burst: w.Burst, IdleTimeout: w.IdleTimeout.D()}
 		stageErrors(ps, at+".websocket", sp.WebSocket.Validate(), nil)
 	}
+}
+
+// sort orders the problems by file, then line.
+func (e *Error) sort() {
+	sort.SliceStable(e.Problems, func(i, j int) bool {
+		a, b := e.Problems[i], e.Problems[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
 }

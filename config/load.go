@@ -1,18 +1,22 @@
 package config
 
 import (
-	"bytes"
 	"encoding"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
 )
 
 // Problem is one thing wrong with a configuration file.
@@ -61,42 +65,102 @@ func (e *Error) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Load reads, parses, defaults and validates the file at path. On any
-// problem it returns an *Error listing all of them.
+// Load reads, parses, defaults and validates the config at path. On any
+// problem it returns an *Error listing all of them, each at its
+// file:line:col.
+//
+// The path may name a directory: its *.yaml and *.yml files (not hidden
+// ones, not those in subdirectories) are then read in lexical order as one
+// config. Their sources and pipelines lists are concatenated; the
+// gateway, nats and kafka sections are merged option by option, and an
+// option set in two files to different values is a problem naming both.
+// An empty file in a directory adds nothing; a directory without such
+// files is a problem. Config.File is then the directory.
+//
+// ${VAR} is replaced by the environment variable VAR before parsing (see
+// the package documentation); a problem never prints the value, only the
+// ${VAR} reference.
+//
+// Load refuses, with a problem at the place that passes the bound and
+// before the parser sees it, a config that could exhaust the process: it
+// reads at most MaxFileBytes (for a directory, over all its files; and
+// after substitution), and then allows at most MaxNodes values, nested at
+// most MaxDepth levels deep, mappings of at most MaxMapKeys keys of at
+// most MaxKeyBytes each, where an alias counts as everything its anchor
+// holds (an alias bomb is refused); an anchor must be defined once,
+// before its aliases. No option needs a YAML tag (!foo) or an explicit
+// key (? key): they are refused too. A running gateway re-reads its
+// config with Load on SIGHUP, so all this holds there too.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read config: %w", err)
+	}
+	if fi.IsDir() {
+		return loadDir(path)
+	}
+	data, err := readAtMost(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read config: %w", err)
 	}
 	return LoadBytes(path, data, os.LookupEnv)
 }
 
-// LoadBytes is Load for a file's contents; lookup resolves ${VAR}.
+// LoadBytes is Load for one file's contents; lookup resolves ${VAR} (nil:
+// no variable is set).
 func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
-	l := loader{file: name, pos: map[string]Pos{}, bad: map[string]bool{}}
-	expanded := l.expand(data, lookup)
-	f, err := parseYAML(expanded)
+	return load(name, []*document{{name: name, data: data}}, lookup, false)
+}
+
+// readAtMost reads the file at path, but not more than n+1 bytes.
+func readAtMost(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
-		l.addYAMLError(err)
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, int64(n)+1))
+}
+
+// document is one file of a config.
+type document struct {
+	name string
+	data []byte
+	exp  *expansion
+	root ast.Node // nil when the file failed to parse, or is empty
+	pos  map[string]Pos
+	cfg  Config
+}
+
+// load loads docs as one config named name; in a directory (dir) an empty
+// file is allowed.
+func load(name string, docs []*document, lookup func(string) (string, bool), dir bool) (*Config, error) {
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
+	}
+	l := &loader{file: name, docs: docs, items: map[string]int{}, bad: map[string]bool{}}
+	for _, d := range docs {
+		l.parse(d, lookup, dir)
+	}
+	if l.fatal {
 		return nil, l.err()
 	}
-	var root ast.Node
-	if len(f.Docs) > 0 {
-		root = f.Docs[0].Body
+	// What the walk refused — unknown keys, values that do not parse (now
+	// null) — leaves the rest decodable: decode and validate it, so that
+	// one run reports every problem. A wrongly typed value stops it here.
+	for _, d := range docs {
+		if d.root == nil {
+			continue
+		}
+		if err := safely(func() error { return yaml.NodeToValue(d.root, &d.cfg) }); err != nil {
+			l.addYAMLError(d, err)
+			l.fatal = true
+		}
 	}
-	if root == nil {
-		l.add("", "the file is empty")
+	if l.fatal {
 		return nil, l.err()
 	}
-	l.walk(root, "", reflect.TypeOf(Config{}))
-	// Values the walk refused are null by now, and unknown keys are
-	// ignored here: decode and validate the rest, so that one run reports
-	// every problem. A wrongly typed value stops it here.
-	var c Config
-	if err := nodeToValue(root, &c); err != nil {
-		l.addYAMLError(err)
-		return nil, l.err()
-	}
+	c := l.merge(docs)
 	c.File = name
 	c.pos = l.pos
 	host, _ := os.Hostname()
@@ -116,28 +180,123 @@ func LoadBytes(name string, data []byte, lookup func(string) (string, bool)) (*C
 	return &c, nil
 }
 
+// parse substitutes, bounds, parses and walks one file, leaving its tree
+// and the positions of its options in d.
+func (l *loader) parse(d *document, lookup func(string) (string, bool), dir bool) {
+	before := len(l.problems)
+	defer func() {
+		if d.root == nil && len(l.problems) > before {
+			l.fatal = true // the file could not be read as a tree
+		}
+	}()
+	if len(d.data) > MaxFileBytes {
+		b := d.data[:MaxFileBytes]
+		line, col := newText(b).lineCol(len(b))
+		l.addAt(d, line, col, "", fmt.Sprintf("the file is larger than %s, the limit for a config; it passes the limit here", sizeName(MaxFileBytes)))
+		return
+	}
+	if d.exp = l.expand(d, lookup, MaxFileBytes-l.bytes); d.exp == nil {
+		return
+	}
+	if l.bytes += len(d.exp.out); l.bytes > MaxFileBytes {
+		l.addAt(d, 1, 1, "", fmt.Sprintf("with its ${VAR}s substituted the config is larger than %s, the limit", sizeName(MaxFileBytes)))
+		return
+	}
+	if !l.prescan(d, d.exp.out) {
+		return
+	}
+	toks := lexer.Tokenize(string(d.exp.out))
+	d.exp.secretTokens(toks)
+	if !l.checkTokens(d, toks) {
+		return
+	}
+	var f *ast.File
+	err := safely(func() (err error) { f, err = parser.Parse(toks, 0); return err })
+	if err != nil {
+		l.addYAMLError(d, err)
+		return
+	}
+	var root ast.Node
+	if len(f.Docs) > 0 {
+		root = f.Docs[0].Body
+	}
+	for _, doc := range f.Docs[min(1, len(f.Docs)):] {
+		if doc.Body != nil {
+			l.addTok(d, doc.Body.GetToken(), "", "a second YAML document (after ---) is not supported; use a config directory with one file each")
+			return
+		}
+	}
+	if root == nil {
+		if !dir {
+			l.addAt(d, 0, 0, "", "the file is empty")
+		}
+		return
+	}
+	if !l.checkTree(d, root) {
+		return
+	}
+	d.root, d.pos = root, map[string]Pos{}
+	l.cur, l.pos = d, d.pos
+	l.walk(root, "", reflect.TypeOf(Config{}))
+}
+
+// yamlPanic is the message of a problem made of a panic in the YAML
+// library, which the bounds and checks before it should leave none.
+const yamlPanic = "the YAML library failed on this file; please report it, with the file"
+
+// safely runs f, a call into the YAML library, turning a panic into an
+// error: a bad file must not end the process, nor a running gateway
+// reloading it.
+func safely(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s (%v)", yamlPanic, r)
+		}
+	}()
+	return f()
+}
+
 type loader struct {
-	file     string
+	file string // the config: a file, or a directory
+	docs []*document
+	// cur is the document walked; pos holds its positions, then those of
+	// the merged config.
+	cur      *document
 	pos      map[string]Pos
-	bad      map[string]bool // options whose value was refused while walking
+	bad      map[string]bool // options whose value the walk refused
+	fatal    bool            // a file could not be parsed or decoded
+	items    map[string]int  // sources and pipelines walked, for the next file
 	problems []Problem
+	// Counted over all documents, against the bounds.
+	bytes, units, tokens, nodes int
 }
 
+// maxProblems bounds the problems an *Error lists; a last one counts the
+// others.
+const maxProblems = 100
+
+// err sorts the problems by file and line, keeps the first maxProblems,
+// and hides values from the environment.
 func (l *loader) err() error {
-	e := &Error{Problems: l.problems}
-	e.sort()
-	return e
-}
-
-// sort orders the problems by file, then line.
-func (e *Error) sort() {
-	sort.SliceStable(e.Problems, func(i, j int) bool {
-		a, b := e.Problems[i], e.Problems[j]
-		if a.File != b.File {
-			return a.File < b.File
+	order := map[string]int{}
+	for i, d := range l.docs {
+		order[d.name] = i + 1
+	}
+	sort.SliceStable(l.problems, func(i, j int) bool {
+		a, b := l.problems[i], l.problems[j]
+		if fa, fb := order[a.File], order[b.File]; fa != fb {
+			return fa < fb
 		}
 		return a.Line < b.Line
 	})
+	if n := len(l.problems) - maxProblems; n > 0 {
+		l.problems = append(l.problems[:maxProblems], Problem{File: l.file, Msg: fmt.Sprintf("and %d more problems", n)})
+	}
+	r := l.redactor()
+	for i := range l.problems {
+		r.redact(&l.problems[i])
+	}
+	return &Error{Problems: l.problems}
 }
 
 // add records a problem at path, locating it at the path's node or, when
@@ -158,33 +317,63 @@ func (l *loader) add(path, msg string) {
 	l.problems = append(l.problems, p)
 }
 
-func (l *loader) addAt(line, col int, path, msg string) {
-	l.problems = append(l.problems, Problem{File: l.file, Line: line, Col: col, Path: path, Msg: msg})
+// addAt records a problem at line:col of d's own text.
+func (l *loader) addAt(d *document, line, col int, path, msg string) {
+	l.problems = append(l.problems, Problem{File: d.name, Line: line, Col: col, Path: path, Msg: msg})
 }
 
-// addYAMLError turns a go-yaml error into a problem with its position.
-func (l *loader) addYAMLError(err error) {
+// addOut records a problem at line:col of d's substituted text.
+func (l *loader) addOut(d *document, line, col int, msg string) {
+	line, col = d.exp.mapPos(line, col)
+	l.addAt(d, line, col, "", msg)
+}
+
+// addTok records a problem at a token of d's substituted text.
+func (l *loader) addTok(d *document, tok *token.Token, path, msg string) {
+	if tok == nil || tok.Position == nil {
+		l.addAt(d, 0, 0, path, msg)
+		return
+	}
+	line, col := d.exp.mapPos(tok.Position.Line, tok.Position.Column)
+	l.addAt(d, line, col, path, msg)
+}
+
+func (l *loader) lineOf(d *document, tok *token.Token) int {
+	if tok == nil || tok.Position == nil {
+		return 0
+	}
+	line, _ := d.exp.mapPos(tok.Position.Line, 0)
+	return line
+}
+
+// posOf is where tok, of the document walked, stands in its file.
+func (l *loader) posOf(tok *token.Token) Pos {
+	if tok.Position == nil {
+		return Pos{File: l.cur.name}
+	}
+	line, col := l.cur.exp.mapPos(tok.Position.Line, tok.Position.Column)
+	return Pos{l.cur.name, line, col}
+}
+
+// addYAMLError turns a go-yaml error about d into a problem with its
+// position.
+func (l *loader) addYAMLError(d *document, err error) {
 	var ye yaml.Error
 	if errors.As(err, &ye) {
-		tok := ye.GetToken()
 		msg := ye.GetMessage()
 		var te *yaml.TypeError
 		if errors.As(err, &te) {
 			msg = typeMsg(te)
 		}
-		if tok != nil {
-			l.addAt(tok.Position.Line, tok.Position.Column, "", msg)
-			return
-		}
-		l.add("", msg)
+		l.addTok(d, ye.GetToken(), "", msg)
 		return
 	}
 	msg := err.Error()
 	if line, col, rest, ok := parseLeadingPos(msg); ok {
-		l.addAt(line, col, "", rest)
+		l.addOut(d, line, col, rest)
 		return
 	}
-	l.add("", msg)
+	l.addAt(d, 0, 0, "", msg)
 }
 
 func typeMsg(te *yaml.TypeError) string {
@@ -217,70 +406,6 @@ func parseLeadingPos(s string) (int, int, string, bool) {
 		rest = rest[:i]
 	}
 	return line, col, rest, true
-}
-
-// expand replaces ${VAR} with the variable's value, ${VAR:-default} with
-// the default when VAR is unset; $$ is a literal $. Unset variables
-// without a default are problems at their line. Comments are skipped.
-func (l *loader) expand(data []byte, lookup func(string) (string, bool)) []byte {
-	if !bytes.Contains(data, []byte("$")) {
-		return data
-	}
-	var out bytes.Buffer
-	line := 1
-	inComment := false
-	var quote byte
-	for i := 0; i < len(data); i++ {
-		c := data[i]
-		switch {
-		case c == '\n':
-			line++
-			inComment, quote = false, 0
-		case inComment:
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#' && (i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n'):
-			inComment = true
-		}
-		if c != '$' || i+1 >= len(data) || inComment {
-			out.WriteByte(c)
-			continue
-		}
-		switch data[i+1] {
-		case '$':
-			out.WriteByte('$')
-			i++
-		case '{':
-			end := bytes.IndexByte(data[i+2:], '}')
-			if end < 0 {
-				out.WriteByte(c)
-				continue
-			}
-			name := string(data[i+2 : i+2+end])
-			def, hasDef := "", false
-			if k := strings.Index(name, ":-"); k >= 0 {
-				name, def, hasDef = name[:k], name[k+2:], true
-			}
-			v, ok := lookup(name)
-			switch {
-			case !validEnvName(name):
-				l.addAt(line, 0, "", fmt.Sprintf("%q is not an environment variable name", name))
-			case !ok && hasDef:
-				v = def
-			case !ok:
-				l.addAt(line, 0, "", fmt.Sprintf("environment variable %q is not set (use ${%s:-default} for a default)", name, name))
-			}
-			out.WriteString(v)
-			i += 2 + end
-		default:
-			out.WriteByte(c)
-		}
-	}
-	return out.Bytes()
 }
 
 func validEnvName(s string) bool {
@@ -320,10 +445,15 @@ func (l *loader) walk(node ast.Node, path string, t reflect.Type) {
 		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
 			et = t.Elem()
 		}
+		first := 0
+		if lists[path] { // numbered after those of the files before
+			first = l.items[path]
+			l.items[path] += len(n.Values)
+		}
 		for i, v := range n.Values {
-			p := path + "[" + strconv.Itoa(i) + "]"
+			p := path + "[" + strconv.Itoa(first+i) + "]"
 			if tok := v.GetToken(); tok != nil {
-				l.pos[p] = Pos{l.file, tok.Position.Line, tok.Position.Column}
+				l.pos[p] = l.posOf(tok)
 			}
 			l.walk(v, p, et)
 		}
@@ -338,7 +468,7 @@ func (l *loader) walkPair(mv *ast.MappingValueNode, path string, t reflect.Type)
 	}
 	tok := mv.Key.GetToken()
 	if tok != nil {
-		l.pos[p] = Pos{l.file, tok.Position.Line, tok.Position.Column}
+		l.pos[p] = l.posOf(tok)
 	}
 	if t == nil || t.Kind() != reflect.Struct {
 		l.walk(mv.Value, p, nil)
@@ -346,21 +476,19 @@ func (l *loader) walkPair(mv *ast.MappingValueNode, path string, t reflect.Type)
 	}
 	f, ok := fieldByTag(t, key)
 	if !ok {
-		msg := fmt.Sprintf("unknown option %q", key)
-		if known := knownKeys(t); known != "" {
-			msg += " (known: " + known + ")"
+		msg := fmt.Sprintf("unknown option %q", clip(key))
+		known := knownKeys(t)
+		if s := suggest(key, known); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		} else if len(known) > 0 {
+			msg += " (known: " + strings.Join(known, ", ") + ")"
 		}
-		if tok != nil {
-			l.addAt(tok.Position.Line, tok.Position.Column, p, msg)
-		} else {
-			l.add(p, msg)
-		}
+		l.addTok(l.cur, tok, p, msg)
 		return
 	}
 	if reflect.PointerTo(f.Type).Implements(textUnmarshaler) {
 		if !l.checkText(mv.Value, p, f.Type) {
-			// Reported: decode the rest as if the option were empty, so
-			// that validation still reports every other problem.
+			// Reported: decode the rest as if the option were empty.
 			mv.Value = ast.Null(mv.Value.GetToken())
 			l.bad[p] = true
 		}
@@ -378,14 +506,14 @@ func (l *loader) checkText(n ast.Node, path string, t reflect.Type) bool {
 	}
 	switch n.(type) {
 	case *ast.MappingNode, *ast.SequenceNode:
-		l.addAt(tok.Position.Line, tok.Position.Column, path, "want a single value")
+		l.addTok(l.cur, tok, path, "want a single value")
 		return false
 	case *ast.NullNode:
 		return true
 	}
 	v := reflect.New(t).Interface().(encoding.TextUnmarshaler)
 	if err := v.UnmarshalText([]byte(tok.Value)); err != nil {
-		l.addAt(tok.Position.Line, tok.Position.Column, path, err.Error())
+		l.addTok(l.cur, tok, path, err.Error())
 		return false
 	}
 	return true
@@ -416,12 +544,22 @@ func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-func knownKeys(t reflect.Type) string {
+func knownKeys(t reflect.Type) []string {
 	var names []string
 	for i := 0; i < t.NumField(); i++ {
 		if name := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]; name != "" && name != "-" {
 			names = append(names, name)
 		}
 	}
-	return strings.Join(names, ", ")
+	return names
+}
+
+// clip shortens s, a name from the file, for a message.
+func clip(s string) string {
+	const max = 64
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-4]) + "…"
 }
