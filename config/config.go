@@ -18,7 +18,8 @@ type Config struct {
 	Sources   []Source   `yaml:"sources"`
 	Pipelines []Pipeline `yaml:"pipelines"`
 
-	// File is the path the config was loaded from ("" for LoadBytes).
+	// File is the file or directory the config was loaded from (the name
+	// given to LoadBytes).
 	File string `yaml:"-"`
 	// pos holds where each option present in the file stands, by YAML
 	// path (pipelines[0].window.size): it tells an option left out, which

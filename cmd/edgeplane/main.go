@@ -18,7 +18,7 @@ import (
 const usage = `edgeplane — a streaming dataplane for Smart City edge gateways
 
 Usage:
-  edgeplane run      -c FILE     run the gateway from a config file
+  edgeplane run      -c FILE     run the gateway from a config file (or a directory of them)
   edgeplane validate -c FILE     check a config file; prints every problem, exit 1 if any
   edgeplane reload   -c FILE     validate FILE, then make the running gateway re-read it (SIGHUP)
   edgeplane test     -c FILE [FILE...|-]
@@ -87,7 +87,7 @@ var errUsage = errors.New("usage")
 
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("validate", stderr)
-	file := fs.String("c", "", "config file (required)")
+	file := fs.String("c", "", "config file or directory (required)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

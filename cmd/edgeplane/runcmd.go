@@ -23,7 +23,7 @@ import (
 
 func cmdRun(args []string, stderr io.Writer) error {
 	fs := newFlagSet("run", stderr)
-	file := fs.String("c", "", "config file (required)")
+	file := fs.String("c", "", "config file or directory (required)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -91,7 +91,7 @@ func reload(ctx context.Context, g *pipeline.Gateway, file string, log *slog.Log
 
 func cmdReload(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("reload", stderr)
-	file := fs.String("c", "", "config file of the running gateway (required)")
+	file := fs.String("c", "", "config file or directory of the running gateway (required)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
