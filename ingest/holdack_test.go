@@ -131,9 +131,13 @@ func TestMQTTHoldAcks(t *testing.T) {
 	s1 := startMQTT(t, o, &c1)
 	publish(t, pub, "city/d1/air/s1", 0, 10)
 	c1.waitFor(t, 10)
-	if got := s1.Unacked(); got != 10 {
-		t.Fatalf("unacked %d, want 10", got)
-	}
+	// Unacked moves after the collector has seen a message: poll.
+	testenv.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if got := s1.Unacked(); got != 10 {
+			return fmt.Errorf("unacked %d, want 10", got)
+		}
+		return nil
+	})
 	kill(s1)
 
 	// Not acknowledged: the broker redelivers all ten.
@@ -155,9 +159,12 @@ func TestMQTTHoldAcks(t *testing.T) {
 		}
 		return nil
 	})
-	if got := s2.Unacked(); got != 11 {
-		t.Fatalf("unacked %d, want 11", got)
-	}
+	testenv.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if got := s2.Unacked(); got != 11 {
+			return fmt.Errorf("unacked %d, want 11", got)
+		}
+		return nil
+	})
 	if n := s2.AckThrough(5); n != 5 {
 		t.Fatalf("AckThrough(5) acked %d", n)
 	}
