@@ -365,26 +365,17 @@ func (s *Sketch) Quantile(q float64) float64 {
 		// count−1−rank from there.
 		return s.fromTop(s.count - 1 - rank)
 	}
+	// In increasing order: the negative store's positions (largest
+	// magnitude first), zero, the positive store's positions.
 	var cum uint64
-	if st := &s.neg; st.n > 0 {
-		for i := st.maxI; i >= st.minI; i-- {
-			cum += uint64(s.counts[st.org-i])
-			if cum > rank {
-				return s.clamp(-s.value(i))
-			}
-		}
+	if j, ok := scanUp(s.used(&s.neg, true), &cum, rank); ok {
+		return s.clamp(-s.value(s.neg.maxI - j))
 	}
-	cum += s.zero
-	if cum > rank {
+	if cum += s.zero; cum > rank {
 		return 0
 	}
-	if st := &s.pos; st.n > 0 {
-		for i := st.minI; i <= st.maxI; i++ {
-			cum += uint64(s.counts[i-st.org])
-			if cum > rank {
-				return s.clamp(s.value(i))
-			}
-		}
+	if j, ok := scanUp(s.used(&s.pos, false), &cum, rank); ok {
+		return s.clamp(s.value(s.pos.minI + j))
 	}
 	return s.max
 }
@@ -392,27 +383,50 @@ func (s *Sketch) Quantile(q float64) float64 {
 // fromTop returns the value of rank r counted from the largest (0).
 func (s *Sketch) fromTop(r uint64) float64 {
 	var cum uint64
-	if st := &s.pos; st.n > 0 {
-		for i := st.maxI; i >= st.minI; i-- {
-			cum += uint64(s.counts[i-st.org])
-			if cum > r {
-				return s.clamp(s.value(i))
-			}
-		}
+	if j, ok := scanDown(s.used(&s.pos, false), &cum, r); ok {
+		return s.clamp(s.value(s.pos.minI + j))
 	}
-	cum += s.zero
-	if cum > r {
+	if cum += s.zero; cum > r {
 		return 0
 	}
-	if st := &s.neg; st.n > 0 {
-		for i := st.minI; i <= st.maxI; i++ {
-			cum += uint64(s.counts[st.org-i])
-			if cum > r {
-				return s.clamp(-s.value(i))
-			}
-		}
+	if j, ok := scanDown(s.used(&s.neg, true), &cum, r); ok {
+		return s.clamp(-s.value(s.neg.maxI - j))
 	}
 	return s.min
+}
+
+// used returns the counts of st's range, in increasing position.
+func (s *Sketch) used(st *sketchStore, neg bool) []uint32 {
+	if st.n == 0 {
+		return nil
+	}
+	a, b := st.positions(neg, st.minI, st.maxI)
+	return s.counts[a : b+1]
+}
+
+// scanUp adds the counts of cs to *cum from the first one and returns the
+// index at which *cum exceeds r.
+func scanUp(cs []uint32, cum *uint64, r uint64) (int32, bool) {
+	c := *cum
+	for j, n := range cs {
+		if c += uint64(n); c > r {
+			return int32(j), true
+		}
+	}
+	*cum = c
+	return 0, false
+}
+
+// scanDown is scanUp from the last count.
+func scanDown(cs []uint32, cum *uint64, r uint64) (int32, bool) {
+	c := *cum
+	for j := len(cs) - 1; j >= 0; j-- {
+		if c += uint64(cs[j]); c > r {
+			return int32(j), true
+		}
+	}
+	*cum = c
+	return 0, false
 }
 
 func (s *Sketch) clamp(v float64) float64 {
@@ -446,9 +460,31 @@ func (s *Sketch) mergeStore(st, ot *sketchStore, neg bool, o *Sketch) {
 	if ot.n == 0 {
 		return
 	}
-	for i := ot.minI; i <= ot.maxI; i++ {
-		if c := o.counts[ot.at(neg, i)]; c != 0 {
-			s.counts[st.at(neg, max(i, st.minI))] += c
+	// o's buckets below st.minI (o collapsed less far) go to the collapsed
+	// bucket, the others to the same index: one run of positions in each
+	// array, in the same order.
+	cs := o.used(ot, neg)
+	k := min(max(st.minI-ot.minI, 0), int32(len(cs)))
+	var low []uint32
+	first := ot.maxI // the bucket of cs[0] once low is cut off
+	if neg {
+		cs, low = cs[:int32(len(cs))-k], cs[int32(len(cs))-k:]
+	} else {
+		low, cs = cs[:k], cs[k:]
+		first = ot.minI + k
+	}
+	var col uint32
+	for _, c := range low {
+		col += c
+	}
+	if col > 0 {
+		s.counts[st.at(neg, st.minI)] += col
+	}
+	if len(cs) > 0 {
+		p := st.at(neg, first)
+		dst := s.counts[p : p+int32(len(cs))]
+		for j, c := range cs {
+			dst[j] += c
 		}
 	}
 	st.n += ot.n
