@@ -95,7 +95,7 @@ func TestAlignCacheMatchesDirect(t *testing.T) {
 					}
 				}
 			}
-			centers := []int64{0, -1, 1, s.minStart, 1_700_000_000_000, -1_700_000_000_000,
+			centers := []int64{0, -1, 1, s.alignDown(0, s.adv), 1_700_000_000_000, -1_700_000_000_000,
 				maxTime, -maxTime, math.MaxInt64, math.MinInt64, rng.Int64(), -rng.Int64()}
 			for _, ctr := range centers {
 				// Edges of windows and panes near ctr, and times on both
