@@ -38,6 +38,10 @@ func (s *Shard) lastWin(t int64) int64 { return s.alignDown(t, s.adv) }
 // aligned start > t − size. As in Flink (WINDOWS.md rule 3), windows start
 // before the epoch too: an event at t < 0 is in every window containing
 // it, like any other (alignDown floors, it does not truncate toward 0).
+// Not inlined: its division stays out of firstWinFrom, which the
+// per-sample path inlines.
+//
+//go:noinline
 func (s *Shard) firstWin(t int64) int64 { return s.alignDown(t-s.size, s.adv) + s.adv }
 
 // alignCache is the last aligned range [lo, hi] (hi = lo+step-1) found for
