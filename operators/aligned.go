@@ -35,18 +35,14 @@ import "github.com/edgeplane/edgeplane/record"
 func (s *Shard) lastWin(t int64) int64 { return s.alignDown(t, s.adv) }
 
 // firstWin is the start of the first window containing t: the smallest
-// aligned start > t − size, but, as in Kafka Streams, not before the
-// epoch: no window starts before minStart, the last aligned start <= 0
-// (0 without an offset), except an event's own last window when t < 0, so
-// every event has one. With real timestamps this never shows; it makes
-// WINDOWS.md table B hold verbatim for its small timestamps.
-func (s *Shard) firstWin(t int64) int64 {
-	f := s.alignDown(t-s.size, s.adv) + s.adv
-	if f < s.minStart {
-		f = min(s.minStart, s.lastWin(t))
-	}
-	return f
-}
+// aligned start > t − size. As in Flink (WINDOWS.md rule 3), windows start
+// before the epoch too: an event at t < 0 is in every window containing
+// it, like any other (alignDown floors, it does not truncate toward 0).
+// Not inlined: its division stays out of firstWinFrom, which the
+// per-sample path inlines.
+//
+//go:noinline
+func (s *Shard) firstWin(t int64) int64 { return s.alignDown(t-s.size, s.adv) + s.adv }
 
 // alignCache is the last aligned range [lo, hi] (hi = lo+step-1) found for
 // its step, the advance (windows) or the pane: nearly every sample falls in
@@ -93,14 +89,15 @@ func (s *Shard) lastWinAt(t int64) int64 {
 // firstWinFrom is firstWin(t) given wl = lastWin(t). Within ±maxTime,
 // where firstWin's arithmetic is exact, t−size is sizeR behind t modulo
 // adv, so alignDown(t−size, adv)+adv is wl−sizeQ+adv when t−wl >= sizeR
-// and wl−sizeQ otherwise: no division. Other times, and starts before
-// minStart (times before the epoch), take firstWin.
+// and wl−sizeQ otherwise: no division, for times before the epoch too
+// (0 <= t−wl < adv holds for every t, wl being floored). Other times take
+// firstWin.
 func (s *Shard) firstWinFrom(t, wl int64) int64 {
 	f := wl - s.sizeQ
 	if t-wl >= s.sizeR {
 		f += s.adv
 	}
-	if f < s.minStart || uint64(t+maxTime) > 2*maxTime {
+	if uint64(t+maxTime) > 2*maxTime {
 		return s.firstWin(t)
 	}
 	return f

@@ -521,8 +521,8 @@ func (c *Config) Validate() error {
 			bad("quantiles", "%v outside [0, 1]", q)
 		}
 	}
-	if !(d.SketchAlpha > 0 && d.SketchAlpha < 0.5) {
-		bad("sketch_alpha", "%v, want 0 < alpha < 0.5", d.SketchAlpha)
+	if !(d.SketchAlpha >= MinSketchAlpha && d.SketchAlpha < 0.5) {
+		bad("sketch_alpha", "%v, want %v <= alpha < 0.5", d.SketchAlpha, MinSketchAlpha)
 	}
 	if d.MaxSeries <= 0 || d.MaxSeries > MaxSeriesLimit {
 		bad("max_series", "%d, want 1..%d", d.MaxSeries, MaxSeriesLimit)
@@ -576,6 +576,11 @@ func (c *Config) Validate() error {
 	}
 	return ps.Err()
 }
+
+// MinSketchAlpha bounds Config.SketchAlpha from below: a finer accuracy
+// would overflow the sketch's bucket index, and at 1e-4 its 2048 buckets
+// already cover only a ratio of about 1.5 between a window's values.
+const MinSketchAlpha = 1e-4
 
 // MaxSeriesLimit bounds Config.MaxSeries.
 const MaxSeriesLimit = 10_000_000

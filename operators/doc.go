@@ -26,8 +26,9 @@
 //     coincide, or when one watermark step passes both), and Flush.
 //   - In update mode with L > 0 the purge itself emits nothing (WINDOWS.md
 //     table A); the last re-firing is the last word.
-//   - Like Kafka Streams, no hopping window starts before the epoch (table B
-//     verbatim). Invisible with real timestamps.
+//   - Tumbling and hopping windows start before the epoch too (rule 3, as
+//     in Flink; Kafka Streams clamps at 0): WINDOWS.md table B as written
+//     also opens [−5,5).
 //   - Merged sessions carry the sum of their parts' Late and the highest
 //     revision; a session that grows after firing is a new [Start, End)
 //     that supersedes its parts, as in Flink.

@@ -135,7 +135,6 @@ type Shard struct {
 	// window geometry (ms)
 	size, adv, pane, off, gap, lateness int64
 	fireDelay                           int64 // 0 (update) or lateness (final)
-	minStart                            int64 // last aligned window start <= 0
 	// size = sizeQ + sizeR, sizeQ a multiple of adv, 0 <= sizeR < adv:
 	// firstWin from lastWin without a division (firstWinFrom).
 	sizeQ, sizeR int64
@@ -227,7 +226,6 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 		s.timers = newTimerHeap(len(s.slots))
 	} else {
 		s.pane = gcd(d.Size, d.Advance)
-		s.minStart = s.alignDown(0, s.adv)
 		s.sizeR = s.size % s.adv
 		s.sizeQ = s.size - s.sizeR
 		s.winC, s.paneC = newAlignCache(s.adv), newAlignCache(s.pane)

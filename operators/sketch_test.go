@@ -91,8 +91,8 @@ func sameBuckets(a, b *Sketch) bool {
 	if a.count != b.count || a.zero != b.zero || a.min != b.min || a.max != b.max {
 		return false
 	}
-	for _, p := range [][2]*sketchStore{{&a.pos, &b.pos}, {&a.neg, &b.neg}} {
-		x, y := p[0], p[1]
+	for _, neg := range []bool{false, true} {
+		x, y := a.store(neg), b.store(neg)
 		if x.n != y.n {
 			return false
 		}
@@ -103,7 +103,7 @@ func sameBuckets(a, b *Sketch) bool {
 			return false
 		}
 		for i := x.minI; i <= x.maxI; i++ {
-			if x.counts[i-x.lo] != y.counts[i-y.lo] {
+			if a.counts[x.at(neg, i)] != b.counts[y.at(neg, i)] {
 				return false
 			}
 		}
@@ -154,12 +154,12 @@ func TestSketchResetAndEdges(t *testing.T) {
 	if s.Count() != 1 || s.Quantile(0.5) != -3 {
 		t.Fatalf("after reset: count %d q50 %v", s.Count(), s.Quantile(0.5))
 	}
-	for _, st := range []*sketchStore{&s.pos} {
-		for _, c := range st.counts {
-			if c != 0 {
-				t.Fatal("reset left counts behind")
-			}
-		}
+	var total uint32
+	for _, c := range s.counts {
+		total += c
+	}
+	if total != 1 || s.counts[s.neg.at(true, s.index(3))] != 1 {
+		t.Fatal("reset left counts behind")
 	}
 }
 
