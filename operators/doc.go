@@ -49,7 +49,8 @@
 // Shard belongs to one goroutine (Stats excepted: atomics, published at the
 // end of each call).
 //
-// Files: config.go (Config, AggSet, ParseAggregates, Validate),
+// Files: config.go (Config, modes, Validate, Release, Spec), aggset.go
+// (AggSet, ParseAggregates),
 // watermark.go (Watermarks), shard.go (Shard, pools, emission),
 // aligned.go (tumbling and hopping), session.go, accum.go (accumulators),
 // sketch.go (Sketch), timers.go (timer heap), stateless.go (chain,
