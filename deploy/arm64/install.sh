@@ -107,7 +107,10 @@ if ! cmp -s "$tmp_unit" "$unit_dir/edgeplane.service"; then
 	changed=yes
 fi
 
-if ! "$bin_dir/edgeplane" validate -c "$etc_dir/edgeplane.yaml"; then
+if [ "$new_config" = yes ]; then
+	# The packaged config is refused until its placeholders are set.
+	echo "next: set gateway.id and kafka.brokers in $etc_dir/edgeplane.yaml, then: $bin_dir/edgeplane validate -c $etc_dir/edgeplane.yaml"
+elif ! "$bin_dir/edgeplane" validate -c "$etc_dir/edgeplane.yaml"; then
 	echo "install.sh: fix $etc_dir/edgeplane.yaml, then: systemctl restart edgeplane" >&2
 	[ -n "$root" ] || systemctl daemon-reload
 	exit 1
