@@ -16,6 +16,7 @@ import (
 	"github.com/edgeplane/edgeplane/decode"
 
 	"github.com/edgeplane/edgeplane/internal/clock"
+	"github.com/edgeplane/edgeplane/internal/ratelog"
 )
 
 // Defaults of MQTTOptions.
@@ -115,6 +116,7 @@ type MQTTOptions struct {
 type MQTTSource struct {
 	opts     MQTTOptions
 	core     *sourceCore
+	rl       *ratelog.Logger // dial, subscribe, reconnect and stale warnings
 	conns    []*mqttConn
 	quiesced atomic.Bool
 	staleMs  atomic.Int64 // StaleTimeout; atomic so tests can shorten it
@@ -163,6 +165,7 @@ func NewMQTTSource(o MQTTOptions, dc *decode.Options, deliver Deliver) (*MQTTSou
 	s := &MQTTSource{opts: o}
 	s.staleMs.Store(o.StaleTimeout.Milliseconds())
 	s.core = newSourceCore(o.Name, deliver, o.DeadLetter, o.Logger, o.RejectLogInterval, &s.Stats)
+	s.rl = ratelog.New(s.core.log, ratelog.DefaultInterval)
 	for i := range o.Connections {
 		id := o.ClientID
 		if o.Connections > 1 {
@@ -226,7 +229,7 @@ func (s *MQTTSource) watchdog() {
 			}
 			if idle := now - wc.lastRead.Load(); idle > s.staleMs.Load() {
 				s.Stats.Stale.Add(1)
-				s.core.log.Warn("mqtt connection stale; closing it to reconnect", "client_id", c.id,
+				s.rl.Warn("mqtt connection stale; closing it to reconnect", "client_id", c.id,
 					"idle", time.Duration(idle)*time.Millisecond, "stale_timeout", time.Duration(s.staleMs.Load())*time.Millisecond)
 				wc.kill()
 			}

@@ -103,7 +103,7 @@ func (c *mqttConn) onConnect(cl mqtt.Client) {
 	}
 	tok := cl.SubscribeMultiple(filters, nil)
 	if !tok.WaitTimeout(o.ConnectTimeout) || tok.Error() != nil {
-		c.s.core.log.Error("mqtt subscribe failed; reconnecting to retry", "client_id", c.id, "topics", topics, "err", tok.Error())
+		c.s.rl.Error("mqtt subscribe failed; reconnecting to retry", "client_id", c.id, "topics", topics, "err", tok.Error())
 		if wc := c.net.Load(); wc != nil {
 			wc.kill() // paho reconnects, and onConnect retries
 		}
@@ -112,7 +112,7 @@ func (c *mqttConn) onConnect(cl mqtt.Client) {
 	if st, ok := tok.(*mqtt.SubscribeToken); ok {
 		for t, r := range st.Result() {
 			if r == 0x80 {
-				c.s.core.log.Error("mqtt subscription refused by the broker", "client_id", c.id, "topic", t)
+				c.s.rl.Error("mqtt subscription refused by the broker", "client_id", c.id, "topic", t)
 			}
 		}
 	}
@@ -120,7 +120,7 @@ func (c *mqttConn) onConnect(cl mqtt.Client) {
 	c.connected.Store(true)
 	c.s.setConnected()
 	c.upOnce.Do(func() { close(c.up) })
-	c.s.core.log.Info("mqtt connected", "broker", o.Broker, "client_id", c.id, "topics", topics, "qos", o.QoS)
+	c.s.rl.Info("mqtt connected", "broker", o.Broker, "client_id", c.id, "topics", topics, "qos", o.QoS)
 }
 
 // topics returns the filters this connection subscribes.
@@ -140,7 +140,7 @@ func (c *mqttConn) onLost(_ mqtt.Client, err error) {
 	c.connected.Store(false)
 	c.s.setConnected()
 	c.s.Stats.ConnLost.Add(1)
-	c.s.core.log.Warn("mqtt connection lost; reconnecting", "broker", c.s.opts.Broker, "client_id", c.id, "err", err)
+	c.s.rl.Warn("mqtt connection lost; reconnecting", "broker", c.s.opts.Broker, "client_id", c.id, "err", err)
 }
 
 // onMessage decodes one message and delivers its readings. It runs on
@@ -212,6 +212,9 @@ func (c *mqttConn) open(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 		return nil, fmt.Errorf("ingest: unknown mqtt broker scheme %q", uri.Scheme)
 	}
 	if err != nil {
+		if !c.closed.Load() {
+			c.s.rl.Warn("mqtt broker unreachable; retrying in the background", "broker", c.s.opts.Broker, "client_id", c.id, "err", err)
+		}
 		return nil, err
 	}
 	wc := &watchConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10)}

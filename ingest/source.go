@@ -4,11 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/edgeplane/edgeplane/decode"
+	"github.com/edgeplane/edgeplane/internal/ratelog"
 )
 
 // Source is what the wiring needs of every kind of source (MQTTSource,
@@ -136,7 +136,7 @@ func newSourceCore(name string, deliver Deliver, dl DeadLetter, log *slog.Logger
 	}
 	log = log.With("source", name)
 	return &sourceCore{name: name, deliver: deliver, deadLetter: dl, log: log,
-		rejects: rejectLog{log: log, interval: interval}, stats: st}
+		rejects: rejectLog{rl: ratelog.New(log, interval)}, stats: st}
 }
 
 // receiver decodes and accounts the messages of one receive goroutine. It
@@ -215,25 +215,17 @@ func (c *sourceCore) rejected(reason decode.Reason, topic string, raw []byte, no
 }
 
 // rejectLog logs a rejection at most once per interval per reason, with
-// how many were suppressed since the last line.
+// how many were suppressed since the last line (ratelog's rule, keyed by
+// the reason). The attributes are built only for a line written: a
+// suppressed rejection does not allocate.
 type rejectLog struct {
-	mu         sync.Mutex
-	log        *slog.Logger
-	interval   time.Duration
-	last       [decode.NumReasons]int64
-	suppressed [decode.NumReasons]uint64
+	rl *ratelog.Logger
 }
 
 func (r *rejectLog) note(nowMs int64, reason decode.Reason, topic string, err error) {
-	r.mu.Lock()
-	if nowMs-r.last[reason] < r.interval.Milliseconds() {
-		r.suppressed[reason]++
-		r.mu.Unlock()
+	n, ok := r.rl.AllowAt(reason.String(), nowMs)
+	if !ok {
 		return
 	}
-	r.last[reason] = nowMs
-	n := r.suppressed[reason]
-	r.suppressed[reason] = 0
-	r.mu.Unlock()
-	r.log.Warn("message rejected", "reason", reason.String(), "topic", strings.Clone(topic), "err", err, "suppressed_since_last", n)
+	r.rl.Slog().Warn("message rejected", "reason", reason.String(), "topic", strings.Clone(topic), "err", err, ratelog.SuppressedKey, n)
 }

@@ -175,6 +175,13 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 // Start brings the gateway up: NATS, buffer, Kafka client and forwarder,
 // shard goroutines, then the sources. If it fails, everything it started
 // is stopped again.
+//
+// It never waits for a dependency beyond the local NATS server: Kafka is
+// dialled on first use, and MQTT sources connect in the background
+// (retrying until Stop; an unreachable broker is logged, rate-limited,
+// and /readyz says the source is not connected). Start gives them one
+// second to connect, so that a reachable broker's subscriptions are in
+// place when it returns, and returns after that second in any case.
 func (g *Gateway) Start(ctx context.Context) (err error) {
 	g.started = time.Now()
 	defer func() {
@@ -204,6 +211,26 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	for _, sr := range g.sources {
 		if err := g.startSource(ctx, sr); err != nil {
 			return err
+		}
+	}
+	// MQTT sources connect in the background. Give them a moment, so that
+	// with a reachable broker (the embedded one connects in milliseconds)
+	// they are subscribed when Start returns; an unreachable one delays
+	// Start by this grace at most, not by a connect timeout.
+	const mqttStartGrace = time.Second
+	for deadline := time.Now().Add(mqttStartGrace); ; time.Sleep(5 * time.Millisecond) {
+		var down []string
+		for _, sr := range g.sources {
+			if !sr.src.Connected() {
+				down = append(down, sr.cfg.Name)
+			}
+		}
+		if len(down) == 0 {
+			break
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			g.log.Warn("sources not connected yet; retrying in the background", "sources", down)
+			break
 		}
 	}
 	if iv := g.cfg.Gateway.TelemetryInterval.D(); iv > 0 {
@@ -351,15 +378,17 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 		sr.acker = newHoldAcker(sr)
 		go sr.acker.run()
 	}
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := sr.src.Start(cctx); err != nil {
-		if sc.Type != config.SourceMQTT {
-			return fmt.Errorf("source %s: %w", sc.Name, err)
-		}
-		// paho keeps retrying in the background: a broker that is down at
-		// start is not fatal, it is reported by /readyz.
-		g.log.Warn("mqtt source not connected yet; retrying in the background", "source", sc.Name, "err", err)
+	if sc.Type == config.SourceMQTT {
+		// Never wait for a broker here: paho connects and keeps retrying
+		// in the background, the source logs unreachable brokers
+		// (rate-limited) and /readyz reports it not connected. Start
+		// returns once connected or when the source is stopped.
+		src := sr.src
+		go func() { _ = src.Start(g.runCtx) }()
+		return nil
+	}
+	if err := sr.src.Start(ctx); err != nil {
+		return fmt.Errorf("source %s: %w", sc.Name, err)
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/edgeplane/edgeplane/internal/ratelog"
 )
 
 // ForwarderOptions configure the forwarder.
@@ -41,6 +43,11 @@ type ForwarderOptions struct {
 	// Kafka client's goroutine and must be fast.
 	OnDelivered func(sinceEmitted time.Duration)
 	Logger      *slog.Logger
+	// LogInterval limits each repeating warning (delivery and fetch
+	// failures, frames removed by the buffer's limits, failed acks) to
+	// one line per interval, with the count of the lines suppressed.
+	// Default ratelog.DefaultInterval.
+	LogInterval time.Duration
 }
 
 // Forwarder moves frames from the Buffer to Kafka. A frame is acked in
@@ -52,6 +59,7 @@ type Forwarder struct {
 	opts  ForwarderOptions
 	cons  jetstream.Consumer
 	log   *slog.Logger
+	rl    *ratelog.Logger // repeating warnings
 	Stats ForwarderStats
 }
 
@@ -93,7 +101,8 @@ func NewForwarder(ctx context.Context, b *Buffer, kc *kgo.Client, o ForwarderOpt
 	if err != nil {
 		return nil, err
 	}
-	return &Forwarder{buf: b, kc: kc, opts: o, cons: cons, log: o.Logger.With("component", "forwarder")}, nil
+	log := o.Logger.With("component", "forwarder")
+	return &Forwarder{buf: b, kc: kc, opts: o, cons: cons, log: log, rl: ratelog.New(log, o.LogInterval)}, nil
 }
 
 // pending tracks the Kafka records of one fetched frame.
@@ -147,7 +156,7 @@ func (f *Forwarder) fetch(ctx context.Context, batch []*pending, n int, noWait b
 	if err != nil {
 		if ctx.Err() == nil {
 			f.Stats.FetchErrors.Add(1)
-			f.log.Warn("fetch from buffer failed", "err", err)
+			f.rl.Warn("fetch from buffer failed", "err", err)
 			sleepCtx(ctx, time.Second)
 		}
 		return batch
@@ -156,7 +165,7 @@ func (f *Forwarder) fetch(ctx context.Context, batch []*pending, n int, noWait b
 		p := &pending{msg: msg}
 		if err := DecodeFrame(msg.Data(), &p.frame); err != nil {
 			f.Stats.BadFrames.Add(1)
-			f.log.Error("dropping undecodable frame", "subject", msg.Subject(), "bytes", len(msg.Data()), "err", err)
+			f.rl.Error("dropping undecodable frame", "subject", msg.Subject(), "bytes", len(msg.Data()), "err", err)
 			_ = f.buf.terminate(msg)
 			continue
 		}
@@ -218,9 +227,7 @@ func (f *Forwarder) deliver(ctx context.Context, batch []*pending) {
 			return
 		}
 		delay := min(f.opts.NakMin<<min(failures, 16), f.opts.NakMax)
-		if failures == 0 {
-			f.log.Warn("kafka delivery failed; frames kept for retry", "frames", len(batch), "err", firstErr, "retry_in", delay)
-		}
+		f.rl.Warn("kafka delivery failed; frames kept for retry", "frames", len(batch), "err", firstErr, "retry_in", delay)
 		failures++
 		f.wait(ctx, batch, nil, delay)
 	}
@@ -251,7 +258,7 @@ func (f *Forwarder) pruneRemoved(ctx context.Context, batch []*pending) []*pendi
 		left = append(left, p)
 	}
 	if n := len(batch) - len(left); n > 0 {
-		f.log.Warn("frames removed by the buffer's limits while waiting for Kafka", "frames", n)
+		f.rl.Warn("frames removed by the buffer's limits while waiting for Kafka", "frames", n)
 	}
 	return left
 }
@@ -277,7 +284,7 @@ func (f *Forwarder) ackDelivered(ctx context.Context, msgs []jetstream.Msg) {
 			// Kafka has the records; JetStream will redeliver the frame
 			// and Kafka gets duplicates with equal ids.
 			f.Stats.AckErrors.Add(1)
-			f.log.Warn("ack of a delivered frame failed; it will be delivered again", "subject", msg.Subject())
+			f.rl.Warn("ack of a delivered frame failed; it will be delivered again", "subject", msg.Subject())
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/edgeplane/edgeplane/internal/ratelog"
 	"github.com/edgeplane/edgeplane/internal/tlsconf"
 )
 
@@ -34,7 +35,9 @@ type KafkaOptions struct {
 
 	TLS  TLSOptions
 	SASL SASLOptions
-	// Logger receives the client's warnings and errors; nil silences them.
+	// Logger receives the client's warnings and errors, each message at
+	// most once per ratelog.DefaultInterval (with the count of the lines
+	// suppressed); nil silences them.
 	Logger *slog.Logger
 }
 
@@ -119,7 +122,7 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 		return nil, fmt.Errorf("sink: unknown SASL mechanism %q", o.SASL.Mechanism)
 	}
 	if o.Logger != nil {
-		opts = append(opts, kgo.WithLogger(kgoLogger{o.Logger.With("component", "kafka")}))
+		opts = append(opts, kgo.WithLogger(kgoLogger{ratelog.New(o.Logger.With("component", "kafka"), ratelog.DefaultInterval)}))
 	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -144,8 +147,11 @@ func compressionCodec(s string) (kgo.CompressionCodec, error) {
 	return kgo.CompressionCodec{}, fmt.Errorf("sink: unknown compression %q", s)
 }
 
-// kgoLogger adapts slog to franz-go's logger, passing warnings and errors.
-type kgoLogger struct{ l *slog.Logger }
+// kgoLogger adapts slog to franz-go's logger, passing warnings and
+// errors. The client repeats them on every retry while a broker is down
+// ("unable to open connection to broker" about once a second), so each
+// message is rate-limited.
+type kgoLogger struct{ l *ratelog.Logger }
 
 func (k kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
 func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
@@ -155,6 +161,6 @@ func (k kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 	case kgo.LogLevelWarn:
 		k.l.Warn(msg, keyvals...)
 	default:
-		k.l.Debug(msg, keyvals...)
+		k.l.Slog().Debug(msg, keyvals...)
 	}
 }

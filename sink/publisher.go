@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/edgeplane/edgeplane/internal/ratelog"
 )
 
 // WriterStats are a writer's counters; safe to read from any goroutine.
@@ -26,6 +28,7 @@ type publisher struct {
 	pipeline, kind     string
 	stats              *WriterStats
 	log                *slog.Logger
+	rl                 *ratelog.Logger // retries and refusals; made on first use
 	retryMin, retryMax time.Duration
 }
 
@@ -39,7 +42,7 @@ func (p *publisher) publish(ctx context.Context, frame []byte, n int) error {
 	id := FrameID(frame)
 	backoff := p.retryMin
 	ambiguous := false // an earlier attempt may have been stored
-	for attempt := 0; ; attempt++ {
+	for {
 		err := p.buf.publish(ctx, subj, frame, id, ambiguous)
 		if err == nil {
 			break
@@ -55,9 +58,7 @@ func (p *publisher) publish(ctx context.Context, frame []byte, n int) error {
 		if full {
 			p.stats.PushBackWaits.Add(1)
 		}
-		if attempt == 0 {
-			p.log.Warn("buffer publish failed, retrying", "kind", p.kind, "err", err)
-		}
+		p.logRetry(full, err)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -70,4 +71,18 @@ func (p *publisher) publish(ctx context.Context, frame []byte, n int) error {
 	p.stats.Aggregates.Add(uint64(n))
 	p.stats.Bytes.Add(uint64(len(frame)))
 	return nil
+}
+
+// logRetry logs a failed publish, at most one line per
+// ratelog.DefaultInterval for a full buffer and one for other errors,
+// each with the count of the retries not logged.
+func (p *publisher) logRetry(full bool, err error) {
+	if p.rl == nil {
+		p.rl = ratelog.New(p.log, ratelog.DefaultInterval)
+	}
+	if full {
+		p.rl.Warn("buffer full; waiting for room (push_back)", "kind", p.kind)
+		return
+	}
+	p.rl.Warn("buffer publish failed, retrying", "kind", p.kind, "err", err)
 }
