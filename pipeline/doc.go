@@ -12,4 +12,9 @@
 //
 // The package does no I/O of its own beyond what the stages do; Handler
 // serves metrics and health, and the caller decides where to listen.
+// /metrics is Prometheus text format with one HELP (with a description)
+// and one TYPE line per family and the family's samples together after
+// them, which `promtool check metrics` accepts (exposition.go); the Go
+// runtime and process families come from VictoriaMetrics/metrics, whose
+// HELP lines are empty, and get their help text from runtime_metrics.go.
 package pipeline

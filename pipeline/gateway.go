@@ -144,6 +144,7 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, plan: plan, opts: o, log: o.Logger, dead: newDeadLetters()}
 	g.latency.name = "edgeplane_sink_latency_seconds"
+	g.latency.help = "Time from a window result's emission to its acknowledgement by Kafka."
 	for _, pp := range plan.Pipelines {
 		p, err := newPipe(pp, o.Logger)
 		if err != nil {

@@ -1,9 +1,6 @@
 package pipeline
 
 import (
-	"fmt"
-	"io"
-	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -18,8 +15,8 @@ var latencyBounds = [...]float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 // cannot read.
 type histogram struct {
 	name    string
+	help    string
 	buckets [len(latencyBounds) + 1]atomic.Uint64
-	count   atomic.Uint64
 	sumNs   atomic.Uint64
 }
 
@@ -33,21 +30,22 @@ func (h *histogram) observe(d time.Duration) {
 		i++
 	}
 	h.buckets[i].Add(1)
-	h.count.Add(1)
 	h.sumNs.Add(uint64(d))
 }
 
-func (h *histogram) write(w io.Writer) {
-	fmt.Fprintf(w, "# HELP %s\n# TYPE %s histogram\n", h.name, h.name)
+// collect adds the histogram's family to e: cumulative le buckets, the sum
+// in seconds and the count.
+func (h *histogram) collect(e *exposition) {
+	f := e.fam(h.name, "histogram", h.help)
 	var cum uint64
 	for i := range h.buckets {
 		cum += h.buckets[i].Load()
 		le := "+Inf"
 		if i < len(latencyBounds) {
-			le = strconv.FormatFloat(latencyBounds[i], 'g', -1, 64)
+			le = formatFloat(latencyBounds[i])
 		}
-		fmt.Fprintf(w, "%s_bucket{le=%q} %d\n", h.name, le, cum)
+		f.sample("_bucket", labels("le", le), formatUint(cum))
 	}
-	fmt.Fprintf(w, "%s_sum %s\n%s_count %d\n", h.name,
-		strconv.FormatFloat(float64(h.sumNs.Load())/1e9, 'g', -1, 64), h.name, h.count.Load())
+	f.sample("_sum", "", formatFloat(float64(h.sumNs.Load())/1e9))
+	f.sample("_count", "", formatUint(cum)) // = the +Inf bucket, even while observe runs
 }

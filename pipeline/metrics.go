@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,20 +18,21 @@ import (
 	"github.com/edgeplane/edgeplane/sink"
 )
 
-// metric is one exported series: its full name with labels, built once,
-// and how to read it.
-type metric struct {
-	name    string
-	counter bool
-	read    func() float64
+// series is one exported series: its family's name, type and help text,
+// its labels rendered once, and how to read its value.
+type series struct {
+	name, typ, help string
+	labels          string
+	read            func() string
 }
 
 // gatewayMetrics exports the stages' counters in Prometheus text format,
-// named edgeplane_<stage>_<what>[_total|_seconds|_bytes].
+// named edgeplane_<stage>_<what>[_total|_seconds|_bytes], with one HELP
+// and one TYPE line per family (see exposition).
 type gatewayMetrics struct {
 	g      *Gateway
 	listMu sync.Mutex
-	list   []metric
+	list   []series
 
 	mu        sync.Mutex
 	buf       bufferSnapshot
@@ -47,25 +49,6 @@ type bufferSnapshot struct {
 	ok                bool
 }
 
-func label(k, v string) string { return k + `="` + escapeLabel(v) + `"` }
-
-func escapeLabel(s string) string {
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\', '"':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		default:
-			b = append(b, c)
-		}
-	}
-	return string(b)
-}
-
-func u(f func() uint64) func() float64 { return func() float64 { return float64(f()) } }
-
 func newGatewayMetrics(g *Gateway) *gatewayMetrics {
 	m := &gatewayMetrics{g: g}
 	m.rebuild()
@@ -76,36 +59,40 @@ func newGatewayMetrics(g *Gateway) *gatewayMetrics {
 // sources and pipelines; Reload calls it with g.mu held.
 func (m *gatewayMetrics) rebuild() {
 	g := m.g
-	var list []metric
-	c := func(name string, f func() uint64) { list = append(list, metric{name: name, counter: true, read: u(f)}) }
-	ga := func(name string, f func() float64) { list = append(list, metric{name: name, read: f}) }
+	var list []series
+	// c adds a counter, ga a gauge; lbl is "" or labels(…).
+	c := func(name, lbl, help string, f func() uint64) {
+		list = append(list, series{name: name, typ: "counter", help: help, labels: lbl, read: func() string { return formatUint(f()) }})
+	}
+	ga := func(name, lbl, help string, f func() float64) {
+		list = append(list, series{name: name, typ: "gauge", help: help, labels: lbl, read: func() string { return formatFloat(f()) }})
+	}
 
 	for _, sr := range g.sources {
-		l := "{" + label("source", sr.cfg.Name) + "}"
+		l := labels("source", sr.cfg.Name)
 		st := func() *ingest.SourceStats {
 			if sr.src == nil {
 				return &ingest.SourceStats{}
 			}
 			return sr.src.SourceStats()
 		}
-		c("edgeplane_ingest_messages_total"+l, func() uint64 { return st().Messages.Load() })
-		c("edgeplane_ingest_readings_total"+l, func() uint64 { return st().Readings.Load() })
+		c("edgeplane_ingest_messages_total", l, "Messages the source received (MQTT or NATS messages, WebSocket frames).", func() uint64 { return st().Messages.Load() })
+		c("edgeplane_ingest_readings_total", l, "Readings the source delivered to its pipelines.", func() uint64 { return st().Readings.Load() })
 		for r := decode.ReasonNone + 1; r < decode.NumReasons; r++ {
-			r := r
-			lr := "{" + label("source", sr.cfg.Name) + "," + label("reason", r.String()) + "}"
-			c("edgeplane_ingest_rejected_total"+lr, func() uint64 { return st().Rejected[r].Load() })
+			c("edgeplane_ingest_rejected_total", labels("source", sr.cfg.Name, "reason", r.String()),
+				"Records the source rejected, by reason.", func() uint64 { return st().Rejected[r].Load() })
 		}
-		c("edgeplane_ingest_records_total"+l, func() uint64 { return st().Records.Load() })
-		c("edgeplane_ingest_abandoned_total"+l, func() uint64 { return st().Abandoned.Load() })
-		c("edgeplane_ingest_dropped_total"+l, func() uint64 { return st().Dropped.Load() })
-		c("edgeplane_ingest_dead_lettered_total"+l, func() uint64 { return st().DeadLettered.Load() })
-		c("edgeplane_ingest_stale_reconnects_total"+l, func() uint64 { return st().Stale.Load() })
-		c("edgeplane_ingest_ack_waits_total"+l, func() uint64 { return st().AckWaits.Load() })
-		ga("edgeplane_ingest_unacked"+l, func() float64 { return float64(st().Unacked.Load()) })
-		ga("edgeplane_ingest_connections"+l, func() float64 { return float64(st().Connections.Load()) })
-		c("edgeplane_ingest_connects_total"+l, func() uint64 { return st().Connects.Load() })
-		c("edgeplane_ingest_connection_lost_total"+l, func() uint64 { return st().ConnLost.Load() })
-		ga("edgeplane_ingest_connected"+l, func() float64 {
+		c("edgeplane_ingest_records_total", l, "Records in the source's messages: accepted plus rejected.", func() uint64 { return st().Records.Load() })
+		c("edgeplane_ingest_abandoned_total", l, "Messages the source neither delivered nor acknowledged (held acks); the broker redelivers them.", func() uint64 { return st().Abandoned.Load() })
+		c("edgeplane_ingest_dropped_total", l, "Messages of the source lost before decoding (NATS slow-consumer drops).", func() uint64 { return st().Dropped.Load() })
+		c("edgeplane_ingest_dead_lettered_total", l, "Rejected records the source passed to the dead-letter queue.", func() uint64 { return st().DeadLettered.Load() })
+		c("edgeplane_ingest_stale_reconnects_total", l, "Connections of the source the watchdog closed because nothing arrived within the stale timeout.", func() uint64 { return st().Stale.Load() })
+		c("edgeplane_ingest_ack_waits_total", l, "Times a receive goroutine of the source waited because max_unacked messages were held.", func() uint64 { return st().AckWaits.Load() })
+		ga("edgeplane_ingest_unacked", l, "Messages the source holds unacknowledged (held acks).", func() float64 { return float64(st().Unacked.Load()) })
+		ga("edgeplane_ingest_connections", l, "Connections of the source that are up: broker connections, NATS subscriptions or WebSocket clients.", func() float64 { return float64(st().Connections.Load()) })
+		c("edgeplane_ingest_connects_total", l, "Successful connections of the source, reconnects included.", func() uint64 { return st().Connects.Load() })
+		c("edgeplane_ingest_connection_lost_total", l, "Connections of the source lost.", func() uint64 { return st().ConnLost.Load() })
+		ga("edgeplane_ingest_connected", l, "1 while every connection of the source is up, else 0.", func() float64 {
 			if st().Connected.Load() {
 				return 1
 			}
@@ -113,50 +100,49 @@ func (m *gatewayMetrics) rebuild() {
 		})
 	}
 	for _, p := range g.pipes {
-		p := p
-		l := "{" + label("pipeline", p.cfg.Name) + "}"
-		c("edgeplane_ingest_series_refused_total"+l, p.seriesRefused.Load)
-		c("edgeplane_ingest_replayed_total"+l, p.replayed.Load)
-		ga("edgeplane_sink_stored_watermark_seconds"+l, func() float64 { return float64(p.storedWM()) / 1e3 })
-		ga("edgeplane_ingest_series"+l, func() float64 { return float64(p.series.Len()) })
-		c("edgeplane_ring_dropped_total"+l, p.ringDropped)
-		c("edgeplane_ring_closed_refused_total"+l, p.ringClosed.Load)
-		ga("edgeplane_ring_depth"+l, func() float64 {
+		l := labels("pipeline", p.cfg.Name)
+		c("edgeplane_ingest_series_refused_total", l, "Readings the pipeline refused because its series table is full.", p.seriesRefused.Load)
+		c("edgeplane_ingest_replayed_total", l, "Redelivered readings the pipeline dropped after a restart because their windows were already stored (held acks).", p.replayed.Load)
+		ga("edgeplane_sink_stored_watermark_seconds", l, "Event time up to which the pipeline's aggregates are stored in JetStream, in seconds since the Unix epoch.",
+			func() float64 { return float64(p.storedWM()) / 1e3 })
+		ga("edgeplane_ingest_series", l, "Series known to the pipeline's series table.", func() float64 { return float64(p.series.Len()) })
+		c("edgeplane_ring_dropped_total", l, "Readings a ring of the pipeline dropped by its full-ring policy.", p.ringDropped)
+		c("edgeplane_ring_closed_refused_total", l, "Readings that arrived after the pipeline's rings closed (shutdown).", p.ringClosed.Load)
+		ga("edgeplane_ring_depth", l, "Samples waiting in the pipeline's rings.", func() float64 {
 			n := 0
 			for _, r := range p.rings {
 				n += r.Len()
 			}
 			return float64(n)
 		})
-		c("edgeplane_operators_samples_total"+l, func() uint64 { return p.shardStats().SamplesIn })
-		c("edgeplane_operators_late_events_total"+l, func() uint64 { return p.shardStats().Late })
-		c("edgeplane_operators_filtered_total"+l, func() uint64 { return p.shardStats().Filtered })
-		c("edgeplane_operators_deduped_total"+l, func() uint64 { return p.shardStats().Deduped })
-		c("edgeplane_operators_deadbanded_total"+l, func() uint64 { return p.shardStats().Deadbanded })
-		c("edgeplane_operators_late_accepted_total"+l, func() uint64 { return p.shardStats().LateAccepted })
-		c("edgeplane_operators_windows_fired_total"+l, func() uint64 { return p.shardStats().Emitted })
-		c("edgeplane_operators_windows_refired_total"+l, func() uint64 { return p.shardStats().Refired })
-		c("edgeplane_operators_refused_total"+l, func() uint64 {
+		c("edgeplane_operators_samples_total", l, "Samples the pipeline's operator shards processed.", func() uint64 { return p.shardStats().SamplesIn })
+		c("edgeplane_operators_late_events_total", l, "Samples of the pipeline that no window accepted (late events).", func() uint64 { return p.shardStats().Late })
+		c("edgeplane_operators_filtered_total", l, "Samples a filter of the pipeline dropped.", func() uint64 { return p.shardStats().Filtered })
+		c("edgeplane_operators_deduped_total", l, "Duplicate samples the pipeline's dedup dropped.", func() uint64 { return p.shardStats().Deduped })
+		c("edgeplane_operators_deadbanded_total", l, "Samples a deadband of the pipeline suppressed.", func() uint64 { return p.shardStats().Deadbanded })
+		c("edgeplane_operators_late_accepted_total", l, "Samples behind the pipeline's watermark for a window that were still accepted (allowed lateness).", func() uint64 { return p.shardStats().LateAccepted })
+		c("edgeplane_operators_windows_fired_total", l, "Aggregates the pipeline emitted.", func() uint64 { return p.shardStats().Emitted })
+		c("edgeplane_operators_windows_refired_total", l, "Aggregates the pipeline emitted again for a window already fired (revision > 0).", func() uint64 { return p.shardStats().Refired })
+		c("edgeplane_operators_refused_total", l, "Samples the pipeline's shards refused at their series, open-window or state limits.", func() uint64 {
 			s := p.shardStats()
 			return s.RefusedSeries + s.RefusedWindows
 		})
-		ga("edgeplane_operators_open_windows"+l, func() float64 { return float64(p.shardStats().OpenSlots) })
-		ga("edgeplane_operators_watermark_seconds"+l, func() float64 { return float64(p.shardStats().Watermark) / 1e3 })
-		c("edgeplane_sink_aggregates_buffered_total"+l, p.wstats.Aggregates.Load)
-		c("edgeplane_sink_frames_buffered_total"+l, p.wstats.Frames.Load)
-		c("edgeplane_sink_publish_retries_total"+l, p.wstats.Retries.Load)
-		c("edgeplane_sink_push_back_total"+l, p.wstats.PushBackWaits.Load)
-		c("edgeplane_sink_aggregates_lost_on_shutdown_total"+l, p.wstats.LostOnShutdown.Load)
-		c("edgeplane_sink_frame_bytes_total"+l, p.wstats.Bytes.Load)
-		c("edgeplane_sink_late_events_buffered_total"+l, p.lateStats.Aggregates.Load)
+		ga("edgeplane_operators_open_windows", l, "Window (or pane) slots in use in the pipeline's shards.", func() float64 { return float64(p.shardStats().OpenSlots) })
+		ga("edgeplane_operators_watermark_seconds", l, "The pipeline's watermark (event time), in seconds since the Unix epoch.", func() float64 { return float64(p.shardStats().Watermark) / 1e3 })
+		c("edgeplane_sink_aggregates_buffered_total", l, "Aggregates of the pipeline acknowledged into the JetStream buffer.", p.wstats.Aggregates.Load)
+		c("edgeplane_sink_frames_buffered_total", l, "Frames of the pipeline acknowledged into the JetStream buffer.", p.wstats.Frames.Load)
+		c("edgeplane_sink_publish_retries_total", l, "JetStream publish attempts of the pipeline that failed and were retried.", p.wstats.Retries.Load)
+		c("edgeplane_sink_push_back_total", l, "Publish retries of the pipeline because the JetStream buffer was full (push_back).", p.wstats.PushBackWaits.Load)
+		c("edgeplane_sink_aggregates_lost_on_shutdown_total", l, "Aggregates of the pipeline never acknowledged into JetStream because the writer was cancelled.", p.wstats.LostOnShutdown.Load)
+		c("edgeplane_sink_frame_bytes_total", l, "Frame bytes of the pipeline acknowledged into the JetStream buffer.", p.wstats.Bytes.Load)
+		c("edgeplane_sink_late_events_buffered_total", l, "Late events of the pipeline acknowledged into the JetStream buffer.", p.lateStats.Aggregates.Load)
 	}
 	fw := func() *sinkFwdStats { return m.fwdStats() }
-	c("edgeplane_sink_kafka_records_total", func() uint64 { return fw().records })
-	c("edgeplane_sink_kafka_errors_total", func() uint64 { return fw().recordErrors })
-	c("edgeplane_sink_kafka_bytes_total", func() uint64 { return fw().bytes })
-	c("edgeplane_sink_forwarded_frames_total", func() uint64 { return fw().frames })
-	c("edgeplane_sink_forward_naks_total", func() uint64 { return fw().naks })
-	c("edgeplane_sink_bad_frames_total", func() uint64 { return fw().badFrames })
+	c("edgeplane_sink_kafka_records_total", "", "Kafka records acknowledged by the brokers.", func() uint64 { return fw().records })
+	c("edgeplane_sink_kafka_bytes_total", "", "Record key and value bytes handed to Kafka.", func() uint64 { return fw().bytes })
+	c("edgeplane_sink_forwarded_frames_total", "", "Frames fully delivered to Kafka and acknowledged in JetStream.", func() uint64 { return fw().frames })
+	c("edgeplane_sink_forward_naks_total", "", "Frames nak'ed in JetStream for redelivery to Kafka.", func() uint64 { return fw().naks })
+	c("edgeplane_sink_bad_frames_total", "", "Frames in JetStream that could not be decoded.", func() uint64 { return fw().badFrames })
 	fwd := func(f func(*sink.ForwarderStats) uint64) func() uint64 {
 		return func() uint64 {
 			if g.fwd == nil {
@@ -176,36 +162,39 @@ func (m *gatewayMetrics) rebuild() {
 		{"rejected", func(s *sink.ForwarderStats) uint64 { return s.Errors.Rejected.Load() }},
 		{"other", func(s *sink.ForwarderStats) uint64 { return s.Errors.Other.Load() }},
 	} {
-		c("edgeplane_sink_kafka_errors_by_type_total{"+label("type", e.kind)+"}", fwd(e.f))
+		c("edgeplane_sink_kafka_errors_total", labels("type", e.kind),
+			"Kafka records that failed, by cause (their frame is redelivered).", fwd(e.f))
 	}
-	c("edgeplane_sink_forwarded_items_total", fwd(func(s *sink.ForwarderStats) uint64 { return s.Items.Load() }))
-	c("edgeplane_sink_ack_errors_total", fwd(func(s *sink.ForwarderStats) uint64 { return s.AckErrors.Load() }))
-	ga("edgeplane_sink_drain_rate", func() float64 {
+	c("edgeplane_sink_forwarded_items_total", "", "Aggregates and late events delivered to Kafka.", fwd(func(s *sink.ForwarderStats) uint64 { return s.Items.Load() }))
+	c("edgeplane_sink_ack_errors_total", "", "Frames delivered to Kafka whose JetStream ack failed (redelivered: duplicates in Kafka).",
+		fwd(func(s *sink.ForwarderStats) uint64 { return s.AckErrors.Load() }))
+	ga("edgeplane_sink_drain_rate", "", "Aggregates and late events delivered to Kafka per second, averaged over 5 s.", func() float64 {
 		if g.fwd == nil {
 			return 0
 		}
 		return g.fwd.Stats.DrainRate()
 	})
-	ga("edgeplane_sink_buffer_aggregates", func() float64 { return m.buffer().aggregates })
-	ga("edgeplane_sink_buffer_late_events", func() float64 { return m.buffer().late })
-	c("edgeplane_sink_buffer_dropped_frames_total", func() uint64 { return uint64(m.buffer().droppedFrames) })
-	c("edgeplane_sink_buffer_dropped_aggregates_total", func() uint64 { return uint64(m.buffer().droppedAggregates) })
-	c("edgeplane_sink_buffer_dropped_late_events_total", func() uint64 { return uint64(m.buffer().droppedLate) })
-	ga("edgeplane_sink_buffer_messages", func() float64 { return m.buffer().messages })
-	ga("edgeplane_sink_buffer_bytes", func() float64 { return m.buffer().bytes })
-	ga("edgeplane_sink_buffer_oldest_age_seconds", func() float64 { return m.buffer().oldestAge })
-	ga("edgeplane_gateway_uptime_seconds", func() float64 {
+	ga("edgeplane_sink_buffer_aggregates", "", "Aggregates in the JetStream buffer.", func() float64 { return m.buffer().aggregates })
+	ga("edgeplane_sink_buffer_late_events", "", "Late events in the JetStream buffer.", func() float64 { return m.buffer().late })
+	c("edgeplane_sink_buffer_dropped_frames_total", "", "Frames the JetStream buffer's limits removed before delivery.", func() uint64 { return uint64(m.buffer().droppedFrames) })
+	c("edgeplane_sink_buffer_dropped_aggregates_total", "", "Aggregates the JetStream buffer's limits removed before delivery.", func() uint64 { return uint64(m.buffer().droppedAggregates) })
+	c("edgeplane_sink_buffer_dropped_late_events_total", "", "Late events the JetStream buffer's limits removed before delivery.", func() uint64 { return uint64(m.buffer().droppedLate) })
+	ga("edgeplane_sink_buffer_messages", "", "Frames in the JetStream buffer.", func() float64 { return m.buffer().messages })
+	ga("edgeplane_sink_buffer_bytes", "", "Bytes in the JetStream buffer.", func() float64 { return m.buffer().bytes })
+	ga("edgeplane_sink_buffer_oldest_age_seconds", "", "Age of the oldest frame in the JetStream buffer.", func() float64 { return m.buffer().oldestAge })
+	ga("edgeplane_gateway_uptime_seconds", "", "Time since the gateway started.", func() float64 {
 		if g.started.IsZero() {
 			return 0
 		}
 		return time.Since(g.started).Seconds()
 	})
-	c("edgeplane_ingest_dead_letters_published_total", g.dead.sent.Load)
-	c("edgeplane_ingest_dead_letters_dropped_total", func() uint64 { return g.dead.dropped.Load() + g.dead.failed.Load() })
-	c("edgeplane_gateway_reloads_total", g.reloads.Load)
-	c("edgeplane_gateway_telemetry_sent_total", g.telemetrySent.Load)
-	c("edgeplane_gateway_telemetry_failed_total", g.telemetryFailed.Load)
-	c("edgeplane_gateway_reload_failures_total", g.reloadFailures.Load)
+	c("edgeplane_ingest_dead_letters_published_total", "", "Rejected messages published to the dead-letter subject.", g.dead.sent.Load)
+	c("edgeplane_ingest_dead_letters_dropped_total", "", "Rejected messages not published to the dead-letter subject (queue full or publish failed).",
+		func() uint64 { return g.dead.dropped.Load() + g.dead.failed.Load() })
+	c("edgeplane_gateway_reloads_total", "", "Config reloads applied.", g.reloads.Load)
+	c("edgeplane_gateway_telemetry_sent_total", "", "Status telemetry events sent to Kafka.", g.telemetrySent.Load)
+	c("edgeplane_gateway_telemetry_failed_total", "", "Status telemetry events that could not be sent.", g.telemetryFailed.Load)
+	c("edgeplane_gateway_reload_failures_total", "", "Config reloads refused (the file did not validate or did not apply).", g.reloadFailures.Load)
 	m.listMu.Lock()
 	m.list = list
 	m.listMu.Unlock()
@@ -246,19 +235,22 @@ func (m *gatewayMetrics) buffer() bufferSnapshot {
 	return m.buf
 }
 
-func (m *gatewayMetrics) write(w io.Writer) {
+// write writes every family once: the gateway's series, the Kafka latency
+// histogram, then the library's Go runtime and process metrics.
+func (m *gatewayMetrics) write(w io.Writer) error {
 	m.listMu.Lock()
 	list := m.list
 	m.listMu.Unlock()
-	for _, x := range list {
-		if x.counter {
-			metrics.WriteCounterFloat64(w, x.name, x.read())
-		} else {
-			metrics.WriteGaugeFloat64(w, x.name, x.read())
-		}
+	var e exposition
+	for _, s := range list {
+		e.fam(s.name, s.typ, s.help).sample("", s.labels, s.read())
 	}
-	m.g.latency.write(w)
-	metrics.WriteProcessMetrics(w)
+	m.g.latency.collect(&e)
+	var lib bytes.Buffer
+	metrics.WriteProcessMetrics(&lib)
+	metrics.WriteFDMetrics(&lib)
+	e.addLibrary(lib.Bytes())
+	return e.writeTo(w)
 }
 
 // Handler serves /metrics (Prometheus text), /healthz (the process is
@@ -269,7 +261,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-		g.m.write(w)
+		_ = g.m.write(w)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
