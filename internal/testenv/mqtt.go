@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func MosquittoWith(t testing.TB, scheme, extra string) string {
 	host, port, _ := net.SplitHostPort(addr)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "mosquitto.conf")
-	body := fmt.Sprintf("per_listener_settings false\npersistence false\nmax_inflight_messages 0\nmax_queued_messages 100000\nlog_dest stderr\nlog_type error\nlistener %s %s\n%s", port, host, extra)
+	body := fmt.Sprintf("per_listener_settings false\npersistence false\nmax_inflight_messages 0\nmax_queued_messages 100000\nlog_dest stderr\nlog_type error\nlog_type information\nlistener %s %s\n%s", port, host, extra)
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -97,11 +98,18 @@ func MosquittoWith(t testing.TB, scheme, extra string) string {
 		_ = cmd.Process.Kill()
 		<-exited
 	})
+	// FreeAddr's port can be taken by another process before Mosquitto
+	// binds it (go test runs packages in parallel, each with listeners):
+	// a dial would then reach that process. Wait for Mosquitto's own word
+	// that it is running, which it says only after binding.
 	CheckFor(t, 5*time.Second, 20*time.Millisecond, func() error {
 		select {
 		case <-exited:
 			return fmt.Errorf("mosquitto exited: %s", out.String())
 		default:
+		}
+		if !strings.Contains(out.String(), " running") {
+			return fmt.Errorf("mosquitto not running yet: %q", out.String())
 		}
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
