@@ -2,6 +2,7 @@ package decode
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -153,13 +154,77 @@ func TestDecodeJSON(t *testing.T) {
 	f(&big, topic, `{"ts":1763683200123,"pm25":1}`, ReasonTooLarge)
 	f(air, topic, `{"ts":1763596800000,"pm25":1}`, ReasonNone, rd{topic, 0, 1763596800000, 1, 0}) // exactly 24h early
 	f(air, topic, `{"ts":1763596799999,"pm25":1}`, ReasonTimeRange)
-	f(air, topic, `{"ts":1763769600001,"pm25":1}`, ReasonTimeRange)
+	f(air, topic, `{"ts":1763769600001,"pm25":1}`, ReasonTimeFuture) // 24h ahead: beyond the default max_future
 	noSkew := *air
 	noSkew.MaxSkew = -1
 	f(&noSkew, topic, `{"ts":1000000000000,"pm25":1}`, ReasonNone, rd{topic, 0, 1000000000000, 1, 0})
+	f(&noSkew, topic, `{"ts":1763683500001,"pm25":1}`, ReasonTimeFuture) // max_future still bounds the future
 	f(air, "city/d7/air", `{"ts":1763683200123,"pm25":1}`, ReasonTopic)
 	f(air, "city/d7/air/s-1/x", `{"ts":1763683200123,"pm25":1}`, ReasonTopic)
 	f(air, "town/d7/air/s-1", `{"ts":1763683200123,"pm25":1}`, ReasonTopic)
+}
+
+// TestDecodeMaxFuture checks the bounds on event time against arrival:
+// max_time_skew behind, min(max_future, max_time_skew) ahead, each on
+// its own when the other is disabled, on both decoding paths (flat and
+// fastjson) and for SenML.
+func TestDecodeMaxFuture(t *testing.T) {
+	const topic = "t"
+	opts := func(skew, future time.Duration) *Options {
+		return &Options{TimePath: "ts", TimeUnit: TimeMS, Fields: []Field{{Name: "v"}}, MaxSkew: skew, MaxFuture: future}
+	}
+	const (
+		sec  = int64(1000)
+		min_ = 60 * sec
+		hour = 60 * min_
+	)
+	for _, tc := range []struct {
+		name         string
+		skew, future time.Duration
+		delta        int64 // event time − arrival, ms
+		want         Reason
+	}{
+		{"defaults: on time", 0, 0, 0, ReasonNone},
+		{"defaults: 5m ahead", 0, 0, 5 * min_, ReasonNone},
+		{"defaults: 5m+1ms ahead", 0, 0, 5*min_ + 1, ReasonTimeFuture},
+		{"defaults: 1h ahead", 0, 0, hour, ReasonTimeFuture},
+		{"defaults: 24h behind", 0, 0, -24 * hour, ReasonNone},
+		{"defaults: 24h+1ms behind", 0, 0, -24*hour - 1, ReasonTimeRange},
+		{"max_future 1h", 0, time.Hour, hour, ReasonNone},
+		{"max_future 1h: beyond", 0, time.Hour, hour + 1, ReasonTimeFuture},
+		{"max_future 1h: the past is max_time_skew's", 0, time.Hour, -2 * hour, ReasonNone},
+		{"max_time_skew smaller: bounds the future", time.Minute, time.Hour, min_ + 1, ReasonTimeFuture},
+		{"max_time_skew smaller: within", time.Minute, time.Hour, min_, ReasonNone},
+		{"max_time_skew smaller: the past", time.Minute, time.Hour, -min_ - 1, ReasonTimeRange},
+		{"max_future disabled: max_time_skew bounds the future", 0, NoMaxFuture, 24 * hour, ReasonNone},
+		{"max_future disabled: beyond max_time_skew", 0, NoMaxFuture, 24*hour + 1, ReasonTimeFuture},
+		{"both disabled", -1, NoMaxFuture, 1000 * 24 * hour, ReasonNone},
+		{"max_time_skew disabled: max_future still bounds", -1, 0, 5*min_ + 1, ReasonTimeFuture},
+		{"max_time_skew disabled: any past", -1, 0, -1000 * 24 * hour, ReasonNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := arrival + tc.delta
+			var want []rd
+			if tc.want == ReasonNone {
+				want = []rd{{topic, 0, ts, 1, 0}}
+			}
+			c := opts(tc.skew, tc.future)
+			// Flat fast path and, with a nested value, the fastjson path.
+			checkDecode(t, c, topic, fmt.Sprintf(`{"ts":%d,"v":1}`, ts), arrival, tc.want, want...)
+			checkDecode(t, c, topic, fmt.Sprintf(`{"ts":%d,"v":1,"x":{"y":[1]}}`, ts), arrival, tc.want, want...)
+			// SenML: absolute bt, and relative t against arrival.
+			sc := &Options{Format: FormatSenML, Fields: []Field{{Name: "v"}}, MaxSkew: tc.skew, MaxFuture: tc.future}
+			var sw []rd
+			if tc.want == ReasonNone {
+				sw = []rd{{"t", 0, ts, 1, 0}}
+			}
+			checkDecode(t, sc, topic, fmt.Sprintf(`[{"n":"v","v":1,"bt":%d.%03d}]`, ts/1000, ts%1000), arrival, tc.want, sw...)
+		})
+	}
+	// A relative SenML time ahead of arrival is held to the same bound.
+	sc := &Options{Format: FormatSenML, Fields: []Field{{Name: "v"}}}
+	checkDecode(t, sc, topic, `[{"n":"v","v":1,"t":301}]`, arrival, ReasonTimeFuture)
+	checkDecode(t, sc, topic, `[{"n":"v","v":1,"t":300}]`, arrival, ReasonNone, rd{topic, 0, arrival + 300*sec, 1, arr})
 }
 
 func TestDecodeNGSILD(t *testing.T) {
@@ -343,13 +408,13 @@ func TestDecodeBatchReuse(t *testing.T) {
 }
 
 func TestDecodeReasonString(t *testing.T) {
-	want := []string{"none", "malformed", "missing_field", "non_numeric", "too_large", "time_out_of_range", "topic_mismatch", "rate_limited"}
+	want := []string{"none", "malformed", "missing_field", "non_numeric", "too_large", "time_out_of_range", "topic_mismatch", "rate_limited", "time_in_future"}
 	for r := range NumReasons {
 		if r.String() != want[r] {
 			t.Errorf("Reason(%d) = %q, want %q", r, r.String(), want[r])
 		}
 	}
-	if NumReasons.String() != "reason_8" {
+	if NumReasons.String() != "reason_9" {
 		t.Errorf("NumReasons.String() = %q", NumReasons.String())
 	}
 }
@@ -388,6 +453,10 @@ func TestDecodeConfigValidate(t *testing.T) {
 	f(Options{Format: FormatSenML, KeyPath: "id", TimePath: "t", Fields: one}, "key_path", "time_path")
 	f(Options{MaxPayload: -1, Fields: one}, "max_payload")
 	f(Options{MaxPayload: MaxPayloadLimit + 1, Fields: one}, "max_payload")
+	f(Options{MaxFuture: NoMaxFuture, Fields: one})
+	f(Options{MaxFuture: time.Minute, Fields: one})
+	f(Options{MaxFuture: -time.Minute, Fields: one}, "max_future")
+	f(Options{MaxFuture: -2, Fields: one}, "max_future")
 	// Every problem at once.
 	f(Options{Format: 9, TopicPattern: "#/a", KeyPath: ".", TimeUnit: 9, MaxPayload: -5},
 		"format", "topic_pattern", "key_path", "time_unit", "fields", "max_payload")
