@@ -194,7 +194,8 @@ type Decode struct {
 	// KeyPath is the JSON path of the key; it wins over key.
 	KeyPath string `yaml:"key_path"`
 	// TimePath is the JSON path of the event time (default: the arrival
-	// time; ttn: the radio metadata time, else received_at).
+	// time; ttn: received_at, else uplink_message.received_at; the radio
+	// gateway's time is uplink_message.rx_metadata.0.time).
 	TimePath string `yaml:"time_path"`
 	// TimeUnit is auto (default), s, ms, us, ns or rfc3339; needs time_path.
 	TimeUnit decode.TimeUnit `yaml:"time_unit"`

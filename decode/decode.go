@@ -216,8 +216,10 @@ const (
 // arrival time with record.FlagArrivalTime when time_path is empty. A
 // configured time_path that is absent or null is missing_field (not a
 // silent fall back to arrival); a value of the wrong type or syntax is
-// malformed. ttn: uplink_message.rx_metadata.0.time, else received_at (both
-// RFC 3339), else the arrival time; time_path, when set, replaces this rule.
+// malformed. ttn: received_at, else uplink_message.received_at (both RFC
+// 3339, stamped by The Things Stack's servers), else the arrival time;
+// time_path, when set, replaces this rule (for example
+// uplink_message.rx_metadata.0.time, the radio gateway's clock).
 // Every time must lie in years 0001–9999 and at most max_time_skew behind
 // arrival (else time_out_of_range), and at most the smaller of max_future
 // and max_time_skew ahead of arrival (else time_in_future).
@@ -315,8 +317,8 @@ func NewDecoder(c *Options) (*Decoder, error) {
 		d.timeRequired = true
 	case d.format == FormatTTN:
 		d.timePaths = []path{
-			compilePath("", "uplink_message.rx_metadata.0.time"),
 			compilePath("", "received_at"),
+			compilePath("", "uplink_message.received_at"),
 		}
 		d.timeUnit = TimeRFC3339
 	}

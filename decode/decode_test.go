@@ -292,20 +292,33 @@ func TestDecodeTTN(t *testing.T) {
 		t.Helper()
 		checkDecode(t, c, "v3/app1@ttn/devices/dev1/up", payload, now, wantR, want...)
 	}
+	// The default time is received_at, not the radio gateway's clock.
+	ra := msOf("2020-02-12T15:15:46.014Z")
+	f(c, ttnUplink, ReasonNone, rd{"dev1", 0, ra, 1, 0}, rd{"dev1", 1, ra, 0.64, 0})
+	// A gateway clock 30 minutes fast does not matter by default.
+	fast := strings.Replace(ttnUplink, `"time":"2020-02-12T15:15:45.787Z"`, `"time":"2020-02-12T15:45:45.787Z"`, 1)
+	f(c, fast, ReasonNone, rd{"dev1", 0, ra, 1, 0}, rd{"dev1", 1, ra, 0.64, 0})
+	// The radio metadata time stays selectable with time_path, and is
+	// then held to max_future.
+	rxc := *c
+	rxc.TimePath = "uplink_message.rx_metadata.0.time"
 	rx := msOf("2020-02-12T15:15:45.787Z")
-	f(c, ttnUplink, ReasonNone, rd{"dev1", 0, rx, 1, 0}, rd{"dev1", 1, rx, 0.64, 0})
+	f(&rxc, ttnUplink, ReasonNone, rd{"dev1", 0, rx, 1, 0}, rd{"dev1", 1, rx, 0.64, 0})
+	f(&rxc, fast, ReasonTimeFuture)
+	f(&rxc, strings.Replace(ttnUplink, `"time":"2020-02-12T15:15:45.787Z",`, "", 1), ReasonMissingField)
 
-	// Fallback to received_at, then to arrival.
-	noRx := strings.Replace(ttnUplink, `"time":"2020-02-12T15:15:45.787Z",`, "", 1)
-	f(c, noRx, ReasonNone, rd{"dev1", 0, msOf("2020-02-12T15:15:46.014Z"), 1, 0}, rd{"dev1", 1, msOf("2020-02-12T15:15:46.014Z"), 0.64, 0})
-	noTimes := strings.Replace(noRx, `"received_at":"2020-02-12T15:15:46.014773143Z",`, "", 1)
-	f(c, noTimes, ReasonNone, rd{"dev1", 0, now, 1, arr}, rd{"dev1", 1, now, 0.64, arr})
-	f(c, strings.Replace(ttnUplink, "45.787Z", "45.787", 1), ReasonMalformed)
+	// Fallback to uplink_message.received_at, then to arrival.
+	noRA := strings.Replace(ttnUplink, `"received_at":"2020-02-12T15:15:46.014773143Z",`, "", 1)
+	f(c, noRA, ReasonNone, rd{"dev1", 0, now, 1, arr}, rd{"dev1", 1, now, 0.64, arr})
+	nsRA := strings.Replace(noRA, `"f_cnt":1,`, `"f_cnt":1,"received_at":"2020-02-12T15:15:45.9Z",`, 1)
+	ns := msOf("2020-02-12T15:15:45.9Z")
+	f(c, nsRA, ReasonNone, rd{"dev1", 0, ns, 1, 0}, rd{"dev1", 1, ns, 0.64, 0})
+	f(c, strings.Replace(ttnUplink, "46.014773143Z", "46.014773143", 1), ReasonMalformed)
 
 	// Key from the topic, missing device id, wrong topic, no decoded payload.
 	tk := *c
 	tk.Key = "{tenant}/{app}/{dev}"
-	f(&tk, ttnUplink, ReasonNone, rd{"ttn/app1/dev1", 0, rx, 1, 0}, rd{"ttn/app1/dev1", 1, rx, 0.64, 0})
+	f(&tk, ttnUplink, ReasonNone, rd{"ttn/app1/dev1", 0, ra, 1, 0}, rd{"ttn/app1/dev1", 1, ra, 0.64, 0})
 	f(c, strings.Replace(ttnUplink, `"device_id":"dev1",`, "", 1), ReasonMissingField)
 	f(c, `{"end_device_ids":{"device_id":"dev1"},"join_accept":{}}`, ReasonMissingField)
 	checkDecode(t, c, "v3/app1/devices/dev1/up", ttnUplink, now, ReasonTopic)

@@ -38,8 +38,11 @@ const (
 	FormatSenML
 	// FormatTTN is a The Things Stack v3 uplink message. The key defaults
 	// to end_device_ids.device_id, field paths are relative to
-	// uplink_message.decoded_payload, and the time is
-	// uplink_message.rx_metadata.0.time, else received_at, else arrival.
+	// uplink_message.decoded_payload, and the time is received_at (The
+	// Things Stack's own clock), else uplink_message.received_at (the
+	// network server's), else arrival. Radio gateway clocks run fast, so
+	// their time (uplink_message.rx_metadata.0.time) is used only when
+	// time_path selects it.
 	// Messages without decoded_payload (joins, acks) yield no reading and
 	// are rejected as missing_field.
 	FormatTTN
