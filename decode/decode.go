@@ -473,7 +473,11 @@ func (d *Decoder) checkTime(ms, arrivalMs int64) Reason {
 // timeError describes a time that checkTime refused with r.
 func (d *Decoder) timeError(r Reason, ms, arrivalMs int64) string {
 	if r == ReasonTimeFuture {
-		return fmt.Sprintf("%d ms is %d ms ahead of arrival %d ms (max_future %d ms)", ms, ms-arrivalMs, arrivalMs, d.maxAhead)
+		bound := "max_future"
+		if d.maxAhead == d.maxSkew {
+			bound = "max_time_skew"
+		}
+		return fmt.Sprintf("%d ms is %d ms ahead of arrival %d ms (%s %d ms)", ms, ms-arrivalMs, arrivalMs, bound, d.maxAhead)
 	}
 	return fmt.Sprintf("%d ms is out of range (arrival %d ms, max_time_skew %d ms)", ms, arrivalMs, d.maxSkew)
 }

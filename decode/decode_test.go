@@ -225,6 +225,22 @@ func TestDecodeMaxFuture(t *testing.T) {
 	sc := &Options{Format: FormatSenML, Fields: []Field{{Name: "v"}}}
 	checkDecode(t, sc, topic, `[{"n":"v","v":1,"t":301}]`, arrival, ReasonTimeFuture)
 	checkDecode(t, sc, topic, `[{"n":"v","v":1,"t":300}]`, arrival, ReasonNone, rd{topic, 0, arrival + 300*sec, 1, arr})
+
+	// The error names the bound that refused the time.
+	for _, tc := range []struct {
+		skew, future time.Duration
+		bound        string
+	}{{0, 0, "(max_future 300000 ms)"}, {time.Minute, 0, "(max_time_skew 60000 ms)"}, {0, NoMaxFuture, "(max_time_skew 86400000 ms)"}} {
+		d, err := NewDecoder(opts(tc.skew, tc.future))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b Batch
+		r, err := d.Decode(topic, fmt.Appendf(nil, `{"ts":%d,"v":1}`, arrival+100*hour), arrival, &b)
+		if r != ReasonTimeFuture || err == nil || !strings.Contains(err.Error(), tc.bound) {
+			t.Errorf("skew %v future %v: %v %v, want time_in_future naming %s", tc.skew, tc.future, r, err, tc.bound)
+		}
+	}
 }
 
 func TestDecodeNGSILD(t *testing.T) {
