@@ -13,7 +13,7 @@ import (
 const (
 	FormatJSON  = "json"  // generic JSON: {"id":…,"ts":<ms>,<field>:<v>,…}
 	FormatSenML = "senml" // SenML pack, one record per field, bt in seconds
-	FormatTTN   = "ttn"   // The Things Stack v3 uplink, ~1 KB, time in rx_metadata
+	FormatTTN   = "ttn"   // The Things Stack v3 uplink, ~1 KB, time in received_at
 )
 
 // SensorSpec shapes a set of simulated series.
@@ -252,7 +252,10 @@ func appendTTN(dst []byte, s *Series, tsMs int64) []byte {
 	dst = append(dst, `"},"dev_eui":"0004A30B001C`...)
 	dst = strconv.AppendInt(dst, int64(s.Index%10000+10000), 16)
 	dst = append(dst, `","join_eui":"0000000000000000","dev_addr":"260B1234"},"correlation_ids":["as:up:01EDGEBENCH0000000000000000"],"received_at":"`...)
-	dst = t.Add(227*time.Millisecond).AppendFormat(dst, ttnTime)
+	// received_at, the decoder's default time, is the booked event time;
+	// the radio gateway received the uplink 227 ms before, the network
+	// server 97 ms before.
+	dst = t.AppendFormat(dst, ttnTime)
 	dst = append(dst, `","uplink_message":{"session_key_id":"AXA50ZWIvdGVzdA==","f_port":1,"f_cnt":`...)
 	dst = strconv.AppendInt(dst, tsMs/1000%65536, 10)
 	dst = append(dst, `,"frm_payload":"gkHeAAE=","decoded_payload":{`...)
@@ -267,10 +270,10 @@ func appendTTN(dst []byte, s *Series, tsMs int64) []byte {
 		dst = appendValue(dst, f, s.Values[i])
 	}
 	dst = append(dst, `},"rx_metadata":[{"gateway_ids":{"gateway_id":"gtw-edgebench","eui":"B827EBFFFE000001"},"time":"`...)
-	dst = t.AppendFormat(dst, ttnTime)
+	dst = t.Add(-227*time.Millisecond).AppendFormat(dst, ttnTime)
 	dst = append(dst, `","timestamp":2463457000,"rssi":-35,"channel_rssi":-35,"snr":5.2,"uplink_token":"ChIKEAoOZ3R3LWVkZ2ViZW5jaBDo8Mx7GgsI0vKcwQYQ+Mz0TyDAhaGV9gI=","channel_index":2}],`...)
 	dst = append(dst, `"settings":{"data_rate":{"lora":{"bandwidth":125000,"spreading_factor":7,"coding_rate":"4/5"}},"frequency":"868500000","timestamp":2463457000},"received_at":"`...)
-	dst = t.Add(130*time.Millisecond).AppendFormat(dst, ttnTime)
+	dst = t.Add(-97*time.Millisecond).AppendFormat(dst, ttnTime)
 	dst = append(dst, `","consumed_airtime":"0.056576s","network_ids":{"net_id":"000013","tenant_id":"city","cluster_id":"eu1","cluster_address":"eu1.cloud.thethings.network"}}}`...)
 	return dst
 }

@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgeplane/edgeplane/config"
+	"github.com/edgeplane/edgeplane/decode"
 )
 
 // window returns base with pipelines[0]'s window replaced (line 16).
@@ -103,6 +105,43 @@ func TestAbsentIsNotZero(t *testing.T) {
 	}
 	if plan, err = config.Compile(c); err != nil || plan.Sources[0].Decode.MaxSkew >= 0 {
 		t.Fatalf("max_time_skew: 0 compiled to %v (%v)", plan.Sources[0].Decode.MaxSkew, err)
+	}
+}
+
+// TestMaxFuture: decode.max_future left out is 5m; 0 (or off) disables
+// it; a negative one is refused by decode.Options.Validate at its YAML
+// path.
+func TestMaxFuture(t *testing.T) {
+	compile := func(opt string) (decode.Options, error) {
+		t.Helper()
+		src := base
+		if opt != "" {
+			src = strings.Replace(base, "time_path: ts", "time_path: ts\n      "+opt, 1)
+		}
+		c, err := config.LoadBytes("b.yaml", []byte(src), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := config.Compile(c)
+		if err != nil {
+			return decode.Options{}, err
+		}
+		return plan.Sources[0].Decode, nil
+	}
+	if o, err := compile(""); err != nil || o.MaxFuture != 5*time.Minute {
+		t.Fatalf("absent max_future compiled to %v (%v), want 5m", o.MaxFuture, err)
+	}
+	for _, opt := range []string{"max_future: 0", "max_future: 0s", "max_future: off"} {
+		if o, err := compile(opt); err != nil || o.MaxFuture != decode.NoMaxFuture {
+			t.Fatalf("%s compiled to %v (%v), want decode.NoMaxFuture", opt, o.MaxFuture, err)
+		}
+	}
+	if o, err := compile("max_future: 1h"); err != nil || o.MaxFuture != time.Hour {
+		t.Fatalf("max_future: 1h compiled to %v (%v)", o.MaxFuture, err)
+	}
+	ps := problems(t, strings.Replace(base, "time_path: ts", "time_path: ts\n      max_future: -5m", 1), nil)
+	if len(ps) != 1 || ps[0].Path != "sources[0].decode.max_future" || !strings.Contains(ps[0].Msg, "negative") {
+		t.Fatalf("max_future: -5m: problems %v", ps)
 	}
 }
 

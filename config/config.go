@@ -194,7 +194,8 @@ type Decode struct {
 	// KeyPath is the JSON path of the key; it wins over key.
 	KeyPath string `yaml:"key_path"`
 	// TimePath is the JSON path of the event time (default: the arrival
-	// time; ttn: the radio metadata time, else received_at).
+	// time; ttn: received_at, else uplink_message.received_at; the radio
+	// gateway's time is uplink_message.rx_metadata.0.time).
 	TimePath string `yaml:"time_path"`
 	// TimeUnit is auto (default), s, ms, us, ns or rfc3339; needs time_path.
 	TimeUnit decode.TimeUnit `yaml:"time_unit"`
@@ -202,9 +203,15 @@ type Decode struct {
 	Fields []FieldSpec `yaml:"fields"`
 	// MaxPayload is the largest accepted payload in bytes. Default 65536.
 	MaxPayload int `yaml:"max_payload"`
-	// MaxSkew rejects readings further than this from their arrival time
-	// (time_out_of_range). Default 24h; 0 disables the check.
+	// MaxSkew rejects readings further than this behind their arrival
+	// time (time_out_of_range), and ahead of it when it is smaller than
+	// max_future (time_in_future). Default 24h; 0 disables the check.
 	MaxSkew Duration `yaml:"max_time_skew"`
+	// MaxFuture rejects readings whose event time is ahead of their
+	// arrival time by more than this (time_in_future): they move no
+	// watermark. Default 5m; 0 disables it (max_time_skew, when set, then
+	// bounds the future).
+	MaxFuture Duration `yaml:"max_future"`
 }
 
 // FieldSpec names one value field and its path (default: the name).
@@ -442,12 +449,18 @@ func (c *Config) Source(name string) *Source {
 }
 
 // Options compiles d into the decoder's typed options. A max_time_skew
-// of 0 (the check disabled) is a negative decode.Options.MaxSkew.
+// of 0 (the check disabled) is a negative decode.Options.MaxSkew, a
+// max_future of 0 is decode.NoMaxFuture; a negative max_future is passed
+// on for decode.Options.Validate to refuse.
 func (d *Decode) Options() decode.Options {
 	o := decode.Options{Format: d.Format, TopicPattern: d.TopicPattern, Key: d.Key, KeyPath: d.KeyPath,
-		TimePath: d.TimePath, TimeUnit: d.TimeUnit, MaxPayload: d.MaxPayload, MaxSkew: d.MaxSkew.D()}
+		TimePath: d.TimePath, TimeUnit: d.TimeUnit, MaxPayload: d.MaxPayload, MaxSkew: d.MaxSkew.D(),
+		MaxFuture: d.MaxFuture.D()}
 	if o.MaxSkew == 0 {
 		o.MaxSkew = -1
+	}
+	if o.MaxFuture == 0 {
+		o.MaxFuture = decode.NoMaxFuture
 	}
 	for _, f := range d.Fields {
 		o.Fields = append(o.Fields, decode.Field{Name: f.Name, Path: f.Path})

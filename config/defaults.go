@@ -79,6 +79,7 @@ func (c *Config) ApplyDefaults(hostname string) {
 		dc := &s.Decode
 		num(d, at+".decode.max_payload", &dc.MaxPayload, decode.DefaultMaxPayload)
 		dur(d, at+".decode.max_time_skew", &dc.MaxSkew, decode.DefaultMaxSkew)
+		dur(d, at+".decode.max_future", &dc.MaxFuture, decode.DefaultMaxFuture)
 		for j := range dc.Fields {
 			str(d, fmt.Sprintf("%s.decode.fields[%d].path", at, j), &dc.Fields[j].Path, dc.Fields[j].Name)
 		}

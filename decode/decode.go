@@ -27,7 +27,7 @@ const (
 	ReasonNonNumeric
 	// ReasonTooLarge: the payload exceeds max_payload.
 	ReasonTooLarge
-	// ReasonTimeRange: the event time is further than max_time_skew from
+	// ReasonTimeRange: the event time is more than max_time_skew behind
 	// the arrival time, or outside years 0001–9999.
 	ReasonTimeRange
 	// ReasonTopic: the topic does not match topic_pattern or the format's
@@ -36,6 +36,11 @@ const (
 	// ReasonRateLimited: a WebSocket frame over its connection's rate
 	// limit, refused without decoding.
 	ReasonRateLimited
+	// ReasonTimeFuture: the event time is ahead of the arrival time by
+	// more than max_future (or max_time_skew, when that is smaller). Such a
+	// reading is refused before it reaches a pipeline, so it moves no
+	// watermark.
+	ReasonTimeFuture
 	// NumReasons is the number of reasons defined here; the lead's reasons
 	// follow it.
 	NumReasons
@@ -43,7 +48,7 @@ const (
 
 var reasonNames = [NumReasons]string{
 	"none", "malformed", "missing_field", "non_numeric", "too_large", "time_out_of_range", "topic_mismatch",
-	"rate_limited",
+	"rate_limited", "time_in_future",
 }
 
 // String returns the metric label of r.
@@ -211,9 +216,13 @@ const (
 // arrival time with record.FlagArrivalTime when time_path is empty. A
 // configured time_path that is absent or null is missing_field (not a
 // silent fall back to arrival); a value of the wrong type or syntax is
-// malformed. ttn: uplink_message.rx_metadata.0.time, else received_at (both
-// RFC 3339), else the arrival time; time_path, when set, replaces this rule.
-// Every time must lie within max_time_skew of arrival (time_out_of_range).
+// malformed. ttn: received_at, else uplink_message.received_at (both RFC
+// 3339, stamped by The Things Stack's servers), else the arrival time;
+// time_path, when set, replaces this rule (for example
+// uplink_message.rx_metadata.0.time, the radio gateway's clock).
+// Every time must lie in years 0001–9999 and at most max_time_skew behind
+// arrival (else time_out_of_range), and at most the smaller of max_future
+// and max_time_skew ahead of arrival (else time_in_future).
 //
 // Fields (json, ttn, zigbee2mqtt): a configured field that is absent or
 // null is skipped (counted in DecodeStats.MissingFields); a present field
@@ -224,10 +233,11 @@ const (
 //
 // SenML: see FormatSenML.
 type Decoder struct {
-	p       fastjson.Parser
-	format  Format
-	maxLen  int
-	maxSkew int64 // ms; 0 disables
+	p        fastjson.Parser
+	format   Format
+	maxLen   int
+	maxSkew  int64 // ms behind arrival; 0 disables
+	maxAhead int64 // ms ahead of arrival: min(max_future, max_time_skew); 0 disables
 
 	pattern *TopicPattern
 	keyKind keyKind
@@ -268,6 +278,15 @@ func NewDecoder(c *Options) (*Decoder, error) {
 	case sd > 0:
 		d.maxSkew = max(sd.Milliseconds(), 1)
 	}
+	switch fd := c.MaxFuture; {
+	case fd == 0:
+		d.maxAhead = DefaultMaxFuture.Milliseconds()
+	case fd > 0:
+		d.maxAhead = max(fd.Milliseconds(), 1)
+	}
+	if d.maxSkew > 0 && (d.maxAhead == 0 || d.maxSkew < d.maxAhead) {
+		d.maxAhead = d.maxSkew
+	}
 	if c.TopicPattern != "" {
 		d.pattern, _ = ParseTopicPattern(c.TopicPattern)
 	}
@@ -298,8 +317,8 @@ func NewDecoder(c *Options) (*Decoder, error) {
 		d.timeRequired = true
 	case d.format == FormatTTN:
 		d.timePaths = []path{
-			compilePath("", "uplink_message.rx_metadata.0.time"),
 			compilePath("", "received_at"),
+			compilePath("", "uplink_message.received_at"),
 		}
 		d.timeUnit = TimeRFC3339
 	}
@@ -337,7 +356,8 @@ func (d *Decoder) ResetStats() { d.stats = DecodeStats{} }
 
 // Decode appends the readings of one message to b. topic is the message's
 // topic (MQTT) or its equivalent; arrivalMs is its arrival time in Unix ms,
-// used when the message carries no time and for the max_time_skew check.
+// used when the message carries no time and for the max_time_skew and
+// max_future checks.
 //
 // On rejection it returns the reason and an error naming the offending
 // path or value, and leaves b as it was. Decode does not allocate on
@@ -430,16 +450,36 @@ func checkKey(b *Batch, start int) (Reason, error) {
 	return ReasonNone, nil
 }
 
-// checkTime applies the year range and max_time_skew to ms.
-func (d *Decoder) checkTime(ms, arrivalMs int64) bool {
+// checkTime applies the year range, max_time_skew (behind arrival) and
+// min(max_future, max_time_skew) (ahead of arrival) to ms: ReasonNone,
+// ReasonTimeRange or ReasonTimeFuture.
+func (d *Decoder) checkTime(ms, arrivalMs int64) Reason {
 	if ms < minTimeMs || ms > maxTimeMs {
-		return false
+		return ReasonTimeRange
 	}
-	if d.maxSkew == 0 || arrivalMs < minTimeMs || arrivalMs > maxTimeMs {
-		return true
+	if arrivalMs < minTimeMs || arrivalMs > maxTimeMs {
+		return ReasonNone
 	}
 	diff := ms - arrivalMs
-	return diff <= d.maxSkew && -diff <= d.maxSkew
+	switch {
+	case d.maxAhead > 0 && diff > d.maxAhead:
+		return ReasonTimeFuture
+	case d.maxSkew > 0 && -diff > d.maxSkew:
+		return ReasonTimeRange
+	}
+	return ReasonNone
+}
+
+// timeError describes a time that checkTime refused with r.
+func (d *Decoder) timeError(r Reason, ms, arrivalMs int64) string {
+	if r == ReasonTimeFuture {
+		bound := "max_future"
+		if d.maxAhead == d.maxSkew {
+			bound = "max_time_skew"
+		}
+		return fmt.Sprintf("%d ms is %d ms ahead of arrival %d ms (%s %d ms)", ms, ms-arrivalMs, arrivalMs, bound, d.maxAhead)
+	}
+	return fmt.Sprintf("%d ms is out of range (arrival %d ms, max_time_skew %d ms)", ms, arrivalMs, d.maxSkew)
 }
 
 // short bounds a value quoted in an error.

@@ -463,7 +463,7 @@ func (d *Decoder) decodeFlat(topic string, p []byte, arrivalMs int64, b *Batch) 
 			return fail() // absent or null where time_path is required, or not a time
 		}
 	}
-	if !d.checkTime(ts, arrivalMs) {
+	if d.checkTime(ts, arrivalMs) != ReasonNone {
 		return fail()
 	}
 

@@ -54,8 +54,8 @@ func (d *Decoder) decodeObject(v *fastjson.Value, topic string, arrivalMs int64,
 	if flags != 0 && d.timeRequired {
 		return ReasonMissingField, fmt.Errorf("time %q: absent", d.timePaths[0].src)
 	}
-	if !d.checkTime(ts, arrivalMs) {
-		return ReasonTimeRange, fmt.Errorf("time %q: %d ms is out of range (arrival %d ms, max_time_skew %d ms)", tsrc, ts, arrivalMs, d.maxSkew)
+	if r := d.checkTime(ts, arrivalMs); r != ReasonNone {
+		return r, fmt.Errorf("time %q: %s", tsrc, d.timeError(r, ts, arrivalMs))
 	}
 
 	missing := 0

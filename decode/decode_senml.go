@@ -140,8 +140,11 @@ func (d *Decoder) decodeSenML(v *fastjson.Value, topic string, arrivalMs int64, 
 			msf = math.Round(float64(arrivalMs) + total*1000)
 			flags = record.FlagArrivalTime
 		}
-		if !(msf >= minTimeMs && msf <= maxTimeMs) || !d.checkTime(int64(msf), arrivalMs) {
+		if !(msf >= minTimeMs && msf <= maxTimeMs) {
 			return ReasonTimeRange, fmt.Errorf("SenML record %d (%q): time bt+t = %g s is out of range (arrival %d ms)", i, short(string(s.n)), total, arrivalMs)
+		}
+		if r := d.checkTime(int64(msf), arrivalMs); r != ReasonNone {
+			return r, fmt.Errorf("SenML record %d (%q): time bt+t = %g s: %s", i, short(string(s.n)), total, d.timeError(r, int64(msf), arrivalMs))
 		}
 		if d.keyKind == keySenMLBase {
 			var same bool

@@ -2,6 +2,7 @@ package decode
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -153,13 +154,93 @@ func TestDecodeJSON(t *testing.T) {
 	f(&big, topic, `{"ts":1763683200123,"pm25":1}`, ReasonTooLarge)
 	f(air, topic, `{"ts":1763596800000,"pm25":1}`, ReasonNone, rd{topic, 0, 1763596800000, 1, 0}) // exactly 24h early
 	f(air, topic, `{"ts":1763596799999,"pm25":1}`, ReasonTimeRange)
-	f(air, topic, `{"ts":1763769600001,"pm25":1}`, ReasonTimeRange)
+	f(air, topic, `{"ts":1763769600001,"pm25":1}`, ReasonTimeFuture) // 24h ahead: beyond the default max_future
 	noSkew := *air
 	noSkew.MaxSkew = -1
 	f(&noSkew, topic, `{"ts":1000000000000,"pm25":1}`, ReasonNone, rd{topic, 0, 1000000000000, 1, 0})
+	f(&noSkew, topic, `{"ts":1763683500001,"pm25":1}`, ReasonTimeFuture) // max_future still bounds the future
 	f(air, "city/d7/air", `{"ts":1763683200123,"pm25":1}`, ReasonTopic)
 	f(air, "city/d7/air/s-1/x", `{"ts":1763683200123,"pm25":1}`, ReasonTopic)
 	f(air, "town/d7/air/s-1", `{"ts":1763683200123,"pm25":1}`, ReasonTopic)
+}
+
+// TestDecodeMaxFuture checks the bounds on event time against arrival:
+// max_time_skew behind, min(max_future, max_time_skew) ahead, each on
+// its own when the other is disabled, on both decoding paths (flat and
+// fastjson) and for SenML.
+func TestDecodeMaxFuture(t *testing.T) {
+	const topic = "t"
+	opts := func(skew, future time.Duration) *Options {
+		return &Options{TimePath: "ts", TimeUnit: TimeMS, Fields: []Field{{Name: "v"}}, MaxSkew: skew, MaxFuture: future}
+	}
+	const (
+		sec  = int64(1000)
+		min_ = 60 * sec
+		hour = 60 * min_
+	)
+	for _, tc := range []struct {
+		name         string
+		skew, future time.Duration
+		delta        int64 // event time − arrival, ms
+		want         Reason
+	}{
+		{"defaults: on time", 0, 0, 0, ReasonNone},
+		{"defaults: 5m ahead", 0, 0, 5 * min_, ReasonNone},
+		{"defaults: 5m+1ms ahead", 0, 0, 5*min_ + 1, ReasonTimeFuture},
+		{"defaults: 1h ahead", 0, 0, hour, ReasonTimeFuture},
+		{"defaults: 24h behind", 0, 0, -24 * hour, ReasonNone},
+		{"defaults: 24h+1ms behind", 0, 0, -24*hour - 1, ReasonTimeRange},
+		{"max_future 1h", 0, time.Hour, hour, ReasonNone},
+		{"max_future 1h: beyond", 0, time.Hour, hour + 1, ReasonTimeFuture},
+		{"max_future 1h: the past is max_time_skew's", 0, time.Hour, -2 * hour, ReasonNone},
+		{"max_time_skew smaller: bounds the future", time.Minute, time.Hour, min_ + 1, ReasonTimeFuture},
+		{"max_time_skew smaller: within", time.Minute, time.Hour, min_, ReasonNone},
+		{"max_time_skew smaller: the past", time.Minute, time.Hour, -min_ - 1, ReasonTimeRange},
+		{"max_future disabled: max_time_skew bounds the future", 0, NoMaxFuture, 24 * hour, ReasonNone},
+		{"max_future disabled: beyond max_time_skew", 0, NoMaxFuture, 24*hour + 1, ReasonTimeFuture},
+		{"both disabled", -1, NoMaxFuture, 1000 * 24 * hour, ReasonNone},
+		{"max_time_skew disabled: max_future still bounds", -1, 0, 5*min_ + 1, ReasonTimeFuture},
+		{"max_time_skew disabled: any past", -1, 0, -1000 * 24 * hour, ReasonNone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := arrival + tc.delta
+			var want []rd
+			if tc.want == ReasonNone {
+				want = []rd{{topic, 0, ts, 1, 0}}
+			}
+			c := opts(tc.skew, tc.future)
+			// Flat fast path and, with a nested value, the fastjson path.
+			checkDecode(t, c, topic, fmt.Sprintf(`{"ts":%d,"v":1}`, ts), arrival, tc.want, want...)
+			checkDecode(t, c, topic, fmt.Sprintf(`{"ts":%d,"v":1,"x":{"y":[1]}}`, ts), arrival, tc.want, want...)
+			// SenML: absolute bt, and relative t against arrival.
+			sc := &Options{Format: FormatSenML, Fields: []Field{{Name: "v"}}, MaxSkew: tc.skew, MaxFuture: tc.future}
+			var sw []rd
+			if tc.want == ReasonNone {
+				sw = []rd{{"t", 0, ts, 1, 0}}
+			}
+			checkDecode(t, sc, topic, fmt.Sprintf(`[{"n":"v","v":1,"bt":%d.%03d}]`, ts/1000, ts%1000), arrival, tc.want, sw...)
+		})
+	}
+	// A relative SenML time ahead of arrival is held to the same bound.
+	sc := &Options{Format: FormatSenML, Fields: []Field{{Name: "v"}}}
+	checkDecode(t, sc, topic, `[{"n":"v","v":1,"t":301}]`, arrival, ReasonTimeFuture)
+	checkDecode(t, sc, topic, `[{"n":"v","v":1,"t":300}]`, arrival, ReasonNone, rd{topic, 0, arrival + 300*sec, 1, arr})
+
+	// The error names the bound that refused the time.
+	for _, tc := range []struct {
+		skew, future time.Duration
+		bound        string
+	}{{0, 0, "(max_future 300000 ms)"}, {time.Minute, 0, "(max_time_skew 60000 ms)"}, {0, NoMaxFuture, "(max_time_skew 86400000 ms)"}} {
+		d, err := NewDecoder(opts(tc.skew, tc.future))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b Batch
+		r, err := d.Decode(topic, fmt.Appendf(nil, `{"ts":%d,"v":1}`, arrival+100*hour), arrival, &b)
+		if r != ReasonTimeFuture || err == nil || !strings.Contains(err.Error(), tc.bound) {
+			t.Errorf("skew %v future %v: %v %v, want time_in_future naming %s", tc.skew, tc.future, r, err, tc.bound)
+		}
+	}
 }
 
 func TestDecodeNGSILD(t *testing.T) {
@@ -227,20 +308,33 @@ func TestDecodeTTN(t *testing.T) {
 		t.Helper()
 		checkDecode(t, c, "v3/app1@ttn/devices/dev1/up", payload, now, wantR, want...)
 	}
+	// The default time is received_at, not the radio gateway's clock.
+	ra := msOf("2020-02-12T15:15:46.014Z")
+	f(c, ttnUplink, ReasonNone, rd{"dev1", 0, ra, 1, 0}, rd{"dev1", 1, ra, 0.64, 0})
+	// A gateway clock 30 minutes fast does not matter by default.
+	fast := strings.Replace(ttnUplink, `"time":"2020-02-12T15:15:45.787Z"`, `"time":"2020-02-12T15:45:45.787Z"`, 1)
+	f(c, fast, ReasonNone, rd{"dev1", 0, ra, 1, 0}, rd{"dev1", 1, ra, 0.64, 0})
+	// The radio metadata time stays selectable with time_path, and is
+	// then held to max_future.
+	rxc := *c
+	rxc.TimePath = "uplink_message.rx_metadata.0.time"
 	rx := msOf("2020-02-12T15:15:45.787Z")
-	f(c, ttnUplink, ReasonNone, rd{"dev1", 0, rx, 1, 0}, rd{"dev1", 1, rx, 0.64, 0})
+	f(&rxc, ttnUplink, ReasonNone, rd{"dev1", 0, rx, 1, 0}, rd{"dev1", 1, rx, 0.64, 0})
+	f(&rxc, fast, ReasonTimeFuture)
+	f(&rxc, strings.Replace(ttnUplink, `"time":"2020-02-12T15:15:45.787Z",`, "", 1), ReasonMissingField)
 
-	// Fallback to received_at, then to arrival.
-	noRx := strings.Replace(ttnUplink, `"time":"2020-02-12T15:15:45.787Z",`, "", 1)
-	f(c, noRx, ReasonNone, rd{"dev1", 0, msOf("2020-02-12T15:15:46.014Z"), 1, 0}, rd{"dev1", 1, msOf("2020-02-12T15:15:46.014Z"), 0.64, 0})
-	noTimes := strings.Replace(noRx, `"received_at":"2020-02-12T15:15:46.014773143Z",`, "", 1)
-	f(c, noTimes, ReasonNone, rd{"dev1", 0, now, 1, arr}, rd{"dev1", 1, now, 0.64, arr})
-	f(c, strings.Replace(ttnUplink, "45.787Z", "45.787", 1), ReasonMalformed)
+	// Fallback to uplink_message.received_at, then to arrival.
+	noRA := strings.Replace(ttnUplink, `"received_at":"2020-02-12T15:15:46.014773143Z",`, "", 1)
+	f(c, noRA, ReasonNone, rd{"dev1", 0, now, 1, arr}, rd{"dev1", 1, now, 0.64, arr})
+	nsRA := strings.Replace(noRA, `"f_cnt":1,`, `"f_cnt":1,"received_at":"2020-02-12T15:15:45.9Z",`, 1)
+	ns := msOf("2020-02-12T15:15:45.9Z")
+	f(c, nsRA, ReasonNone, rd{"dev1", 0, ns, 1, 0}, rd{"dev1", 1, ns, 0.64, 0})
+	f(c, strings.Replace(ttnUplink, "46.014773143Z", "46.014773143", 1), ReasonMalformed)
 
 	// Key from the topic, missing device id, wrong topic, no decoded payload.
 	tk := *c
 	tk.Key = "{tenant}/{app}/{dev}"
-	f(&tk, ttnUplink, ReasonNone, rd{"ttn/app1/dev1", 0, rx, 1, 0}, rd{"ttn/app1/dev1", 1, rx, 0.64, 0})
+	f(&tk, ttnUplink, ReasonNone, rd{"ttn/app1/dev1", 0, ra, 1, 0}, rd{"ttn/app1/dev1", 1, ra, 0.64, 0})
 	f(c, strings.Replace(ttnUplink, `"device_id":"dev1",`, "", 1), ReasonMissingField)
 	f(c, `{"end_device_ids":{"device_id":"dev1"},"join_accept":{}}`, ReasonMissingField)
 	checkDecode(t, c, "v3/app1/devices/dev1/up", ttnUplink, now, ReasonTopic)
@@ -343,13 +437,13 @@ func TestDecodeBatchReuse(t *testing.T) {
 }
 
 func TestDecodeReasonString(t *testing.T) {
-	want := []string{"none", "malformed", "missing_field", "non_numeric", "too_large", "time_out_of_range", "topic_mismatch", "rate_limited"}
+	want := []string{"none", "malformed", "missing_field", "non_numeric", "too_large", "time_out_of_range", "topic_mismatch", "rate_limited", "time_in_future"}
 	for r := range NumReasons {
 		if r.String() != want[r] {
 			t.Errorf("Reason(%d) = %q, want %q", r, r.String(), want[r])
 		}
 	}
-	if NumReasons.String() != "reason_8" {
+	if NumReasons.String() != "reason_9" {
 		t.Errorf("NumReasons.String() = %q", NumReasons.String())
 	}
 }
@@ -388,6 +482,10 @@ func TestDecodeConfigValidate(t *testing.T) {
 	f(Options{Format: FormatSenML, KeyPath: "id", TimePath: "t", Fields: one}, "key_path", "time_path")
 	f(Options{MaxPayload: -1, Fields: one}, "max_payload")
 	f(Options{MaxPayload: MaxPayloadLimit + 1, Fields: one}, "max_payload")
+	f(Options{MaxFuture: NoMaxFuture, Fields: one})
+	f(Options{MaxFuture: time.Minute, Fields: one})
+	f(Options{MaxFuture: -time.Minute, Fields: one}, "max_future")
+	f(Options{MaxFuture: -2, Fields: one}, "max_future")
 	// Every problem at once.
 	f(Options{Format: 9, TopicPattern: "#/a", KeyPath: ".", TimeUnit: 9, MaxPayload: -5},
 		"format", "topic_pattern", "key_path", "time_unit", "fields", "max_payload")

@@ -38,8 +38,11 @@ const (
 	FormatSenML
 	// FormatTTN is a The Things Stack v3 uplink message. The key defaults
 	// to end_device_ids.device_id, field paths are relative to
-	// uplink_message.decoded_payload, and the time is
-	// uplink_message.rx_metadata.0.time, else received_at, else arrival.
+	// uplink_message.decoded_payload, and the time is received_at (The
+	// Things Stack's own clock), else uplink_message.received_at (the
+	// network server's), else arrival. Radio gateway clocks run fast, so
+	// their time (uplink_message.rx_metadata.0.time) is used only when
+	// time_path selects it.
 	// Messages without decoded_payload (joins, acks) yield no reading and
 	// are rejected as missing_field.
 	FormatTTN
@@ -146,6 +149,13 @@ func ParseTimeUnit(s string) (TimeUnit, error) {
 const (
 	DefaultMaxPayload = 65536
 	DefaultMaxSkew    = 24 * time.Hour
+	// DefaultMaxFuture bounds how far ahead of its arrival time a
+	// reading's event time may be (Options.MaxFuture).
+	DefaultMaxFuture = 5 * time.Minute
+	// NoMaxFuture, as Options.MaxFuture, disables the future bound of
+	// max_future (max_time_skew, when set, still bounds both directions).
+	// It is the only negative MaxFuture Validate accepts.
+	NoMaxFuture time.Duration = -1
 	// MaxKeyLen bounds a series key in bytes; longer keys are rejected as
 	// malformed, so a device cannot bloat the series table with huge keys.
 	MaxKeyLen = 256
@@ -169,7 +179,7 @@ type Field struct {
 // rx_metadata. Keys that contain '.' cannot be addressed; "a[0]" is rejected
 // with a hint to write "a.0".
 //
-// The zero value of MaxPayload and MaxSkew selects its default; config
+// The zero value of MaxPayload, MaxSkew and MaxFuture selects its default; config
 // fills every default explicitly, so a file's explicit value is what runs.
 type Options struct {
 	Format Format
@@ -200,10 +210,20 @@ type Options struct {
 	// MaxPayload is the largest accepted payload in bytes (0: the default
 	// 65536); larger payloads are rejected as too_large before parsing.
 	MaxPayload int
-	// MaxSkew: readings further than this from their arrival time, either
-	// way, are rejected as time_out_of_range. 0 selects DefaultMaxSkew; a
-	// negative value disables the check.
+	// MaxSkew bounds how far from its arrival time a reading's event time
+	// may be. A reading more than MaxSkew behind its arrival time is
+	// rejected as time_out_of_range. Ahead of arrival, the bound is the
+	// smaller of MaxSkew and MaxFuture (of those enabled): a reading
+	// further ahead than that is rejected as time_in_future. 0 selects
+	// DefaultMaxSkew; a negative value disables the check.
 	MaxSkew time.Duration
+	// MaxFuture bounds how far ahead of its arrival time a reading's event
+	// time may be: a reading more than min(MaxFuture, MaxSkew) ahead of
+	// arrival is rejected as time_in_future (and so moves no watermark).
+	// 0 selects DefaultMaxFuture; NoMaxFuture disables this bound, leaving
+	// MaxSkew (when enabled) to bound the future; any other negative value
+	// is invalid.
+	MaxFuture time.Duration
 }
 
 // FieldNames returns the names of the fields in order: Reading.Field
@@ -287,6 +307,9 @@ func (c *Options) Validate() error {
 				add(p+".path", "%v", err)
 			}
 		}
+	}
+	if c.MaxFuture < 0 && c.MaxFuture != NoMaxFuture {
+		add("max_future", "%v is negative (0 in the configuration file disables the check)", c.MaxFuture)
 	}
 	if c.MaxPayload < 0 || c.MaxPayload > MaxPayloadLimit {
 		add("max_payload", "%d out of range 1..%d", c.MaxPayload, MaxPayloadLimit)

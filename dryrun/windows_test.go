@@ -26,7 +26,7 @@ kafka: {brokers: ["127.0.0.1:9092"]}
 sources:
   - name: s
     mqtt: {broker: "tcp://127.0.0.1:1883", topics: ["t/+"]}
-    decode: {key_path: k, time_path: t, time_unit: ms, max_time_skew: 0, fields: [{name: v}]}
+    decode: {key_path: k, time_path: t, time_unit: ms, max_time_skew: 0, max_future: 0, fields: [{name: v}]}
 pipelines:
   - name: p
     from: [s]

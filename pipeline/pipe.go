@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/internal/clock"
+	"github.com/edgeplane/edgeplane/internal/ratelog"
 	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/record"
 	"github.com/edgeplane/edgeplane/ring"
@@ -44,6 +45,10 @@ type pipe struct {
 	shards    []*shardRun
 	wstats    sink.WriterStats
 	lateStats sink.WriterStats
+
+	// lateLog writes the late-reading line: per pipeline at most one per
+	// ratelog.DefaultInterval (key: the pipeline's name).
+	lateLog *ratelog.Logger
 
 	seriesRefused atomic.Uint64
 	ringDrops     atomic.Uint64 // readings dropped by a ring policy (markers excluded)
@@ -114,9 +119,12 @@ func (s *shardRun) Emit(a *record.Aggregate) {
 	_ = s.w.Add(s.sinkCtx, a, s.now)
 }
 
-// Late implements operators.Emitter: the event goes to the late topic
-// when one is configured. Late events are counted by the shard either way.
+// Late implements operators.Emitter: the event is logged (rate-limited,
+// see logLate) and goes to the late topic when one is configured. Late
+// events are counted by the shard either way
+// (edgeplane_operators_late_events_total).
 func (s *shardRun) Late(smp *record.Sample) {
+	s.p.logLate(smp, s.op.Watermark(), s.now)
 	if s.late == nil {
 		return
 	}
@@ -124,6 +132,42 @@ func (s *shardRun) Late(smp *record.Sample) {
 		s.oldestMs = s.now
 	}
 	_ = s.late.Add(s.sinkCtx, smp, s.now)
+}
+
+// rfc3339Ms is RFC 3339 with milliseconds, the precision of event times.
+const rfc3339Ms = "2006-01-02T15:04:05.000Z07:00"
+
+// logLate writes a warning about a late reading — its series key, field,
+// event time, the shard's watermark that made it late and how late it is
+// (watermark − time) — at most once per ratelog.DefaultInterval per
+// pipeline, with how many late readings were not logged since the last
+// line. The attributes are built only for a line written.
+func (p *pipe) logLate(smp *record.Sample, wm, nowMs int64) {
+	n, ok := p.lateLog.AllowAt(p.cfg.Name, nowMs)
+	if !ok {
+		return
+	}
+	field := ""
+	if int(smp.Field) < len(p.fields) {
+		field = p.fields[smp.Field]
+	}
+	p.lateLog.Slog().Warn("late reading", "series", p.series.Key(smp.Series), "field", field,
+		"time", time.UnixMilli(smp.Time).UTC().Format(rfc3339Ms),
+		"watermark", time.UnixMilli(wm).UTC().Format(rfc3339Ms),
+		"late", (time.Duration(wm-smp.Time) * time.Millisecond).String(),
+		ratelog.SuppressedKey, n)
+}
+
+// watermarkLag is the wall clock now minus the pipeline's current
+// watermark, in seconds, or NaN before the pipeline has a watermark (no
+// reading yet, and no idle fallback): the value of
+// edgeplane_pipeline_watermark_lag_seconds.
+func (p *pipe) watermarkLag(now time.Time) float64 {
+	wm := p.wm.Load()
+	if wm == operators.NoWatermark {
+		return math.NaN()
+	}
+	return float64(now.UnixMilli()-wm) / 1e3
 }
 
 // pending is what the shard's writers hold unpublished.
@@ -151,6 +195,7 @@ func newPipe(pp *config.PipelinePlan, log *slog.Logger) (*pipe, error) {
 	np := &pipe{cfg: p, plan: pp, log: log.With("pipeline", p.Name), series: record.NewSeriesTable(p.MaxSeries),
 		fields: pp.Fields, fieldMap: pp.FieldMap, tagRules: pp.TagRules,
 		persisted: math.MinInt64, replayFloor: math.MinInt64}
+	np.lateLog = ratelog.New(np.log, ratelog.DefaultInterval)
 	oc := pp.Operators
 	np.wm = operators.NewWatermarks(&oc)
 	np.dirty = make(chan struct{}, 1)
