@@ -35,7 +35,9 @@ type ForwarderOptions struct {
 	// process gets them. Default 10 s.
 	AckWait time.Duration
 	// NakMin and NakMax bound the delay between retries of a failed
-	// batch; it doubles per consecutive failure. Defaults 500 ms, 30 s.
+	// batch; it doubles per consecutive failure. Defaults 500 ms, 5 s:
+	// NakMax bounds how long after Kafka's (or a topic's) return the
+	// backlog starts to move, and a retry costs one produce attempt.
 	NakMin, NakMax time.Duration
 	// StallAfter is how long Kafka may acknowledge nothing while frames
 	// wait before Stall reports the forwarder stalled. Default
@@ -90,7 +92,7 @@ func NewForwarder(ctx context.Context, b *Buffer, kc *kgo.Client, o ForwarderOpt
 		o.NakMin = 500 * time.Millisecond
 	}
 	if o.NakMax <= 0 {
-		o.NakMax = 30 * time.Second
+		o.NakMax = 5 * time.Second
 	}
 	if o.StallAfter <= 0 {
 		o.StallAfter = DefaultStallAfter
