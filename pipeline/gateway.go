@@ -29,6 +29,10 @@ type Options struct {
 	// NATS, when set, is used instead of starting the embedded server;
 	// the caller owns its lifecycle.
 	NATS *natsd.Server
+	// KafkaStallAfter, when set, replaces sink.DefaultStallAfter: how
+	// long Kafka may acknowledge nothing while frames wait before /readyz
+	// reports the forwarding stalled.
+	KafkaStallAfter time.Duration
 }
 
 // Gateway is a running edgeplane: the embedded NATS server, the sources,
@@ -329,6 +333,7 @@ func (g *Gateway) startKafka(ctx context.Context) error {
 	g.fwd, err = sink.NewForwarder(ctx, g.buf, g.kc, sink.ForwarderOptions{
 		DeliveryTimeout: k.DeliveryTimeout.D(),
 		OnDelivered:     g.latency.observe,
+		StallAfter:      g.opts.KafkaStallAfter,
 		Logger:          g.log,
 	})
 	if err != nil {

@@ -164,7 +164,7 @@ func (m *gatewayMetrics) rebuild() {
 		{"other", func(s *sink.ForwarderStats) uint64 { return s.Errors.Other.Load() }},
 	} {
 		c("edgeplane_sink_kafka_errors_total", labels("type", e.kind),
-			"Kafka records that failed, by cause (their frame is redelivered).", fwd(e.f))
+			"Failed attempts to deliver to Kafka, by cause: connections and produce requests the client retried, and records that failed (their frame is redelivered).", fwd(e.f))
 	}
 	c("edgeplane_sink_forwarded_items_total", "", "Aggregates and late events delivered to Kafka.", fwd(func(s *sink.ForwarderStats) uint64 { return s.Items.Load() }))
 	c("edgeplane_sink_ack_errors_total", "", "Frames delivered to Kafka whose JetStream ack failed (redelivered: duplicates in Kafka).",
@@ -296,6 +296,11 @@ func (g *Gateway) Ready() Readiness {
 	}
 	if g.ns == nil || !g.ns.JetStreamReady() {
 		r.Problems = append(r.Problems, "jetstream is not ready")
+	}
+	if g.fwd != nil {
+		if stalled, why := g.fwd.Stall(); stalled {
+			r.Problems = append(r.Problems, "kafka forwarding stalled: "+why)
+		}
 	}
 	if g.fwd != nil && g.fwd.Stats.Failing.Load() {
 		b := g.m.buffer()

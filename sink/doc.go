@@ -33,11 +33,16 @@
 //     with backoff, before any newer batch is fetched, so a backlog drains
 //     oldest first; in-progress acks keep JetStream from redelivering it
 //     meanwhile, and after a crash the frames in flight come back after
-//     ForwarderOptions.AckWait.
+//     ForwarderOptions.AckWait. health.go: a topic deleted or recreated
+//     is purged from the client between attempts so forwarding resumes by
+//     itself; failed connections and produce requests are counted as they
+//     happen; Stall reports frames waiting with nothing acknowledged for
+//     ForwarderOptions.StallAfter.
 //
 // Guarantees: no aggregate whose frame JetStream acknowledged is lost by a
-// Kafka outage, a broker failover or a kill -9 of the process (tested:
-// outage_test.go, crash_test.go); Kafka may receive duplicates, always
+// Kafka outage, a broker failover or restart, a recreated topic or a kill
+// -9 of the process (tested: outage_test.go, health_test.go,
+// recreate_test.go, crash_test.go); Kafka may receive duplicates, always
 // with equal ids and contents. Losses happen only by policy (drop_oldest,
 // max_age), and are counted.
 //

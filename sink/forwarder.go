@@ -35,8 +35,14 @@ type ForwarderOptions struct {
 	// process gets them. Default 10 s.
 	AckWait time.Duration
 	// NakMin and NakMax bound the delay between retries of a failed
-	// batch; it doubles per consecutive failure. Defaults 500 ms, 30 s.
+	// batch; it doubles per consecutive failure. Defaults 500 ms, 5 s:
+	// NakMax bounds how long after Kafka's (or a topic's) return the
+	// backlog starts to move, and a retry costs one produce attempt.
 	NakMin, NakMax time.Duration
+	// StallAfter is how long Kafka may acknowledge nothing while frames
+	// wait before Stall reports the forwarder stalled. Default
+	// DefaultStallAfter.
+	StallAfter time.Duration
 	// OnDelivered, if set, is called for every record Kafka acknowledged
 	// with the time since the record was emitted (its timestamp): the
 	// buffering and delivery part of the end-to-end latency. It runs on the
@@ -61,6 +67,8 @@ type Forwarder struct {
 	log   *slog.Logger
 	rl    *ratelog.Logger // repeating warnings
 	Stats ForwarderStats
+
+	health health
 }
 
 // NewForwarder creates (or resumes) the durable consumer.
@@ -84,7 +92,10 @@ func NewForwarder(ctx context.Context, b *Buffer, kc *kgo.Client, o ForwarderOpt
 		o.NakMin = 500 * time.Millisecond
 	}
 	if o.NakMax <= 0 {
-		o.NakMax = 30 * time.Second
+		o.NakMax = 5 * time.Second
+	}
+	if o.StallAfter <= 0 {
+		o.StallAfter = DefaultStallAfter
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -102,7 +113,12 @@ func NewForwarder(ctx context.Context, b *Buffer, kc *kgo.Client, o ForwarderOpt
 		return nil, err
 	}
 	log := o.Logger.With("component", "forwarder")
-	return &Forwarder{buf: b, kc: kc, opts: o, cons: cons, log: log, rl: ratelog.New(log, o.LogInterval)}, nil
+	f := &Forwarder{buf: b, kc: kc, opts: o, cons: cons, log: log, rl: ratelog.New(log, o.LogInterval)}
+	if h := attemptHookOf(kc); h != nil {
+		onErr := func(err error) { f.health.noteError(&f.Stats.Errors, err) }
+		h.on.Store(&onErr)
+	}
+	return f, nil
 }
 
 // pending tracks the Kafka records of one fetched frame.
@@ -182,10 +198,12 @@ func (f *Forwarder) fetch(ctx context.Context, batch []*pending, n int, noWait b
 func (f *Forwarder) deliver(ctx context.Context, batch []*pending) {
 	failures := 0
 	var delivered []jetstream.Msg
+	defer f.health.holding(0)
 	for {
 		if batch = f.pruneRemoved(ctx, batch); len(batch) == 0 {
 			return
 		}
+		f.health.holding(len(batch))
 		f.attempt(ctx, batch)
 		if ctx.Err() != nil {
 			// Frames whose records all made it are acked (so a restart
@@ -226,6 +244,7 @@ func (f *Forwarder) deliver(ctx context.Context, batch []*pending) {
 			}
 			return
 		}
+		f.purgeStale()
 		delay := min(f.opts.NakMin<<min(failures, 16), f.opts.NakMax)
 		f.rl.Warn("kafka delivery failed; frames kept for retry", "frames", len(batch), "err", firstErr, "retry_in", delay)
 		failures++
@@ -375,10 +394,12 @@ func (f *Forwarder) produceFrame(ctx context.Context, p *pending, wg *sync.WaitG
 		f.kc.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 			if err != nil {
 				f.Stats.RecordErrors.Add(1)
-				f.Stats.Errors.count(err)
+				f.health.noteError(&f.Stats.Errors, err)
+				f.health.notePurge(topic, err)
 				p.err.CompareAndSwap(nil, &err)
 			} else {
 				f.Stats.Records.Add(1)
+				f.health.lastAckMs.Store(time.Now().UnixMilli())
 				if f.opts.OnDelivered != nil {
 					f.opts.OnDelivered(time.Since(rec.Timestamp))
 				}

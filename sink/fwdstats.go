@@ -34,6 +34,9 @@ type ForwarderStats struct {
 	Bytes            atomic.Uint64 // record value+key bytes handed to Kafka
 	LastSuccessMs    atomic.Int64  // wall time of the last acknowledged frame
 	Failing          atomic.Bool   // the last delivery attempt failed
+	// TopicPurges counts topics dropped from the Kafka client's state
+	// because they were deleted or recreated (see Forwarder.purgeStale).
+	TopicPurges atomic.Uint64
 
 	// Errors counts failed Kafka records by cause.
 	Errors KafkaErrors
@@ -46,8 +49,11 @@ type ForwarderStats struct {
 // runs).
 func (s *ForwarderStats) DrainRate() float64 { return math.Float64frombits(s.drainRate.Load()) }
 
-// KafkaErrors counts failed Kafka records by cause. A frame with a failed
-// record is nak'ed and redelivered, so these are attempts, not losses.
+// KafkaErrors counts failed attempts to deliver to Kafka by cause: records
+// that failed (their frame is nak'ed and redelivered) and, for a client
+// made by NewKafkaClient, every attempt the client itself retried
+// (connections, produce requests, refused batches). These are attempts,
+// not losses.
 type KafkaErrors struct {
 	// Timeout: the record was not acknowledged within the forwarder's
 	// DeliveryTimeout (broker down or unreachable, partition without a

@@ -95,6 +95,13 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 		kgo.MetadataMinAge(o.MetadataMinAge),
 		kgo.MetadataMaxAge(30 * time.Second),
 		kgo.ProducerLinger(5 * time.Millisecond),
+		// A batch a broker keeps refusing with a retriable error (not
+		// enough replicas, leader not available, …) fails after
+		// recordRetries tries, about 1.5 s of backoff, instead of being
+		// retried silently until DeliveryTimeout: the forwarder then
+		// counts the cause and retries the frame itself. franz-go fails
+		// a record only when that keeps the idempotent sequence valid.
+		kgo.RecordRetries(recordRetries),
 		kgo.RetryBackoffFn(func(tries int) time.Duration {
 			return min(time.Duration(tries)*100*time.Millisecond, 2*time.Second)
 		}),
@@ -121,6 +128,9 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 	default:
 		return nil, fmt.Errorf("sink: unknown SASL mechanism %q", o.SASL.Mechanism)
 	}
+	// The hook counts the client's failed connections and produce
+	// requests for the forwarder (see attemptHook).
+	opts = append(opts, kgo.WithHooks(&attemptHook{}))
 	if o.Logger != nil {
 		opts = append(opts, kgo.WithLogger(kgoLogger{ratelog.New(o.Logger.With("component", "kafka"), ratelog.DefaultInterval)}))
 	}
@@ -130,6 +140,10 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 	}
 	return cl, nil
 }
+
+// recordRetries is how many times the client tries a produce batch
+// before failing its records to the forwarder (see NewKafkaClient).
+const recordRetries = 5
 
 func compressionCodec(s string) (kgo.CompressionCodec, error) {
 	switch s {
