@@ -127,6 +127,10 @@ type Kafka struct {
 	AutoCreateTopics bool `yaml:"auto_create_topics"`
 	// DeliveryTimeout bounds one delivery attempt. Default 30s.
 	DeliveryTimeout Duration `yaml:"delivery_timeout"`
+	// StallAfter is how long Kafka may acknowledge nothing while a
+	// backlog waits before /readyz reports the forwarding stalled, with
+	// the last error. Default 60s.
+	StallAfter Duration `yaml:"stall_after"`
 	TLS             TLS      `yaml:"tls"`
 	SASL            SASL     `yaml:"sasl"`
 }

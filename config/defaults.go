@@ -7,6 +7,7 @@ import (
 	"github.com/edgeplane/edgeplane/decode"
 	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/record"
+	"github.com/edgeplane/edgeplane/sink"
 )
 
 // Defaults of the options whose default is not a stage's own. Every other
@@ -72,6 +73,7 @@ func (c *Config) ApplyDefaults(hostname string) {
 	str(d, "kafka.client_id", &k.ClientID, "edgeplane-"+g.ID)
 	str(d, "kafka.compression", &k.Compression, DefaultCompression)
 	dur(d, "kafka.delivery_timeout", &k.DeliveryTimeout, DefaultDeliveryTimeout)
+	dur(d, "kafka.stall_after", &k.StallAfter, sink.DefaultStallAfter)
 
 	for i := range c.Sources {
 		s := &c.Sources[i]

@@ -112,6 +112,9 @@ func (c *Config) validateKafka(ps *problems) {
 	default:
 		ps.add("kafka.compression", "unknown codec %q (want zstd, snappy, lz4, gzip or none)", k.Compression)
 	}
+	if k.StallAfter < Duration(time.Second) {
+		ps.add("kafka.stall_after", "must be at least 1s")
+	}
 	if k.DeliveryTimeout < Duration(time.Second) {
 		ps.add("kafka.delivery_timeout", "must be at least 1s")
 	}

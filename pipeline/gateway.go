@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +30,7 @@ type Options struct {
 	// NATS, when set, is used instead of starting the embedded server;
 	// the caller owns its lifecycle.
 	NATS *natsd.Server
-	// KafkaStallAfter, when set, replaces sink.DefaultStallAfter: how
+	// KafkaStallAfter, when set, replaces kafka.stall_after: how
 	// long Kafka may acknowledge nothing while frames wait before /readyz
 	// reports the forwarding stalled.
 	KafkaStallAfter time.Duration
@@ -333,7 +334,7 @@ func (g *Gateway) startKafka(ctx context.Context) error {
 	g.fwd, err = sink.NewForwarder(ctx, g.buf, g.kc, sink.ForwarderOptions{
 		DeliveryTimeout: k.DeliveryTimeout.D(),
 		OnDelivered:     g.latency.observe,
-		StallAfter:      g.opts.KafkaStallAfter,
+		StallAfter:      cmp.Or(g.opts.KafkaStallAfter, k.StallAfter.D()),
 		Logger:          g.log,
 	})
 	if err != nil {

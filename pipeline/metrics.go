@@ -256,8 +256,10 @@ func (m *gatewayMetrics) write(w io.Writer) error {
 
 // Handler serves /metrics (Prometheus text), /healthz (the process is
 // alive: 200) and /readyz (200 when every source is connected, JetStream
-// is ready and Kafka is reachable or the backlog is within limits; 503
-// with the reasons otherwise, as JSON).
+// is ready, Kafka is reachable or the backlog is within limits, and the
+// forwarder is not stalled — nothing acknowledged by Kafka for
+// kafka.stall_after while a backlog waits; 503 with the reasons
+// otherwise, as JSON).
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
