@@ -131,8 +131,8 @@ type Kafka struct {
 	// backlog waits before /readyz reports the forwarding stalled, with
 	// the last error. Default 60s.
 	StallAfter Duration `yaml:"stall_after"`
-	TLS             TLS      `yaml:"tls"`
-	SASL            SASL     `yaml:"sasl"`
+	TLS        TLS      `yaml:"tls"`
+	SASL       SASL     `yaml:"sasl"`
 }
 
 // TLS configures a TLS client.
