@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -178,7 +179,7 @@ func compilePipeline(ps *problems, c *Config, i int, sources []*SourcePlan, byNa
 	}
 	for j, f := range p.Fields {
 		if !known[f] {
-			ps.add(fmt.Sprintf("%s.fields[%d]", at, j), "no source in from has a field %q%s", f, didYouMean(f, sortedKeys(known)))
+			ps.add(fmt.Sprintf("%s.fields[%d]", at, j), "no source in from has a field %q%s", f, didYouMean(f, slices.Sorted(maps.Keys(known))))
 		}
 		addField(f)
 	}
@@ -486,15 +487,6 @@ func sourceNames(c *Config) []string {
 		names[i] = c.Sources[i].Name
 	}
 	return names
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // didYouMean returns ` (did you mean "x"?)` when a candidate is close to

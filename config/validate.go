@@ -2,12 +2,12 @@ package config
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/edgeplane/edgeplane/ingest"
 	"github.com/edgeplane/edgeplane/record"
 	"github.com/edgeplane/edgeplane/sink"
 )
@@ -158,7 +158,7 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 		checkTLS(ps, at+".mqtt.tls", &m.TLS)
 		if m.HoldAcks {
 			for _, p := range c.Pipelines {
-				if contains(p.From, s.Name) && p.Window.Type == record.Session {
+				if slices.Contains(p.From, s.Name) && p.Window.Type == record.Session {
 					ps.add(at+".mqtt.hold_acks", "pipeline %s uses session windows, whose end is not known when a reading arrives; held acks need tumbling or hopping windows", p.Name)
 				}
 			}
@@ -225,24 +225,11 @@ func (c *Config) validatePipeline(ps *problems, i int, names map[string]bool) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
+// checkHostPort reports hp at path unless it is host:port (the one check,
+// ingest.CheckHostPort, that the WebSocket source's listen uses too).
 func checkHostPort(ps *problems, path, hp string) {
-	h, p, err := net.SplitHostPort(hp)
-	if err != nil {
-		ps.add(path, "%q is not host:port", hp)
-		return
-	}
-	_ = h
-	if n, err := strconv.Atoi(p); err != nil || n < 0 || n > 65535 {
-		ps.add(path, "bad port %q", p)
+	if msg := ingest.CheckHostPort(hp); msg != "" {
+		ps.add(path, "%s", msg)
 	}
 }
 

@@ -212,6 +212,7 @@ func (c *mqttConn) open(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 		return nil, fmt.Errorf("ingest: unknown mqtt broker scheme %q", uri.Scheme)
 	}
 	if err != nil {
+		c.s.Stats.DialFailed.Add(1)
 		if !c.closed.Load() {
 			c.s.rl.Warn("mqtt broker unreachable; retrying in the background", "broker", c.s.opts.Broker, "client_id", c.id, "err", err)
 		}

@@ -99,6 +99,8 @@ type SourceStats struct {
 	// Stale counts connections the watchdog closed: nothing received,
 	// not even a ping response, within MQTTOptions.StaleTimeout.
 	Stale atomic.Uint64
+	// DialFailed counts broker dials that failed (MQTT; paho retries).
+	DialFailed atomic.Uint64
 	// Unacked is the number of messages held unacknowledged (held acks).
 	Unacked atomic.Int64
 	// AckWaits counts the times a receive goroutine found MaxUnacked

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,7 @@ func (o *MQTTOptions) Validate() error {
 		add("broker", "a broker URL is required")
 	} else if u, err := url.Parse(o.Broker); err != nil || u.Host == "" {
 		add("broker", "%q is not a broker URL (want tcp://host:1883, ssl://host:8883 or ws://host/path)", o.Broker)
-	} else if !contains(mqttSchemes, u.Scheme) {
+	} else if !slices.Contains(mqttSchemes, u.Scheme) {
 		add("broker", "unsupported scheme %q (want one of %s)", u.Scheme, strings.Join(mqttSchemes, ", "))
 	}
 	if len(o.Topics) == 0 {
@@ -181,13 +182,4 @@ func CheckHostPort(hp string) string {
 		return fmt.Sprintf("bad port %q", p)
 	}
 	return ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

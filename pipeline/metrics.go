@@ -318,11 +318,13 @@ func (g *Gateway) Ready() Readiness {
 // Snapshot is a point-in-time summary for status displays.
 type Snapshot struct {
 	Messages, Readings, Rejected uint64
-	SeriesRefused, RingDropped   uint64
-	Late, WindowsFired           uint64
-	AggregatesBuffered           uint64
-	KafkaRecords, KafkaErrors    uint64
-	BufferMessages, BufferBytes  uint64
+	// DialFailed counts failed broker dials of the MQTT sources.
+	DialFailed                  uint64
+	SeriesRefused, RingDropped  uint64
+	Late, WindowsFired          uint64
+	AggregatesBuffered          uint64
+	KafkaRecords, KafkaErrors   uint64
+	BufferMessages, BufferBytes uint64
 }
 
 // Snapshot sums the counters of all sources and pipelines.
@@ -338,6 +340,7 @@ func (g *Gateway) Snapshot() Snapshot {
 		s.Messages += st.Messages.Load()
 		s.Readings += st.Readings.Load()
 		s.Rejected += st.RejectedTotal()
+		s.DialFailed += st.DialFailed.Load()
 	}
 	for _, p := range g.pipes {
 		ss := p.shardStats()

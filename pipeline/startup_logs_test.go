@@ -155,8 +155,14 @@ func TestStartDoesNotWaitForMQTT(t *testing.T) {
 		t.Fatalf("websocket source not listening after Start: %v", err)
 	}
 	c.Close()
-	// paho retries about once a second; the log keeps one line.
-	time.Sleep(2500 * time.Millisecond)
+	// paho retries about once a second; the log keeps one line however
+	// many dials fail.
+	testenv.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := g.Snapshot().DialFailed; n < 3 {
+			return fmt.Errorf("%d failed dials, want 3", n)
+		}
+		return nil
+	})
 	n := byMessage(logs.lines())
 	if n["mqtt broker unreachable; retrying in the background"] != 1 || n["sources not connected yet; retrying in the background"] != 1 {
 		t.Fatalf("warnings: %v, want one unreachable line and one not-connected line\n%s", n, strings.Join(logs.lines(), "\n"))
@@ -210,7 +216,7 @@ func runKafkaDown(t *testing.T, d time.Duration) (map[string]int, []string) {
 	pub := mqttPublisher(t, g.MQTTAddr())
 	for end, i := time.Now().Add(d), 0; time.Now().Before(end); i++ {
 		publish(t, pub, fmt.Sprintf("city/d1/air/s%d", i%4), fmt.Sprintf(`{"ts":%d,"pm25":%d}`, time.Now().UnixMilli(), i))
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // paces the load (10 msg/s) over the outage; no condition to wait for
 	}
 	if s := g.Snapshot(); s.AggregatesBuffered == 0 || s.KafkaRecords != 0 {
 		t.Fatalf("want aggregates buffered and none delivered: %+v", s)

@@ -48,9 +48,14 @@ func TestErrorsCountAttempts(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(2 * time.Second)
 	e := &r.fw.Stats.Errors
-	t.Logf("after 2 s of refused produces: retriable=%d network=%d timeout=%d; records failed %d, frames retried %d",
+	testenv.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if e.Retriable.Load() == 0 || e.Network.Load() == 0 {
+			return fmt.Errorf("retriable %d, network %d", e.Retriable.Load(), e.Network.Load())
+		}
+		return nil
+	})
+	t.Logf("while produces are refused: retriable=%d network=%d timeout=%d; records failed %d, frames retried %d",
 		e.Retriable.Load(), e.Network.Load(), e.Timeout.Load(), r.fw.Stats.RecordErrors.Load(), r.fw.Stats.Naks.Load())
 	if e.Retriable.Load() == 0 || e.Network.Load() == 0 {
 		t.Errorf("want both refused batches (retriable) and dropped connections (network) counted")
@@ -103,12 +108,19 @@ func TestBrokerRestart(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(2 * time.Second)
+	// Keep the broker down until several attempts have failed.
+	first := errorsTotal(&r.fw.Stats)
+	testenv.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if n := errorsTotal(&r.fw.Stats); n < first+3 {
+			return fmt.Errorf("%d errors while down, want %d", n, first+3)
+		}
+		return nil
+	})
 	down := errorsTotal(&r.fw.Stats)
 	kfk = start()
 	t.Cleanup(kfk.Close)
 	back := time.Now()
-	time.Sleep(time.Second)
+	s.waitMore(t, 20) // the stream goes on after the broker's return
 	ids := s.stop()
 	want := map[string]bool{}
 	for _, id := range ids {
@@ -145,6 +157,8 @@ func TestStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.waitDrained(10 * time.Second)
+	// Idle for longer than StallAfter: without a backlog nothing may be
+	// reported. The threshold is wall-clock time, so this one waits.
 	time.Sleep(500 * time.Millisecond)
 	if stalled, why := r.fw.Stall(); stalled {
 		t.Fatalf("idle forwarder stalled: %s", why)

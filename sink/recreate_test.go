@@ -69,6 +69,23 @@ func startStream(t *testing.T, r *rig, topic string) *stream {
 	return s
 }
 
+// waitMore waits until the stream has stored n more batches of
+// aggregates (one batch per 50 ms tick): the load goes on past an event.
+func (s *stream) waitMore(t *testing.T, n int) {
+	t.Helper()
+	s.mu.Lock()
+	want := len(s.ids) + n*100*2 // 100 aggregates × 2 fields per batch
+	s.mu.Unlock()
+	testenv.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if len(s.ids) < want {
+			return fmt.Errorf("%d aggregates stored, want %d", len(s.ids), want)
+		}
+		return nil
+	})
+}
+
 // markNow notes that the aggregates stored from now on must arrive.
 func (s *stream) markNow() {
 	s.mu.Lock()
@@ -114,7 +131,7 @@ func testTopicRecreated(t *testing.T, gap time.Duration) {
 		t.Fatal(err)
 	}
 	back := time.Now()
-	time.Sleep(time.Second) // the stream goes on after the topic's return
+	s.waitMore(t, 20) // the stream goes on after the topic's return
 	ids := s.stop()
 	want := map[string]bool{}
 	for _, id := range ids[s.mark:] {
