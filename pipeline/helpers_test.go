@@ -22,3 +22,19 @@ func scrapeHandler(t *testing.T, g *pipeline.Gateway) string {
 	g.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	return rec.Body.String()
 }
+
+// airSourceYAML is the sources entry several gateway tests share: air
+// readings {"ts": ms, "pm25": v} on city/<district>/air/<id> through the
+// embedded listener, keyed <district>/<id>.
+const airSourceYAML = `  - name: air
+    mqtt:
+      broker: embedded
+      topics: ["city/+/air/+"]
+      qos: 1
+    decode:
+      topic_pattern: "city/{district}/{type}/{id}"
+      key: "{district}/{id}"
+      time_path: ts
+      time_unit: ms
+      fields: [{name: pm25}]
+`

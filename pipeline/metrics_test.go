@@ -26,18 +26,7 @@ kafka:
   brokers: ["127.0.0.1:9"]
   auto_create_topics: true
 sources:
-  - name: air
-    mqtt:
-      broker: embedded
-      topics: ["city/+/air/+"]
-      qos: 1
-    decode:
-      topic_pattern: "city/{district}/{type}/{id}"
-      key: "{district}/{id}"
-      time_path: ts
-      time_unit: ms
-      fields: [{name: pm25}]
-  - name: noise
+` + airSourceYAML + `  - name: noise
     mqtt:
       broker: embedded
       topics: ["city/+/noise/+"]

@@ -183,18 +183,7 @@ kafka:
   brokers: ["127.0.0.1:9"]
   delivery_timeout: 1s
 sources:
-  - name: air
-    mqtt:
-      broker: embedded
-      topics: ["city/+/air/+"]
-      qos: 1
-    decode:
-      topic_pattern: "city/{district}/{type}/{id}"
-      key: "{district}/{id}"
-      time_path: ts
-      time_unit: ms
-      fields: [{name: pm25}]
-pipelines:
+` + airSourceYAML + `pipelines:
   - name: air1
     from: [air]
     fields: [pm25]
