@@ -44,6 +44,14 @@ const MaxQuantiles = 8
 const (
 	// AggFinal marks the last emission of a window: its state was purged.
 	AggFinal uint8 = 1 << iota
+	// AggRetracted marks a retraction (WINDOWS.md section D): the session
+	// window that was emitted under the id of (Series, Field, Start) now
+	// lives under another id (a merge or a late event moved its start).
+	// Revision is the old id's last revision + 1, End its last end; Count
+	// and the values are zero. Sinks write it as a record with the same key
+	// as the aggregates and "retracted": true, or as a null-value tombstone
+	// when records are keyed by aggregate id.
+	AggRetracted
 )
 
 // Aggregate is the result of one window of one field of one series. It is
