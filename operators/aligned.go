@@ -301,6 +301,9 @@ func (s *Shard) scheduleAligned(key int32) {
 	}
 	if old, ok := s.timers.scheduledAt(key); !ok || old != at {
 		s.timers.set(key, at)
+		if s.perSeries {
+			s.noteTimer(key, at)
+		}
 	}
 }
 
@@ -331,6 +334,7 @@ func (s *Shard) flushAligned() {
 		if k.head < 0 {
 			continue
 		}
+		s.useSeriesWM(int32(key))
 		last := s.slots[k.tail].end - s.size
 		h := &s.slots[k.head]
 		for ws := s.firstWinFrom(h.start, h.end-s.size); ws <= last; ws += s.adv {

@@ -65,6 +65,39 @@ func (m *TimeMode) UnmarshalText(b []byte) error {
 	return record.UnmarshalEnum(m, "time mode", b, timeModeNames[:])
 }
 
+// WatermarkScope says whose event time closes a window.
+type WatermarkScope uint8
+
+// Watermark scopes (WINDOWS.md section D). The zero value is
+// PipelineScope, so a Config written before scopes existed keeps its
+// meaning; the YAML default is series (config.DefaultWatermarkScope).
+const (
+	// PipelineScope keeps one watermark per pipeline: per-source maxima,
+	// the minimum over sources that are not idle (rule 5).
+	PipelineScope WatermarkScope = iota
+	// SeriesScope gives each series its own watermark WM_k = max_k − B − 1
+	// (with the wall-clock fallback of rule 5 once the series is idle): a
+	// fast or replaying clock makes no other series' readings late.
+	SeriesScope
+)
+
+var watermarkScopeNames = [...]string{"pipeline", "series"}
+
+func (m WatermarkScope) String() string {
+	return record.EnumName(m, watermarkScopeNames[:], "WatermarkScope")
+}
+
+// EnumValues lists the names UnmarshalText accepts.
+func (WatermarkScope) EnumValues() []string { return watermarkScopeNames[:] }
+
+// MarshalText returns the scope's name.
+func (m WatermarkScope) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText parses series or pipeline.
+func (m *WatermarkScope) UnmarshalText(b []byte) error {
+	return record.UnmarshalEnum(m, "watermark scope", b, watermarkScopeNames[:])
+}
+
 // AllFields in a Filter, FieldMap or Deadband applies it to every field.
 const AllFields = -1
 
@@ -124,6 +157,9 @@ type Config struct {
 	AllowedLateness int64
 	Mode            EmitMode
 	TimeMode        TimeMode
+	// Watermark is the scope of event-time progress: PipelineScope (the
+	// zero value) or SeriesScope. It matters only in EventTime mode.
+	Watermark WatermarkScope
 	// MaxFuture, when > 0, refuses (and counts) samples whose event time
 	// is more than MaxFuture ms ahead of the wall clock passed to Process:
 	// one reading from a sensor with a wild clock would otherwise drive the
@@ -131,8 +167,11 @@ type Config struct {
 	// outside ±2⁶² ms are always refused, so window arithmetic cannot
 	// overflow. Default 0 (off).
 	MaxFuture int64
-	// IdleTimeout in ms marks a source idle after this long without data
-	// (by the wall clock passed to Process/Advance). 0: sources never idle.
+	// IdleTimeout in ms marks a source (PipelineScope) or a series
+	// (SeriesScope) idle after this long without data, by the wall clock
+	// passed to Process/Advance; an idle series' watermark then follows the
+	// wall clock (rule 5). 0: sources never idle; SeriesScope needs it > 0,
+	// or a series that stops sending would never close its last window.
 	IdleTimeout int64
 	// Aggregates to compute; default DefaultAggregates.
 	Aggregates AggSet
@@ -217,6 +256,14 @@ func gcd(a, b int64) int64 {
 	}
 	return a
 }
+
+// seriesScope reports whether each series keeps its own watermark: event
+// time in SeriesScope (processing time has one clock for everything).
+func (c *Config) seriesScope() bool { return c.Watermark == SeriesScope && c.TimeMode == EventTime }
+
+// SeriesScope reports whether the configuration gives each series its own
+// watermark (SeriesScope in event time).
+func (c *Config) SeriesScope() bool { return c.seriesScope() }
 
 // slide is the alignment step of window starts (tumbling: Size, hopping:
 // Advance) or the session gap.
@@ -358,6 +405,15 @@ func (c *Config) Validate() error {
 	}
 	if d.IdleTimeout < 0 {
 		bad("idle_timeout", "%s, want >= 0", ms(d.IdleTimeout))
+	}
+	if d.Watermark > SeriesScope {
+		bad("watermark", "%d, want series or pipeline", d.Watermark)
+	}
+	if d.seriesScope() && d.IdleTimeout == 0 {
+		bad("idle_timeout", "0s, want > 0 with watermark: series: a series that stops sending would never close its last window (set a timeout, or watermark: pipeline)")
+	}
+	if d.seriesScope() && d.InBandWatermarks {
+		bad("watermark", "series scope takes no in-band watermark markers: each shard owns its series' time")
 	}
 	if d.Aggregates >= aggEnd {
 		bad("aggregates", "unknown bits %#x", uint32(d.Aggregates&^(aggEnd-1)))

@@ -157,6 +157,9 @@ func (s *Shard) scheduleSession(i int32) {
 		at = w.end - 1
 	}
 	s.timers.set(i, at)
+	if s.perSeries {
+		s.noteTimer(w.key, at)
+	}
 }
 
 func (s *Shard) onSessionTimer(i int32) {

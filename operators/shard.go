@@ -55,8 +55,14 @@ type ShardStats struct {
 	SketchRefused uint64
 	// OpenSlots is the number of window (or pane) slots in use (a gauge).
 	OpenSlots uint64
-	// Watermark is the shard's view of the pipeline watermark.
+	// Watermark is the shard's view of the pipeline watermark; in
+	// SeriesScope, the lowest watermark of its active series.
 	Watermark int64
+	// SeriesScope only, recounted about once a second: the series with
+	// data that sent within IdleTimeout (SeriesActive) or not (SeriesIdle),
+	// and the largest wall clock − WM_k over the active ones (MaxLagMs).
+	SeriesActive, SeriesIdle uint64
+	MaxLagMs                 int64
 }
 
 const (
@@ -77,6 +83,9 @@ const (
 	cSketchRefused
 	cOpen
 	cWatermark
+	cSeriesActive
+	cSeriesIdle
+	cMaxLag
 	nCounters
 )
 
@@ -128,7 +137,12 @@ type Shard struct {
 	maxOpen   uint16
 	wm        *Watermarks
 	out       Emitter
-	cur       int64  // the shard's view of the pipeline watermark
+	// cur is the watermark the window code judges and fires against: the
+	// shard's view of the pipeline watermark, or in SeriesScope the
+	// watermark of the series at hand (series.go).
+	cur       int64
+	perSeries bool
+	sc        seriesClock
 	view      wmView // this shard's view of the per-source event time
 	b         int64  // OutOfOrder
 
@@ -206,6 +220,10 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 		quant:     d.Quantiles,
 	}
 	s.view.init(len(wm.src))
+	if d.seriesScope() {
+		s.perSeries = true
+		s.sc = newSeriesClock(d.MaxSeries, d.IdleTimeout)
+	}
 	if d.Mode == Final {
 		s.fireDelay = d.AllowedLateness
 	}
@@ -246,7 +264,9 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 // Config returns the shard's configuration with defaults applied.
 func (s *Shard) Config() Config { return s.cfg }
 
-// Watermark returns the shard's view of the pipeline watermark.
+// Watermark returns the shard's view of the pipeline watermark. In
+// SeriesScope it is the watermark of the series last handled: during an
+// Emitter call, that of the series the aggregate or late event belongs to.
 func (s *Shard) Watermark() int64 { return s.cur }
 
 // Process runs a batch through the shard at wall clock nowMs. Per sample:
@@ -255,6 +275,10 @@ func (s *Shard) Watermark() int64 { return s.cur }
 // the watermark, and whatever the new watermark allows fires and purges.
 // batch is not retained or modified.
 func (s *Shard) Process(batch []record.Sample, nowMs int64) {
+	if s.perSeries {
+		s.processSeries(batch, nowMs)
+		return
+	}
 	if s.cfg.InBandWatermarks {
 		s.processInBand(batch, nowMs)
 		return
@@ -335,6 +359,12 @@ func (s *Shard) assign(smp *record.Sample, nowMs int64) {
 // or the wall-clock fallback may have moved it) and fires and purges what
 // it allows. Call it on a ticker when no data arrives.
 func (s *Shard) Advance(nowMs int64) {
+	if s.perSeries {
+		s.idleTick(nowMs)
+		s.scanSeries(nowMs)
+		s.publish()
+		return
+	}
 	if s.cfg.InBandWatermarks {
 		// The watermark arrives only in band (Config.InBandWatermarks).
 		s.publish()
@@ -373,6 +403,7 @@ func (s *Shard) Stats() ShardStats {
 		Purged: c[cPurged], RefusedSeries: c[cRefusedSeries], RefusedField: c[cRefusedField],
 		RefusedSource: c[cRefusedSource], RefusedWindows: c[cRefusedWindows], RefusedTime: c[cRefusedTime],
 		SketchRefused: c[cSketchRefused], OpenSlots: c[cOpen], Watermark: int64(c[cWatermark]),
+		SeriesActive: c[cSeriesActive], SeriesIdle: c[cSeriesIdle], MaxLagMs: int64(c[cMaxLag]),
 	}
 }
 
@@ -380,6 +411,10 @@ func (s *Shard) Stats() ShardStats {
 // call instead of atomics per sample.
 func (s *Shard) publish() {
 	s.c[cWatermark] = uint64(s.cur)
+	if s.perSeries {
+		s.c[cWatermark] = uint64(s.sc.minWM)
+		s.c[cSeriesActive], s.c[cSeriesIdle], s.c[cMaxLag] = uint64(s.sc.active), uint64(s.sc.idleN), uint64(s.sc.maxLagMs)
+	}
 	for i := range s.c {
 		s.pub[i].Store(s.c[i])
 	}

@@ -40,9 +40,19 @@ type step struct {
 	wm   int64    // watermark after, relative to base (checked when != 0 or wmSet)
 }
 
-// runSteps feeds one sample per batch and checks each step's emissions.
+// runSteps feeds one sample per batch and checks each step's emissions,
+// first in SeriesScope (the table has one series, so its watermark is the
+// pipeline's), then in c's own scope, whose shard it returns.
 func runSteps(t *testing.T, c Config, base int64, steps []step) (*Shard, *recorder) {
 	t.Helper()
+	if c.Watermark != SeriesScope && c.TimeMode == EventTime {
+		sc := c
+		sc.Watermark = SeriesScope
+		if sc.IdleTimeout == 0 {
+			sc.IdleTimeout = 1 << 40 // the wall clock stays at 0: never idle
+		}
+		t.Run("series", func(t *testing.T) { runSteps(t, sc, base, steps) })
+	}
 	rec := &recorder{}
 	c.MaxSeries = 4
 	sh, err := NewShard(&c, NewWatermarks(&c), rec)

@@ -1,0 +1,205 @@
+package operators
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/edgeplane/edgeplane/record"
+)
+
+// tableD is WINDOWS.md section D: tumbling 10, B = 2, L = 0, late output
+// on; series b's clock runs 1000 ms ahead of series a's.
+var tableD = []struct {
+	series uint32 // 1 = a, 2 = b
+	t, v   int64
+}{
+	{1, 1, 10}, {2, 1001, 1}, {1, 5, 20}, {1, 12, 5}, {2, 1012, 2}, {1, 8, 7}, {1, 15, 4}, {2, 1003, 3},
+}
+
+type rowWant struct {
+	emit []string
+	late bool
+}
+
+// runTableD feeds table D at wall clock now0 and checks every row.
+func runTableD(t *testing.T, c Config, base, now0 int64, want []rowWant) (*Shard, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	c.MaxSeries = 4
+	sh, err := NewShard(&c, NewWatermarks(&c), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range tableD {
+		sh.Process([]record.Sample{{Series: r.series, Time: base + r.t, Value: float64(r.v), Seq: uint64(i)}}, now0)
+		aggs, late := rec.take()
+		var got []string
+		for j := range aggs {
+			got = append(got, short(&aggs[j], base))
+		}
+		if g, w := strings.Join(got, "; "), strings.Join(want[i].emit, "; "); g != w {
+			t.Errorf("row %d: emitted %q, want %q", i+1, g, w)
+		}
+		if (len(late) == 1) != want[i].late || len(late) > 1 {
+			t.Errorf("row %d: late output %v, want late=%v", i+1, late, want[i].late)
+		}
+	}
+	return sh, rec
+}
+
+func TestTableDSeriesScope(t *testing.T) {
+	const base, now0, idle = 1_700_000_000_000, 5_000, 1_000
+	c := Config{Kind: record.Tumbling, Size: 10, OutOfOrder: 2, Mode: Update, Aggregates: Count | Sum,
+		Watermark: SeriesScope, IdleTimeout: idle}
+	sh, rec := runTableD(t, c, base, now0, []rowWant{
+		{}, {}, {}, {emit: []string{"[0,10) count 2 sum 30 rev 0 late 0 final"}},
+		{emit: []string{"[1000,1010) count 1 sum 1 rev 0 late 0 final"}},
+		{late: true}, {}, {late: true},
+	})
+	if got := sh.SeriesWatermark(1) - base; got != 12 {
+		t.Errorf("WM_a = %d, want 12", got)
+	}
+	if got := sh.SeriesWatermark(2) - base; got != 1009 {
+		t.Errorf("WM_b = %d, want 1009", got)
+	}
+	if st := sh.Stats(); st.Late != 2 {
+		t.Errorf("late = %d, want 2", st.Late)
+	}
+	// a goes quiet: WM_a = 15 + (Δ − I) − 3 reaches 19 at Δ = I + 7.
+	sh.Advance(now0 + idle + 6)
+	if aggs, _ := rec.take(); len(aggs) != 0 {
+		t.Fatalf("Δ = I+6: emitted %v", aggs)
+	}
+	sh.Advance(now0 + idle + 7)
+	aggs, _ := rec.take()
+	if len(aggs) != 1 || short(&aggs[0], base) != "[10,20) count 2 sum 9 rev 0 late 0 final" || aggs[0].Series != 1 {
+		t.Fatalf("Δ = I+7: emitted %v, want [10,20)a count 2 sum 9", aggs)
+	}
+	// At a graceful stop b's open window fires.
+	sh.Flush()
+	aggs, _ = rec.take()
+	if len(aggs) != 1 || short(&aggs[0], base) != "[1010,1020) count 1 sum 2 rev 0 late 0 final" || aggs[0].Series != 2 {
+		t.Fatalf("flush emitted %v, want [1010,1020)b count 1 sum 2", aggs)
+	}
+}
+
+// Once b goes quiet too, its window fires by the wall clock as well:
+// WM_b = 1012 + (Δ − I) − 3 reaches 1019 at Δ = I + 10.
+func TestTableDSeriesScopeBothIdle(t *testing.T) {
+	const base, now0, idle = 0, 5_000, 1_000
+	c := Config{Kind: record.Tumbling, Size: 10, OutOfOrder: 2, Mode: Update, Aggregates: Count | Sum,
+		Watermark: SeriesScope, IdleTimeout: idle}
+	sh, rec := runTableD(t, c, base, now0, []rowWant{
+		{}, {}, {}, {emit: []string{"[0,10) count 2 sum 30 rev 0 late 0 final"}},
+		{emit: []string{"[1000,1010) count 1 sum 1 rev 0 late 0 final"}},
+		{late: true}, {}, {late: true},
+	})
+	sh.Advance(now0 + idle + 9)
+	if aggs, _ := rec.take(); len(aggs) != 1 || aggs[0].Series != 1 {
+		t.Fatalf("Δ = I+9: emitted %v, want a's window only", aggs)
+	}
+	sh.Advance(now0 + idle + 10)
+	aggs, _ := rec.take()
+	if len(aggs) != 1 || short(&aggs[0], base) != "[1010,1020) count 1 sum 2 rev 0 late 0 final" {
+		t.Fatalf("Δ = I+10: emitted %v", aggs)
+	}
+	if st := sh.Stats(); st.OpenSlots != 0 {
+		t.Fatalf("open slots %d after both series closed", st.OpenSlots)
+	}
+	// Nothing open: the wall heap is empty, an idle tick does nothing.
+	if n := len(sh.sc.wall.at); n != 0 {
+		t.Fatalf("wall heap holds %d series with nothing open", n)
+	}
+}
+
+// The same input in pipeline scope, as stated under table D.
+func TestTableDPipelineScope(t *testing.T) {
+	const base, now0 = 1_700_000_000_000, 5_000
+	c := Config{Kind: record.Tumbling, Size: 10, OutOfOrder: 2, Mode: Update, Aggregates: Count | Sum,
+		Watermark: PipelineScope, IdleTimeout: 1_000}
+	sh, rec := runTableD(t, c, base, now0, []rowWant{
+		{}, {emit: []string{"[0,10) count 1 sum 10 rev 0 late 0 final"}},
+		{late: true}, {late: true},
+		{emit: []string{"[1000,1010) count 1 sum 1 rev 0 late 0 final"}},
+		{late: true}, {late: true}, {late: true},
+	})
+	sh.Flush()
+	aggs, _ := rec.take()
+	if len(aggs) != 1 || short(&aggs[0], base) != "[1010,1020) count 1 sum 2 rev 0 late 0 final" {
+		t.Fatalf("flush emitted %v", aggs)
+	}
+}
+
+// The LoRaWAN replay: three devices replay the same 12 minutes of
+// buffered uplinks one after another (one per minute each). In series
+// scope none is late; in pipeline scope the second and third are.
+func TestBacklogReplayOneAfterAnother(t *testing.T) {
+	for _, scope := range []WatermarkScope{SeriesScope, PipelineScope} {
+		t.Run(scope.String(), func(t *testing.T) {
+			c := Config{Kind: record.Tumbling, Size: 60_000, OutOfOrder: 5_000, Mode: Update, Aggregates: Count,
+				Watermark: scope, IdleTimeout: 30_000, MaxSeries: 8}
+			rec := &recorder{}
+			sh, err := NewShard(&c, NewWatermarks(&c), rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const t0 = 1_700_000_000_000
+			now := int64(t0 + 13*60_000)
+			for dev := uint32(0); dev < 3; dev++ {
+				for m := int64(0); m < 24; m++ { // two uplinks a minute
+					sh.Process([]record.Sample{{Series: dev, Time: t0 + m*30_000, Value: 1}}, now)
+					now += 10
+				}
+			}
+			sh.Flush()
+			var counted uint64
+			for _, a := range rec.aggs {
+				counted += a.Count
+			}
+			late := sh.Stats().Late
+			if counted+late != 72 {
+				t.Fatalf("counted %d + late %d, want 72", counted, late)
+			}
+			if scope == SeriesScope && late != 0 {
+				t.Fatalf("series scope: %d of 72 late, want 0", late)
+			}
+			if scope == PipelineScope && late < 40 {
+				t.Fatalf("pipeline scope: %d of 72 late, want the replays of devices 2 and 3 (>= 40)", late)
+			}
+		})
+	}
+}
+
+// A series that goes quiet does not hold back, nor is held by, the others;
+// the gauges count it as idle.
+func TestSeriesScopeGauges(t *testing.T) {
+	c := Config{Kind: record.Tumbling, Size: 1_000, OutOfOrder: 0, Watermark: SeriesScope, IdleTimeout: 5_000, MaxSeries: 8}
+	rec := &recorder{}
+	sh, err := NewShard(&c, NewWatermarks(&c), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.Process([]record.Sample{{Series: 1, Time: 10_000}, {Series: 2, Time: 20_000}}, 100_000)
+	st := sh.Stats()
+	if st.SeriesActive != 2 || st.SeriesIdle != 0 || st.MaxLagMs != 100_000-9_999 || st.Watermark != 9_999 {
+		t.Fatalf("stats %+v", st)
+	}
+	sh.Process([]record.Sample{{Series: 2, Time: 21_000}}, 104_000)
+	sh.Advance(106_000)
+	st = sh.Stats()
+	if st.SeriesActive != 1 || st.SeriesIdle != 1 || st.Watermark != 20_999 {
+		t.Fatalf("stats after series 1 went quiet: %+v", st)
+	}
+}
+
+func TestSeriesScopeNeedsIdleTimeout(t *testing.T) {
+	c := Config{Kind: record.Tumbling, Size: 1_000, Watermark: SeriesScope, MaxSeries: 8}
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "idle_timeout") {
+		t.Fatalf("Validate() = %v, want an idle_timeout error", err)
+	}
+	c.TimeMode = ProcessingTime // one clock for everything: no idle series
+	if err := c.Validate(); err != nil {
+		t.Fatalf("processing time: %v", err)
+	}
+}
