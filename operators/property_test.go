@@ -35,17 +35,21 @@ type refKey struct {
 }
 
 type reference struct {
-	c       Config
-	srcMax  []int64
-	wm      int64
-	aligned map[refKey]map[int64]*refWin // key → window start → window
-	session map[refKey][]*refWin         // sorted by start
-	out     []record.Aggregate
-	late    int
+	c      Config
+	srcMax []int64
+	wm     int64
+	// series scope: per-series maximum and watermark
+	perSeries     bool
+	serMax, serWM map[uint32]int64
+	aligned       map[refKey]map[int64]*refWin // key → window start → window
+	session       map[refKey][]*refWin         // sorted by start
+	out           []record.Aggregate
+	late          int
 }
 
 func newReference(c Config) *reference {
-	r := &reference{c: c.withDefaults(), wm: math.MinInt64, aligned: map[refKey]map[int64]*refWin{}, session: map[refKey][]*refWin{}}
+	r := &reference{c: c.withDefaults(), wm: math.MinInt64, aligned: map[refKey]map[int64]*refWin{}, session: map[refKey][]*refWin{},
+		perSeries: c.Watermark == SeriesScope && c.TimeMode == EventTime, serMax: map[uint32]int64{}, serWM: map[uint32]int64{}}
 	r.srcMax = make([]int64, r.c.Sources)
 	for i := range r.srcMax {
 		r.srcMax[i] = math.MinInt64
@@ -106,7 +110,7 @@ func (r *reference) floorMod(a, m int64) int64 { return ((a % m) + m) % m }
 func (r *reference) process(s record.Sample) {
 	k := refKey{s.Series, s.Field}
 	e := refEvent{s.Time, s.Seq, s.Value}
-	wmBefore := r.wm
+	wmBefore := r.wmOf(s.Series)
 	L := r.c.AllowedLateness
 	if r.c.Kind == record.Session {
 		r.addSession(k, e, wmBefore)
@@ -147,6 +151,16 @@ func (r *reference) process(s record.Sample) {
 				r.emit(k, w, false)
 			}
 		}
+	}
+	if r.perSeries {
+		if m, ok := r.serMax[s.Series]; !ok || s.Time > m {
+			r.serMax[s.Series] = s.Time
+		}
+		if wm := r.serMax[s.Series] - r.c.OutOfOrder - 1; wm > r.wmOf(s.Series) {
+			r.serWM[s.Series] = wm
+			r.fire()
+		}
+		return
 	}
 	if int(s.Source) < len(r.srcMax) && s.Time > r.srcMax[s.Source] {
 		r.srcMax[s.Source] = s.Time
@@ -195,21 +209,34 @@ func (r *reference) addSession(k refKey, e refEvent, wmBefore int64) {
 	}
 }
 
+// wmOf is the watermark series ser's windows follow.
+func (r *reference) wmOf(ser uint32) int64 {
+	if !r.perSeries {
+		return r.wm
+	}
+	if wm, ok := r.serWM[ser]; ok {
+		return wm
+	}
+	return math.MinInt64
+}
+
 func (r *reference) fire() {
 	L := r.c.AllowedLateness
-	due := func(w *refWin) (emit, final, purge bool) {
-		purge = w.end-1+L <= r.wm
+	due := func(k refKey, w *refWin) (emit, final, purge bool) {
+		wm := r.wmOf(k.series)
+		purge = w.end-1+L <= wm
 		if r.c.Mode == Update {
-			return w.dirty && w.end-1 <= r.wm, purge, purge
+			return w.dirty && w.end-1 <= wm, purge, purge
 		}
 		return purge, true, purge
 	}
 	for k, m := range r.aligned {
 		for ws, w := range m {
-			if emit, final, _ := due(w); emit {
+			emit, final, purge := due(k, w)
+			if emit {
 				r.emit(k, w, final)
 			}
-			if w.end-1+L <= r.wm {
+			if purge {
 				delete(m, ws)
 			}
 		}
@@ -217,7 +244,7 @@ func (r *reference) fire() {
 	for k, ws := range r.session {
 		var keepWins []*refWin
 		for _, w := range ws {
-			emit, final, purge := due(w)
+			emit, final, purge := due(k, w)
 			if emit {
 				r.emit(k, w, final)
 			}
@@ -319,6 +346,20 @@ func TestPropertyAgainstReference(t *testing.T) {
 		case record.Session:
 			c.Gap = int64(1 + rng.IntN(8))
 		}
+		// Both scopes; in series scope the series' clocks are offset from
+		// each other (by up to 600 ms: "minutes" at these window sizes)
+		// and one series may replay a backlog.
+		var offset [3]int64
+		replay, replayAt := -1, -1
+		if rng.IntN(2) == 0 {
+			c.Watermark = SeriesScope
+			c.IdleTimeout = 1 << 40 // the wall clock stays at 0
+		}
+		if rng.IntN(2) == 0 {
+			for i := range offset {
+				offset[i] = int64(rng.IntN(600))
+			}
+		}
 		ref := newReference(c)
 		rec := &recorder{}
 		sh, err := NewShard(&c, NewWatermarks(&c), rec)
@@ -326,6 +367,9 @@ func TestPropertyAgainstReference(t *testing.T) {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
 		n := 50 + rng.IntN(300)
+		if rng.IntN(2) == 0 {
+			replay, replayAt = rng.IntN(3), n/2
+		}
 		// Streams start on either side of the epoch and cross it: times
 		// before 1970 follow the same rules (WINDOWS.md rule 3).
 		clock := int64(rng.IntN(90)) - 60
@@ -340,8 +384,15 @@ func TestPropertyAgainstReference(t *testing.T) {
 			case 2:
 				tm -= int64(rng.IntN(40)) // likely late
 			}
+			ser := rng.IntN(3)
+			tm += offset[ser]
+			if ser == replay && i >= replayAt && i < replayAt+n/4 {
+				// The backlog: this series' readings from 60..20 ms back,
+				// in order.
+				tm = clock + offset[ser] - 60 + int64(i-replayAt)*40/int64(max(1, n/4))
+			}
 			s := record.Sample{
-				Series: uint32(rng.IntN(3)), Field: uint16(rng.IntN(2)), Source: uint8(rng.IntN(c.Sources)),
+				Series: uint32(ser), Field: uint16(rng.IntN(2)), Source: uint8(rng.IntN(c.Sources)),
 				Time: tm, Value: float64(rng.IntN(200) - 50), Seq: uint64(i),
 			}
 			ref.process(s)
