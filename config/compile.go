@@ -201,7 +201,10 @@ func compilePipeline(ps *problems, c *Config, i int, sources []*SourcePlan, byNa
 
 	oc, opPaths := operatorOptions(ps, at, p, pp, known)
 	oc.Sources = len(p.From)
-	oc.InBandWatermarks = true
+	// Pipeline scope queues the pipeline watermark into the rings as
+	// markers (pipe.markers); in series scope each shard owns its series'
+	// time and no marker is needed.
+	oc.InBandWatermarks = !oc.SeriesScope()
 	pp.Operators = oc
 	stageErrors(ps, at, oc.Validate(), opPaths)
 
@@ -233,7 +236,7 @@ func operatorOptions(ps *problems, at string, p *Pipeline, pp *PipelinePlan, kno
 		"kind": "window.type", "size": "window.size", "advance": "window.advance", "gap": "window.gap",
 		"offset": "window.offset", "out_of_order": "window.out_of_orderness",
 		"allowed_lateness": "window.allowed_lateness", "mode": "window.emit", "time_mode": "window.time",
-		"idle_timeout": "window.idle_timeout", "max_open_windows": "window.max_open_windows",
+		"idle_timeout": "window.idle_timeout", "max_open_windows": "window.max_open_windows", "watermark": "window.watermark",
 		"aggregates": "aggregates", "quantiles": "aggregates", "max_series": "max_series",
 		"fields": "fields", "shards": "ring.shards",
 	}
@@ -253,6 +256,7 @@ func operatorOptions(ps *problems, at string, p *Pipeline, pp *PipelinePlan, kno
 		OutOfOrder:      w.OutOfOrderness.Ms(),
 		AllowedLateness: w.AllowedLateness.Ms(),
 		IdleTimeout:     w.IdleTimeout.Ms(),
+		Watermark:       w.Watermark,
 		Mode:            w.Emit,
 		TimeMode:        w.Time,
 		Aggregates:      set,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/decode"
+	"github.com/edgeplane/edgeplane/operators"
 )
 
 // window returns base with pipelines[0]'s window replaced (line 16).
@@ -60,6 +61,10 @@ func TestValidateRefusesWhatRunRefused(t *testing.T) {
 			"bad.yaml:9:16: sources[0].mqtt.topics[0]", "with 2 connections every filter must be $share/group/"},
 		{"hold acks on qos 0", strings.Replace(base, "topics: [\"city/#\"]", "topics: [\"city/#\"]\n      qos: 0\n      hold_acks: true", 1),
 			"bad.yaml:11:7: sources[0].mqtt.hold_acks", "needs qos 1"},
+		{"series scope without idle timeout", window("{size: 10s, idle_timeout: 0s}"),
+			"bad.yaml:16:25: pipelines[0].window.idle_timeout", "a series that stops sending would never close its last window"},
+		{"held acks in series scope", strings.Replace(base, "topics: [\"city/#\"]", "topics: [\"city/#\"]\n      hold_acks: true", 1),
+			"bad.yaml:10:7: sources[0].mqtt.hold_acks", "set window.watermark: pipeline on pipelines fed by a hold_acks source"},
 		{"ring capacity", window("{size: 10s}\n    ring: {capacity: -4}"),
 			"bad.yaml:17:12: pipelines[0].ring.capacity", "-4 out of range"},
 	} {
@@ -74,6 +79,33 @@ func TestValidateRefusesWhatRunRefused(t *testing.T) {
 			}
 			t.Fatalf("want a problem like\n  %s\ngot\n  %s", want, strings.Join(got, "\n  "))
 		})
+	}
+}
+
+// TestWatermarkScope: series is the default, and takes no in-band
+// markers; pipeline is kept when asked for.
+func TestWatermarkScope(t *testing.T) {
+	for _, tc := range []struct {
+		w      string
+		scope  operators.WatermarkScope
+		inBand bool
+	}{
+		{"{size: 10s}", operators.SeriesScope, false},
+		{"{size: 10s, watermark: series}", operators.SeriesScope, false},
+		{"{size: 10s, watermark: pipeline}", operators.PipelineScope, true},
+	} {
+		c, err := config.LoadBytes("w.yaml", []byte(window(tc.w)), noEnv)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.w, err)
+		}
+		cc, err := config.Compile(c)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.w, err)
+		}
+		oc := cc.Pipelines[0].Operators
+		if oc.Watermark != tc.scope || oc.InBandWatermarks != tc.inBand {
+			t.Errorf("%s: scope %v, in-band markers %v; want %v, %v", tc.w, oc.Watermark, oc.InBandWatermarks, tc.scope, tc.inBand)
+		}
 	}
 }
 

@@ -412,7 +412,13 @@ type Window struct {
 	Emit operators.EmitMode `yaml:"emit"`
 	// Time is event (default) or processing.
 	Time operators.TimeMode `yaml:"time"`
-	// IdleTimeout marks a silent source idle. Default 30s.
+	// Watermark is whose event time closes windows: series (default),
+	// each series by its own clock (WINDOWS.md D), or pipeline, one
+	// watermark for the pipeline (per-source maxima, the lowest over
+	// sources that are not idle).
+	Watermark operators.WatermarkScope `yaml:"watermark"`
+	// IdleTimeout marks a silent source (pipeline scope) or series (series
+	// scope) idle: its watermark then follows the wall clock. Default 30s.
 	IdleTimeout Duration `yaml:"idle_timeout"`
 	// MaxOpenWindows per series and field. Default 16.
 	MaxOpenWindows int `yaml:"max_open_windows"`

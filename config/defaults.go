@@ -38,6 +38,8 @@ const (
 	DefaultWindowSize      = time.Minute
 	DefaultOutOfOrderness  = 5 * time.Second
 	DefaultIdleTimeout     = 30 * time.Second
+	// DefaultWatermarkScope is window.watermark's default: per-series time.
+	DefaultWatermarkScope = operators.SeriesScope
 	DefaultMaxOpenWindows  = 16
 	DefaultMaxSeries       = 10000
 	DefaultRingCapacity    = 8192
@@ -125,6 +127,9 @@ func (c *Config) ApplyDefaults(hostname string) {
 			dur(d, at+".window.out_of_orderness", &w.OutOfOrderness, DefaultOutOfOrderness)
 		}
 		dur(d, at+".window.idle_timeout", &w.IdleTimeout, DefaultIdleTimeout)
+		if d.unset(at+".window.watermark", w.Watermark == operators.PipelineScope) {
+			w.Watermark = DefaultWatermarkScope
+		}
 		num(d, at+".window.max_open_windows", &w.MaxOpenWindows, DefaultMaxOpenWindows)
 		if !c.Has(at+".aggregates") && len(p.Aggregates) == 0 {
 			p.Aggregates = append([]string(nil), DefaultAggregates...)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/ingest"
+	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/record"
 	"github.com/edgeplane/edgeplane/sink"
 )
@@ -158,8 +159,14 @@ func (c *Config) validateSource(ps *problems, i int, names map[string]bool) {
 		checkTLS(ps, at+".mqtt.tls", &m.TLS)
 		if m.HoldAcks {
 			for _, p := range c.Pipelines {
-				if slices.Contains(p.From, s.Name) && p.Window.Type == record.Session {
+				if !slices.Contains(p.From, s.Name) {
+					continue
+				}
+				if p.Window.Type == record.Session {
 					ps.add(at+".mqtt.hold_acks", "pipeline %s uses session windows, whose end is not known when a reading arrives; held acks need tumbling or hopping windows", p.Name)
+				}
+				if p.Window.Watermark == operators.SeriesScope && p.Window.Time == operators.EventTime {
+					ps.add(at+".mqtt.hold_acks", "pipeline %s has window.watermark: series; held acks release the broker's in-order acks, and drop redeliveries after a restart, by one stored watermark per pipeline — per-series time would need every series' stored watermark written to disk at each ack; set window.watermark: pipeline on pipelines fed by a hold_acks source", p.Name)
 				}
 			}
 		}

@@ -256,9 +256,13 @@ func (g *Gateway) brokers() []string {
 
 // startPipe starts a pipeline's shard goroutines and its marker loop.
 func (g *Gateway) startPipe(p *pipe) {
-	mctx, cancel := context.WithCancel(context.Background())
-	p.mkCancel, p.mkDone = cancel, make(chan struct{})
-	go p.markers(mctx, p.mkDone)
+	if p.plan.Operators.InBandWatermarks {
+		// Pipeline scope: the marker loop queues the watermark into the
+		// rings. In series scope each shard keeps its series' time.
+		mctx, cancel := context.WithCancel(context.Background())
+		p.mkCancel, p.mkDone = cancel, make(chan struct{})
+		go p.markers(mctx, p.mkDone)
+	}
 	for _, s := range p.shards {
 		wo := p.plan.Writer
 		wo.Logger = g.log

@@ -47,7 +47,7 @@ sources:
 pipelines:
   - name: air2s
     from: [air]
-    window: {type: tumbling, size: 2s, out_of_orderness: 500ms}
+    window: {type: tumbling, size: 2s, out_of_orderness: 500ms, watermark: pipeline}
     aggregates: [count, sum]
     ring: {shards: 2}
     to: {topic: test.held}

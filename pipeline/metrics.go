@@ -128,8 +128,10 @@ func (m *gatewayMetrics) rebuild() {
 			return s.RefusedSeries + s.RefusedWindows
 		})
 		ga("edgeplane_operators_open_windows", l, "Window (or pane) slots in use in the pipeline's shards.", func() float64 { return float64(p.shardStats().OpenSlots) })
-		ga("edgeplane_operators_watermark_seconds", l, "The pipeline's watermark (event time), in seconds since the Unix epoch.", func() float64 { return float64(p.shardStats().Watermark) / 1e3 })
-		ga("edgeplane_pipeline_watermark_lag_seconds", l, "Wall clock minus the pipeline's current watermark, in seconds; NaN before the pipeline's first watermark.", func() float64 { return p.watermarkLag(time.Now()) })
+		ga("edgeplane_operators_watermark_seconds", l, "The pipeline's watermark (event time), in seconds since the Unix epoch; in series scope the lowest watermark of the series that are not idle.", func() float64 { return float64(p.shardStats().Watermark) / 1e3 })
+		ga("edgeplane_pipeline_watermark_lag_seconds", l, "Wall clock minus the pipeline's current watermark, in seconds; in series scope the largest lag over the series that are not idle. NaN before there is one.", func() float64 { return p.watermarkLag(time.Now()) })
+		ga("edgeplane_pipeline_series_idle", l, "Series scope: series with data that sent nothing for window.idle_timeout (their watermark follows the wall clock).", func() float64 { return float64(p.shardStats().SeriesIdle) })
+		ga("edgeplane_pipeline_series_active", l, "Series scope: series that sent within window.idle_timeout.", func() float64 { return float64(p.shardStats().SeriesActive) })
 		c("edgeplane_sink_aggregates_buffered_total", l, "Aggregates of the pipeline acknowledged into the JetStream buffer.", p.wstats.Aggregates.Load)
 		c("edgeplane_sink_frames_buffered_total", l, "Frames of the pipeline acknowledged into the JetStream buffer.", p.wstats.Frames.Load)
 		c("edgeplane_sink_publish_retries_total", l, "JetStream publish attempts of the pipeline that failed and were retried.", p.wstats.Retries.Load)

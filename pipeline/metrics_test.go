@@ -40,12 +40,12 @@ sources:
 pipelines:
   - name: air1s
     from: [air]
-    window: {type: tumbling, size: 1s, out_of_orderness: 1s}
+    window: {type: tumbling, size: 1s, out_of_orderness: 1s, idle_timeout: 1s}
     aggregates: [count, mean]
     to: {topic: test.metrics.air}
   - name: noise1s
     from: [noise]
-    window: {type: tumbling, size: 1s, out_of_orderness: 1s}
+    window: {type: tumbling, size: 1s, out_of_orderness: 1s, idle_timeout: 1s}
     aggregates: [max]
     to: {topic: test.metrics.noise}
 `
@@ -67,7 +67,9 @@ func TestMetricsExposition(t *testing.T) {
 		publish(t, pub, "city/d1/"+kind+"/s2", fmt.Sprintf(`{"ts":%d,"%s":11}`, t0+20000, field))
 	}
 	testenv.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
-		if s := g.Snapshot(); s.KafkaRecords < 2 || s.Rejected < 2 {
+		// Series scope: each sensor's window closes idle_timeout after its
+		// reading, by the wall clock.
+		if s := g.Snapshot(); s.KafkaRecords < 4 || s.Rejected < 2 {
 			return fmt.Errorf("aggregates not in Kafka yet: %+v", s)
 		}
 		return nil
@@ -97,7 +99,8 @@ func TestMetricsExposition(t *testing.T) {
 			`edgeplane_ingest_messages_total{source="air"} 3`,
 			`edgeplane_ingest_messages_total{source="noise"} 3`,
 			`edgeplane_ingest_rejected_total{source="noise",reason="malformed"} 1`,
-			`edgeplane_operators_windows_fired_total{pipeline="noise1s"} 1`,
+			`edgeplane_operators_windows_fired_total{pipeline="noise1s"} 2`,
+			`edgeplane_pipeline_series_idle{pipeline="noise1s"} 2`,
 			`edgeplane_sink_kafka_errors_total{type="timeout"} 0`,
 			"# TYPE edgeplane_sink_latency_seconds histogram",
 			"# TYPE go_gc_duration_seconds summary",

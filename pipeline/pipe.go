@@ -161,8 +161,17 @@ func (p *pipe) logLate(smp *record.Sample, wm, nowMs int64) {
 // watermarkLag is the wall clock now minus the pipeline's current
 // watermark, in seconds, or NaN before the pipeline has a watermark (no
 // reading yet, and no idle fallback): the value of
-// edgeplane_pipeline_watermark_lag_seconds.
+// edgeplane_pipeline_watermark_lag_seconds. In series scope it is the
+// largest lag over the series that are not idle (NaN when none is), as the
+// shards last counted it (about once a second).
 func (p *pipe) watermarkLag(now time.Time) float64 {
+	if p.plan.Operators.SeriesScope() {
+		st := p.shardStats()
+		if st.SeriesActive == 0 {
+			return math.NaN()
+		}
+		return float64(st.MaxLagMs) / 1e3
+	}
 	wm := p.wm.Load()
 	if wm == operators.NoWatermark {
 		return math.NaN()
@@ -310,6 +319,9 @@ func (p *pipe) deliver(ctx context.Context, src int, b *decode.Batch) (release i
 // every ring.
 func (p *pipe) flush(ctx context.Context, src int, h *ring.Producer[record.Sample], ss []record.Sample, now int64) {
 	p.push(ctx, h, ss)
+	if !p.plan.Operators.InBandWatermarks {
+		return // series scope: the shards keep the series' time
+	}
 	maxT := ss[0].Time
 	for k := 1; k < len(ss); k++ {
 		maxT = max(maxT, ss[k].Time)
@@ -436,6 +448,9 @@ func (p *pipe) shardStats() operators.ShardStats {
 		t.RefusedSeries += st.RefusedSeries
 		t.RefusedWindows += st.RefusedWindows
 		t.OpenSlots += st.OpenSlots
+		t.SeriesActive += st.SeriesActive
+		t.SeriesIdle += st.SeriesIdle
+		t.MaxLagMs = max(t.MaxLagMs, st.MaxLagMs)
 		if t.Watermark == 0 || st.Watermark < t.Watermark {
 			t.Watermark = st.Watermark
 		}
