@@ -40,10 +40,10 @@ const (
 	DefaultIdleTimeout     = 30 * time.Second
 	// DefaultWatermarkScope is window.watermark's default: per-series time.
 	DefaultWatermarkScope = operators.SeriesScope
-	DefaultMaxOpenWindows  = 16
-	DefaultMaxSeries       = 10000
-	DefaultRingCapacity    = 8192
-	DefaultShards          = 1
+	DefaultMaxOpenWindows = 16
+	DefaultMaxSeries      = 10000
+	DefaultRingCapacity   = 8192
+	DefaultShards         = 1
 )
 
 // DefaultAggregates is the aggregate list of a pipeline that names none.
