@@ -518,11 +518,18 @@ func (c *Config) Release(t int64) int64 {
 }
 
 // Spec identifies what defines the windows of c — kind, size, advance,
-// gap, offset, lateness and emit mode — as a short stable string: state
-// persisted for one layout (held acks' stored watermark) is not read
-// back for another.
+// gap, offset, lateness, emit mode and, when it is series, the watermark
+// scope — as a short stable string: state persisted for one layout (held
+// acks' stored watermark) is not read back for another, and aggregate ids
+// hash it, so a changed window definition never reuses an id for other
+// content. (The pipeline scope adds nothing, so strings written before
+// scopes existed stay valid.)
 func (c *Config) Spec() string {
 	d := c.withDefaults()
-	return fmt.Sprintf("v1 %s size=%d advance=%d gap=%d offset=%d lateness=%d emit=%s",
+	s := fmt.Sprintf("v1 %s size=%d advance=%d gap=%d offset=%d lateness=%d emit=%s",
 		d.Kind, d.Size, d.Advance, d.Gap, d.Offset, d.AllowedLateness, d.Mode)
+	if d.seriesScope() {
+		s += " watermark=series"
+	}
+	return s
 }

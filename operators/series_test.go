@@ -203,3 +203,37 @@ func TestSeriesScopeNeedsIdleTimeout(t *testing.T) {
 		t.Fatalf("processing time: %v", err)
 	}
 }
+
+// Bug 4 of issue 15: session gap 1 s, B = 1 ms, L = 0, update; readings
+// at 0, 1500, 600, 0. [0,1000) fires as revision 0 and is purged; the
+// later readings rebuild a session starting at 0, which must come out
+// under a higher revision, not as a second revision 0.
+func TestSessionRebuiltAtPurgedStart(t *testing.T) {
+	const base = 1_700_000_000_000
+	c := Config{Kind: record.Session, Gap: 1000, OutOfOrder: 1, Aggregates: Count | Sum}
+	sh, rec := runSteps(t, c, base, []step{
+		{t: 0, v: 1},
+		{t: 1500, v: 1, want: []string{"[0,1000) count 1 sum 1 rev 0 late 0 final"}},
+		{t: 600, v: 1},
+		{t: 0, v: 1},
+	})
+	sh.Flush()
+	aggs, _ := rec.take()
+	if len(aggs) != 1 || short(&aggs[0], base) != "[0,2500) count 3 sum 3 rev 1 late 0 final" {
+		t.Fatalf("flush emitted %v, want [0,2500) count 3 rev 1", brief(aggs))
+	}
+}
+
+// A late event that moves the start of an emitted session retracts the old
+// id in the same firing that emits the session under its new id.
+func TestSessionStartMovedRetracts(t *testing.T) {
+	c := Config{Kind: record.Session, Gap: 5, AllowedLateness: 20, Aggregates: Count | Sum}
+	sh, _ := runSteps(t, c, 0, []step{
+		{t: 10, v: 1},
+		{t: 30, v: 2, want: []string{"[10,15) count 1 sum 1 rev 0 late 0"}},
+		{t: 7, v: 4, want: []string{"[10,15) retracted rev 1", "[7,15) count 2 sum 5 rev 0 late 1"}},
+	})
+	if st := sh.Stats(); st.Retracted != 1 {
+		t.Fatalf("retracted %d, want 1", st.Retracted)
+	}
+}

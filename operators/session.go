@@ -24,6 +24,10 @@ import "github.com/edgeplane/edgeplane/record"
 
 func (s *Shard) addSession(smp *record.Sample, key int32) {
 	t := smp.Time
+	if s.purgedRefuses(key, t) {
+		s.late(smp) // rules R1, R2 (session_ids.go)
+		return
+	}
 	ns, ne := t, t+s.gap
 	k := &s.keys[key]
 	// Walk from the tail: skip sessions after the new window, collect the
@@ -57,6 +61,7 @@ func (s *Shard) addSession(smp *record.Sample, key int32) {
 		}
 		w := &s.slots[target]
 		w.start, w.end = ns, ne
+		w.fires = s.revisionFor(key, ns)
 		s.insertAfter(key, p, target)
 		w.acc.add(smp.Value, t, smp.Seq, s.set)
 		if w.sk >= 0 {
@@ -64,6 +69,9 @@ func (s *Shard) addSession(smp *record.Sample, key int32) {
 		}
 	} else {
 		target = first
+		if ns < s.slots[first].start || first != last {
+			s.retractMoved(first, last, min(ns, s.slots[first].start))
+		}
 		if first == last {
 			w := &s.slots[target]
 			w.acc.add(smp.Value, t, smp.Seq, s.set)
@@ -74,7 +82,11 @@ func (s *Shard) addSession(smp *record.Sample, key int32) {
 			s.mergeRun(first, last, smp)
 		}
 		w := &s.slots[target]
-		w.start = min(w.start, ns)
+		if ns < w.start {
+			// A new start is a new id: its revisions start afresh.
+			w.start = ns
+			w.fires = s.revisionFor(key, ns)
+		}
 		w.end = max(w.end, ne)
 	}
 	w := &s.slots[target]
@@ -89,8 +101,26 @@ func (s *Shard) addSession(smp *record.Sample, key int32) {
 	s.scheduleSession(target)
 }
 
+// retractMoved queues, on first, the retraction of every emitted session
+// of the run first..last whose id the merge ends (its start is not
+// newStart).
+func (s *Shard) retractMoved(first, last int32, newStart int64) {
+	for i := first; ; i = s.slots[i].next {
+		w := &s.slots[i]
+		if w.fires > 0 && w.start != newStart {
+			s.retractInto(first, w)
+			s.slots[first].retIn = true
+		}
+		if i == last {
+			return
+		}
+	}
+}
+
 // mergeRun merges the sessions first..last (list order) and the event smp
 // into first, joining accumulators in time order, and frees the others.
+// first keeps its revisions (its id is the merged session's unless the
+// event moves the start, which the caller handles).
 func (s *Shard) mergeRun(first, last int32, smp *record.Sample) {
 	a := &s.scratch
 	a.reset()
@@ -105,7 +135,7 @@ func (s *Shard) mergeRun(first, last int32, smp *record.Sample) {
 		a.merge(&w.acc, s.set)
 		if i != first {
 			tw.late += w.late
-			tw.fires = max(tw.fires, w.fires)
+			tw.retIn = tw.retIn || w.retIn
 			tw.end = max(tw.end, w.end)
 			if w.sk >= 0 {
 				if tw.sk < 0 {
@@ -130,6 +160,7 @@ func (s *Shard) mergeRun(first, last int32, smp *record.Sample) {
 	for i := tw.next; ; {
 		next := s.slots[i].next
 		s.timers.remove(i)
+		s.moveRetractions(i, first)
 		s.freeSlot(i)
 		s.c[cPurged]-- // merged away, not purged
 		if i == last {
@@ -140,6 +171,7 @@ func (s *Shard) mergeRun(first, last int32, smp *record.Sample) {
 }
 
 func (s *Shard) emitSession(i int32, final bool) {
+	s.flushRetractions(i) // in the same firing, before the new id
 	w := &s.slots[i]
 	var sk *Sketch
 	if w.sk >= 0 {
@@ -173,6 +205,7 @@ func (s *Shard) onSessionTimer(i int32) {
 	}
 	if purge {
 		s.timers.remove(i)
+		s.rememberPurge(i)
 		s.freeSlot(i)
 		return
 	}
@@ -187,6 +220,7 @@ func (s *Shard) flushSessions() {
 			i := k.head
 			s.emitSession(i, true)
 			s.timers.remove(i)
+			s.rememberPurge(i)
 			s.freeSlot(i)
 		}
 	}

@@ -36,6 +36,9 @@ type ShardStats struct {
 	// them that were re-firings (Revision > 0).
 	Emitted uint64
 	Refired uint64
+	// Retracted counts session ids retracted (record.AggRetracted records
+	// passed to Emitter.Emit, not counted in Emitted).
+	Retracted uint64
 	// Purged counts window (or pane) state slots released.
 	Purged uint64
 	// RefusedSeries: series id >= MaxSeries. RefusedField: field id >=
@@ -83,6 +86,7 @@ const (
 	cSketchRefused
 	cOpen
 	cWatermark
+	cRetracted
 	cSeriesActive
 	cSeriesIdle
 	cMaxLag
@@ -108,6 +112,9 @@ type slot struct {
 	late  uint32
 	fires uint32
 	dirty bool // sessions: changed since the last emission
+	// retIn (sessions): an id retracted into this session lies inside
+	// its span (session_ids.go).
+	retIn bool
 }
 
 // keyState is the per-(series, field) state: a list of slots sorted by
@@ -170,6 +177,11 @@ type Shard struct {
 	scratchSk Sketch
 	agg       record.Aggregate
 	lateBuf   record.Sample
+
+	// Sessions (session_ids.go): per key, the span of the latest purged
+	// session; the retractions waiting for their session's next firing.
+	purged []purgedSpan
+	rets   []retraction
 
 	c   [nCounters]uint64
 	pub [nCounters]atomic.Uint64
@@ -242,6 +254,8 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 	}
 	if d.Kind == record.Session {
 		s.timers = newTimerHeap(len(s.slots))
+		s.purged = make([]purgedSpan, keys)
+		s.rets = make([]retraction, 0, maxPendingRetractions)
 	} else {
 		s.pane = gcd(d.Size, d.Advance)
 		s.sizeR = s.size % s.adv
@@ -399,7 +413,7 @@ func (s *Shard) Stats() ShardStats {
 	}
 	return ShardStats{
 		SamplesIn: c[cIn], Filtered: c[cFiltered], Deduped: c[cDeduped], Deadbanded: c[cDeadbanded],
-		Late: c[cLate], LateAccepted: c[cLateAccepted], Emitted: c[cEmitted], Refired: c[cRefired],
+		Late: c[cLate], LateAccepted: c[cLateAccepted], Emitted: c[cEmitted], Refired: c[cRefired], Retracted: c[cRetracted],
 		Purged: c[cPurged], RefusedSeries: c[cRefusedSeries], RefusedField: c[cRefusedField],
 		RefusedSource: c[cRefusedSource], RefusedWindows: c[cRefusedWindows], RefusedTime: c[cRefusedTime],
 		SketchRefused: c[cSketchRefused], OpenSlots: c[cOpen], Watermark: int64(c[cWatermark]),

@@ -206,8 +206,9 @@ func TestSessionLateMergeRefires(t *testing.T) {
 		{t: 10, v: 1},
 		{t: 18, v: 2, want: []string{"[10,15) count 1 sum 1 rev 0 late 0"}},
 		{t: 30, v: 4, want: []string{"[18,23) count 1 sum 2 rev 0 late 0"}},
-		// [14,19) touches both: merged [10,23), behind the WM (29): re-fire.
-		{t: 14, v: 8, want: []string{"[10,23) count 3 sum 11 rev 1 late 1"}},
+		// [14,19) touches both: merged [10,23), behind the WM (29): re-fire
+		// under id(10), and retract id(18) in the same firing.
+		{t: 14, v: 8, want: []string{"[18,23) retracted rev 1", "[10,23) count 3 sum 11 rev 1 late 1"}},
 		{t: 40, v: 0, want: []string{"[30,35) count 1 sum 4 rev 0 late 0"}},
 	})
 }

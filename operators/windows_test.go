@@ -26,6 +26,9 @@ func (r *recorder) take() (aggs []record.Aggregate, late []record.Sample) {
 // short renders an emission as in WINDOWS.md, relative to base:
 // "[0,10) count 2 sum 30 rev 0 late 0 final".
 func short(a *record.Aggregate, base int64) string {
+	if a.Flags&record.AggRetracted != 0 {
+		return fmt.Sprintf("[%d,%d) retracted rev %d", a.Start-base, a.End-base, a.Revision)
+	}
 	s := fmt.Sprintf("[%d,%d) count %d sum %g rev %d late %d", a.Start-base, a.End-base, a.Count, a.Sum, a.Revision, a.Late)
 	if a.Flags&record.AggFinal != 0 {
 		s += " final"
