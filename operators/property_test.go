@@ -48,12 +48,12 @@ type reference struct {
 	serMax, serWM map[uint32]int64
 	// ids: every id (window start) ever emitted per key, with its next
 	// revision; spans: sessions' purged-span memory.
-	revs  map[refKey]map[int64]uint32
-	spans map[refKey]*refSpan
-	aligned       map[refKey]map[int64]*refWin // key → window start → window
-	session       map[refKey][]*refWin         // sorted by start
-	out           []record.Aggregate
-	late          int
+	revs    map[refKey]map[int64]uint32
+	spans   map[refKey]*refSpan
+	aligned map[refKey]map[int64]*refWin // key → window start → window
+	session map[refKey][]*refWin         // sorted by start
+	out     []record.Aggregate
+	late    int
 }
 
 func newReference(c Config) *reference {
