@@ -104,7 +104,7 @@ func (w *LateWriter) Add(ctx context.Context, s *record.Sample, nowMs int64) err
 	}
 	w.id = AppendLateID(w.id[:0], &w.who, s)
 	w.value = AppendLateJSON(w.value[:0], s, w.id, &w.who, nowMs)
-	w.fb.appendRecord(stringBytes(w.who.Series), w.value, w.id, 0, nowMs)
+	w.fb.appendRecord(stringBytes(w.who.Series), w.value, w.id, 0, nowMs, false)
 	if w.fb.n >= w.opts.MaxRecords || w.fb.size() >= w.opts.MaxBytes {
 		return w.Flush(ctx)
 	}
