@@ -113,8 +113,11 @@ func (w *LateWriter) Add(ctx context.Context, s *record.Sample, nowMs int64) err
 
 // AppendLateID appends the id of late event s: the id of the window of
 // its series and field starting at its time, '-', its arrival sequence.
+// A late event is a reading, not a window: who.Window is not hashed.
 func AppendLateID(dst []byte, who *Identity, s *record.Sample) []byte {
-	dst = AppendID(dst, who, s.Time)
+	reading := *who
+	reading.Window = ""
+	dst = AppendID(dst, &reading, s.Time)
 	dst = append(dst, '-')
 	return strconv.AppendUint(dst, s.Seq, 10)
 }
