@@ -15,8 +15,9 @@ import (
 type RecordFormat uint8
 
 const (
-	// RecordJSON sends one record per aggregate: key = series key, value
-	// = flat JSON (AppendJSON), headers id, revision, gateway, schema.
+	// RecordJSON sends one record per aggregate: key = series key or
+	// aggregate id (RecordKey), value = flat JSON (AppendJSON) or null
+	// (a tombstone), headers id, revision, gateway, schema.
 	RecordJSON RecordFormat = iota
 	// RecordCompact sends one record per frame holding many aggregates
 	// in package compact's columnar layout: key = gateway id, headers
