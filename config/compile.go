@@ -218,8 +218,9 @@ func compilePipeline(ps *problems, c *Config, i int, sources []*SourcePlan, byNa
 	}
 
 	pp.Writer = sink.WriterOptions{Gateway: c.Gateway.ID, Pipeline: p.Name, Topic: p.To.Topic,
-		Columns: columns(oc.Aggregates), Format: p.To.Format, Compression: p.To.Compression}
-	stageErrors(ps, at+".to", pp.Writer.Validate(), map[string]string{"topic": "topic", "format": "format", "compression": "compression"})
+		Columns: columns(oc.Aggregates), Format: p.To.Format, Key: p.To.Key, Compression: p.To.Compression,
+		WindowSpec: oc.Spec()}
+	stageErrors(ps, at+".to", pp.Writer.Validate(), map[string]string{"topic": "topic", "format": "format", "key": "key", "compression": "compression"})
 	if p.To.LateTopic != "" {
 		pp.Late = &sink.LateWriterOptions{Gateway: c.Gateway.ID, Pipeline: p.Name, Topic: p.To.LateTopic}
 		stageErrors(ps, at+".to", pp.Late.Validate(), map[string]string{"topic": "late_topic"})

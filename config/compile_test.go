@@ -11,6 +11,7 @@ import (
 	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/decode"
 	"github.com/edgeplane/edgeplane/operators"
+	"github.com/edgeplane/edgeplane/sink"
 )
 
 // window returns base with pipelines[0]'s window replaced (line 16).
@@ -55,6 +56,10 @@ func TestValidateRefusesWhatRunRefused(t *testing.T) {
 			"bad.yaml:2:3: gateway.id", "packaged placeholder"},
 		{"record compression on json", window("{size: 10s}\n    to: {compression: zstd}"),
 			"bad.yaml:17:10: pipelines[0].to.compression", "only the compact format takes a compression"},
+		{"key id on compact", window("{size: 10s}\n    to: {format: compact, key: id}"),
+			"bad.yaml:17:27: pipelines[0].to.key", "key: id needs format: json"},
+		{"unknown key", window("{size: 10s}\n    to: {key: window}"),
+			"bad.yaml:17:15: pipelines[0].to.key", "series"},
 		{"explicit zero keep-alive", strings.Replace(base, "topics: [\"city/#\"]", "topics: [\"city/#\"]\n      keep_alive: 0", 1),
 			"bad.yaml:10:7: sources[0].mqtt.keep_alive", "0 is not a valid keep_alive (leave the option out for its default)"},
 		{"connections without shared subscriptions", strings.Replace(base, "topics: [\"city/#\"]", "topics: [\"city/#\"]\n      connections: 2", 1),
@@ -106,6 +111,33 @@ func TestWatermarkScope(t *testing.T) {
 		if oc.Watermark != tc.scope || oc.InBandWatermarks != tc.inBand {
 			t.Errorf("%s: scope %v, in-band markers %v; want %v, %v", tc.w, oc.Watermark, oc.InBandWatermarks, tc.scope, tc.inBand)
 		}
+	}
+}
+
+// TestWriterOptions: to.key and the window definition reach the writer;
+// key defaults to series.
+func TestWriterOptions(t *testing.T) {
+	compile := func(src string) *config.PipelinePlan {
+		t.Helper()
+		c, err := config.LoadBytes("b.yaml", []byte(src), noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := config.Compile(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan.Pipelines[0]
+	}
+	pp := compile(base)
+	if pp.Writer.Key != sink.KeySeries || pp.Writer.WindowSpec != pp.Operators.Spec() || !strings.Contains(pp.Writer.WindowSpec, "size=10000") {
+		t.Fatalf("default: key %v, window spec %q (operators %q)", pp.Writer.Key, pp.Writer.WindowSpec, pp.Operators.Spec())
+	}
+	if pp := compile(window("{size: 10s}\n    to: {key: id}")); pp.Writer.Key != sink.KeyID {
+		t.Fatalf("key: id compiled to %v", pp.Writer.Key)
+	}
+	if pp4 := compile(window("{size: 4s}")); pp4.Writer.WindowSpec == pp.Writer.WindowSpec {
+		t.Fatalf("sizes 10s and 4s share the window spec %q", pp.Writer.WindowSpec)
 	}
 }
 

@@ -442,6 +442,12 @@ type Output struct {
 	// aggregates per record in a columnar binary layout; edgeplane decode
 	// turns it back into JSON lines).
 	Format sink.RecordFormat `yaml:"format"`
+	// Key is what keys the json format's records: series (default: the
+	// series key, so one series' windows stay in order in one partition)
+	// or id (the aggregate id, for compacted topics and upsert consumers;
+	// a retracted session id is then a tombstone, a null value). compact
+	// records are keyed by gateway and take only series.
+	Key sink.RecordKey `yaml:"key"`
 	// Compression of compact records: zstd (default), s2 or none.
 	Compression string `yaml:"compression"`
 	// LateTopic receives late events as JSON when set.

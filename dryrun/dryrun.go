@@ -46,6 +46,7 @@ type pipeRun struct {
 	r      *Runner
 	buf    []byte
 	id     []byte
+	rec    sink.JSONRecord
 	now    int64
 }
 
@@ -89,7 +90,8 @@ type Record struct {
 	Topic    string
 	Key      string
 	Late     bool
-	Value    []byte
+	// Value is nil for a tombstone (a retraction keyed by id).
+	Value []byte
 }
 
 // New returns a Runner over a compiled configuration.
@@ -121,7 +123,7 @@ func New(plan *config.Compiled, o Options) (*Runner, error) {
 			continue
 		}
 		p := &pipeRun{plan: pp, idx: idx, series: record.NewSeriesTable(pp.Config.MaxSeries), r: r,
-			who:  sink.Identity{Gateway: plan.Config.Gateway.ID, Pipeline: pp.Config.Name},
+			who:  sink.Identity{Gateway: plan.Config.Gateway.ID, Pipeline: pp.Config.Name, Window: pp.Writer.WindowSpec},
 			late: pp.Late != nil}
 		// One shard that derives the watermark from the samples it sees,
 		// in arrival order: WINDOWS.md's sequential semantics, which the
@@ -260,10 +262,9 @@ func (p *pipeRun) Emit(a *record.Aggregate) {
 	}
 	p.who.Series = p.series.Key(a.Series)
 	p.who.Field = p.plan.Fields[a.Field]
-	p.id = sink.AppendID(p.id[:0], &p.who, a.Start)
-	p.buf = sink.AppendJSON(p.buf[:0], a, p.id, &p.who, p.plan.Writer.Columns)
-	p.r.out = append(p.r.out, Record{Pipeline: p.plan.Config.Name, Topic: p.plan.Writer.Topic, Key: p.who.Series,
-		Value: slices.Clone(p.buf)})
+	p.rec.Encode(a, &p.who, p.plan.Writer.Columns, p.plan.Writer.Key)
+	p.r.out = append(p.r.out, Record{Pipeline: p.plan.Config.Name, Topic: p.plan.Writer.Topic, Key: string(p.rec.Key),
+		Value: slices.Clone(p.rec.Value)})
 }
 
 // Late implements operators.Emitter: a late reading becomes a record of

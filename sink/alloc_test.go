@@ -36,6 +36,18 @@ func TestAllocs(t *testing.T) {
 	big := sink.WriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "t", Columns: cols, MaxRecords: 1 << 30, MaxBytes: 1 << 30}
 	jw := sink.NewWriter(nil, big, keys, fields, new(sink.WriterStats))
 	f("Writer.Add json", 0, func(i int) { _ = jw.Add(ctx, &aggs[i%len(aggs)], 1) })
+	// Keyed by id, with every fourth aggregate a retraction (a tombstone).
+	idOpts := big
+	idOpts.Key, idOpts.WindowSpec = sink.KeyID, "v1 session size=0 advance=0 gap=30000 offset=0 lateness=0 emit=update"
+	iw := sink.NewWriter(nil, idOpts, keys, fields, new(sink.WriterStats))
+	retracted := make([]record.Aggregate, len(aggs))
+	for i := range aggs {
+		retracted[i] = aggs[i]
+		if i%4 == 0 {
+			retracted[i] = retraction(aggs[i], 1)
+		}
+	}
+	f("Writer.Add json key id, retractions", 0, func(i int) { _ = iw.Add(ctx, &retracted[i%len(retracted)], 1) })
 	big.Format = sink.RecordCompact
 	cw := sink.NewWriter(nil, big, keys, fields, new(sink.WriterStats))
 	f("Writer.Add compact", 0, func(i int) { _ = cw.Add(ctx, &aggs[i%len(aggs)], 1) })

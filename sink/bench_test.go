@@ -34,12 +34,17 @@ func benchAggs(n int) []record.Aggregate {
 
 // BenchmarkWriterAdd is the per-aggregate cost of encoding into a frame.
 func BenchmarkWriterAdd(b *testing.B) {
-	for _, format := range []sink.RecordFormat{sink.RecordJSON, sink.RecordCompact} {
-		b.Run(format.String(), func(b *testing.B) {
+	for _, out := range []struct {
+		name   string
+		format sink.RecordFormat
+		key    sink.RecordKey
+	}{{"json", sink.RecordJSON, sink.KeySeries}, {"compact", sink.RecordCompact, sink.KeySeries}, {"json_key_id", sink.RecordJSON, sink.KeyID}} {
+		b.Run(out.name, func(b *testing.B) {
 			keys, fields := seriesTable(b, benchSeries), testenv.FieldNames(benchFields)
 			aggs := benchAggs(4096)
 			w := sink.NewWriter(nil, sink.WriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "t", Columns: benchCols,
-				Format: format, MaxRecords: 1 << 30, MaxBytes: 1 << 30}, keys, fields, new(sink.WriterStats))
+				Format: out.format, Key: out.key, WindowSpec: testWindow, MaxRecords: 1 << 30, MaxBytes: 1 << 30},
+				keys, fields, new(sink.WriterStats))
 			ctx := context.Background()
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {

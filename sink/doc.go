@@ -6,8 +6,11 @@
 //
 //   - encoding: an aggregate becomes part of a Kafka record in one of two
 //     formats, chosen per pipeline (WriterOptions.Format). RecordJSON: one
-//     record per aggregate, key = series key, value = flat JSON
-//     (AppendJSON), headers id, revision, gateway, schema. RecordCompact:
+//     record per aggregate, key = series key or aggregate id
+//     (WriterOptions.Key), value = flat JSON (AppendJSON; see JSONRecord),
+//     headers id, revision, gateway, schema; a session id's retraction
+//     (record.AggRetracted) is a record with "retracted": true, or a
+//     null-value tombstone when keyed by id. RecordCompact:
 //     one record per block of up to MaxRecords aggregates, key = gateway
 //     id, value = package compact's columnar, zstd- or s2-compressed
 //     layout (≈12 bytes per aggregate on the uplink against ≈51 for json

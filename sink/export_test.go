@@ -7,7 +7,7 @@ func (w *Writer) FrameForTest() []byte {
 		w.value = w.enc.AppendBlock(w.value[:0])
 		w.id = appendBlockID(w.id[:0], w.value)
 		w.fb.reset(w.opts.Topic, w.headers)
-		w.fb.appendRecord(stringBytes(w.opts.Gateway), w.value, w.id, 0, w.firstNow)
+		w.fb.appendRecord(stringBytes(w.opts.Gateway), w.value, w.id, 0, w.firstNow, false)
 	}
 	w.out = w.fb.appendTo(w.out[:0])
 	return w.out

@@ -386,7 +386,7 @@ func (f *Forwarder) produceFrame(ctx context.Context, p *pending, wg *sync.WaitG
 		rec := &kgo.Record{
 			Topic:     topic,
 			Key:       fr.Key,
-			Value:     fr.Value,
+			Value:     fr.Value, // nil for a tombstone (FrameRecord.Null)
 			Headers:   headers,
 			Timestamp: time.UnixMilli(fr.Timestamp),
 		}

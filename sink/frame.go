@@ -10,15 +10,30 @@ import (
 // Kafka records that needs nothing else to be forwarded, so a backlog
 // written before a restart (or by an older config) still drains correctly.
 //
-//	frame   = magic "EPF1" | topic | nCommon uvarint | header* | nRec uvarint | record*
+//	frame   = magic ("EPF1" | "EPF2") | topic | nCommon uvarint | header* | nRec uvarint | record*
 //	header  = key | value
-//	record  = key | value | id | revision uvarint | timestamp varint (Unix ms)
+//	record  = [flags uvarint, EPF2 only] | key | value | id | revision uvarint | timestamp varint (Unix ms)
 //	key, value, id, topic = length uvarint | bytes
+//	flags   = bit 0: the value is Kafka's null (a tombstone; value is empty)
 //
 // The common headers (gateway id, schema version, …) are attached to every
 // record of the frame; each record also gets the "id" and "revision"
-// headers.
-const frameMagic = "EPF1"
+// headers. EPF1 cannot tell a null value from an empty one, so a frame
+// that may hold a tombstone (a json pipeline keyed by id) is written as
+// EPF2; every other frame stays EPF1, which the versions before EPF2 read.
+// Both decode. A flag bit this decoder does not know makes the frame bad.
+const (
+	frameMagic  = "EPF1"
+	frameMagic2 = "EPF2"
+)
+
+const frameMagicN = len(frameMagic)
+
+// Record flags of an EPF2 frame.
+const (
+	frameNull  = 1         // the value is null
+	frameKnown = frameNull // every flag this decoder reads
+)
 
 // Frame decoding limits: a frame is outside bytes once it sits on disk.
 const (
@@ -35,6 +50,9 @@ type FrameRecord struct {
 	Key, Value, ID []byte
 	Revision       uint64
 	Timestamp      int64
+	// Null says the value is Kafka's null (a tombstone); Value is then
+	// nil, and only then (an empty value is not null).
+	Null bool
 }
 
 // FrameHeader is a common header of a frame; it aliases the frame.
@@ -53,11 +71,18 @@ type frameBuilder struct {
 	buf  []byte
 	n    int
 	body int // offset of the first record
+	// flags selects EPF2, whose records carry flags (null values); set it
+	// before reset.
+	flags bool
 }
 
 // reset starts a new frame for topic with the given common headers.
 func (b *frameBuilder) reset(topic string, headers []FrameHeader) {
-	b.buf = append(b.buf[:0], frameMagic...)
+	magic := frameMagic
+	if b.flags {
+		magic = frameMagic2
+	}
+	b.buf = append(b.buf[:0], magic...)
 	b.buf = appendBytes(b.buf, []byte(topic))
 	b.buf = binary.AppendUvarint(b.buf, uint64(len(headers)))
 	for _, h := range headers {
@@ -68,8 +93,18 @@ func (b *frameBuilder) reset(topic string, headers []FrameHeader) {
 	b.n = 0
 }
 
-// appendRecord adds one record; key, value and id are copied.
-func (b *frameBuilder) appendRecord(key, value, id []byte, revision uint64, ts int64) {
+// appendRecord adds one record; key, value and id are copied. A null
+// record (value ignored) needs an EPF2 builder.
+func (b *frameBuilder) appendRecord(key, value, id []byte, revision uint64, ts int64, null bool) {
+	if b.flags {
+		var f uint64
+		if null {
+			f, value = frameNull, nil
+		}
+		b.buf = binary.AppendUvarint(b.buf, f)
+	} else if null {
+		panic("sink: a null record in an EPF1 frame")
+	}
 	b.buf = appendBytes(b.buf, key)
 	b.buf = appendBytes(b.buf, value)
 	b.buf = appendBytes(b.buf, id)
@@ -96,10 +131,18 @@ func appendBytes(dst, p []byte) []byte {
 // DecodeFrame decodes p into f, reusing f's slices. The result aliases p.
 func DecodeFrame(p []byte, f *Frame) error {
 	f.Topic, f.Headers, f.Records = nil, f.Headers[:0], f.Records[:0]
-	if len(p) < len(frameMagic) || string(p[:len(frameMagic)]) != frameMagic {
+	if len(p) < frameMagicN {
 		return fmt.Errorf("%w: no magic", ErrBadFrame)
 	}
-	d := decoder{p: p[len(frameMagic):]}
+	var flagged bool
+	switch string(p[:frameMagicN]) {
+	case frameMagic:
+	case frameMagic2:
+		flagged = true
+	default:
+		return fmt.Errorf("%w: no magic", ErrBadFrame)
+	}
+	d := decoder{p: p[frameMagicN:]}
 	f.Topic = d.bytes()
 	nh := d.uvarint()
 	if nh > maxFrameHeaders {
@@ -114,7 +157,20 @@ func DecodeFrame(p []byte, f *Frame) error {
 	}
 	for i := uint64(0); i < nr && d.err == nil; i++ {
 		var r FrameRecord
+		if flagged {
+			fl := d.uvarint()
+			if d.err == nil && fl&^frameKnown != 0 {
+				return fmt.Errorf("%w: record %d: unknown flags %#x", ErrBadFrame, i, fl)
+			}
+			r.Null = fl&frameNull != 0
+		}
 		r.Key, r.Value, r.ID = d.bytes(), d.bytes(), d.bytes()
+		if r.Null {
+			if len(r.Value) != 0 && d.err == nil {
+				return fmt.Errorf("%w: record %d: null value of %d bytes", ErrBadFrame, i, len(r.Value))
+			}
+			r.Value = nil
+		}
 		r.Revision = d.uvarint()
 		r.Timestamp = d.varint()
 		f.Records = append(f.Records, r)

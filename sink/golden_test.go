@@ -25,20 +25,25 @@ func TestGolden(t *testing.T) {
 	aggs[2].NQ, aggs[2].Q[0], aggs[2].QV[0], aggs[2].Q[1], aggs[2].QV[1] = 2, 0.5, 17.5, 0.999, 31.25
 	aggs[3].Sum = math.Inf(1)
 	aggs[4].Kind = record.Session
+	aggs[5] = retraction(aggs[4], 1)
 	keys, fields := seriesTable(t, 3), []string{"pm25", "temp \"C\""}
 	cols := sink.ColSum | sink.ColMin | sink.ColMax | sink.ColMean | sink.ColFirst | sink.ColLast |
 		sink.ColVariance | sink.ColStddev | sink.ColRate | sink.ColQuantiles
-	for _, format := range []sink.RecordFormat{sink.RecordJSON, sink.RecordCompact} {
-		w := sink.NewWriter(nil, sink.WriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "agg.air", Columns: cols, Format: format,
-			MaxRecords: 1000, MaxBytes: 1 << 20}, keys, fields, new(sink.WriterStats))
+	for _, out := range []struct {
+		name   string
+		format sink.RecordFormat
+		key    sink.RecordKey
+	}{{"json", sink.RecordJSON, sink.KeySeries}, {"compact", sink.RecordCompact, sink.KeySeries}, {"json_id", sink.RecordJSON, sink.KeyID}} {
+		w := sink.NewWriter(nil, sink.WriterOptions{Gateway: "gw1", Pipeline: "air", Topic: "agg.air", Columns: cols, Format: out.format,
+			Key: out.key, WindowSpec: testWindow, MaxRecords: 1000, MaxBytes: 1 << 20}, keys, fields, new(sink.WriterStats))
 		for i := range aggs {
 			if err := w.Add(context.Background(), &aggs[i], 1763683300000+int64(i)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		frame := w.FrameForTest()
-		golden(t, "frame_"+format.String()+".bin", frame)
-		if format == sink.RecordJSON {
+		golden(t, "frame_"+out.name+".bin", frame)
+		if out.name == "json" {
 			var f sink.Frame
 			if err := sink.DecodeFrame(frame, &f); err != nil {
 				t.Fatal(err)
@@ -58,6 +63,16 @@ func TestGolden(t *testing.T) {
 		late = append(sink.AppendLateJSON(late, &s, id, &who, 1763683300000), '\n')
 	}
 	golden(t, "values_late.jsonl", late)
+}
+
+// testWindow is a window definition as operators.Config.Spec writes it.
+const testWindow = "v1 session size=0 advance=0 gap=30000 offset=0 lateness=0 emit=update"
+
+// retraction returns the retraction of a's id with the given revision: a
+// session whose start moved (record.AggRetracted: no values).
+func retraction(a record.Aggregate, revision uint32) record.Aggregate {
+	return record.Aggregate{Series: a.Series, Field: a.Field, Kind: record.Session, Flags: record.AggRetracted,
+		Revision: revision, Start: a.Start, End: a.End}
 }
 
 func golden(t *testing.T, name string, got []byte) {

@@ -104,7 +104,7 @@ func (w *LateWriter) Add(ctx context.Context, s *record.Sample, nowMs int64) err
 	}
 	w.id = AppendLateID(w.id[:0], &w.who, s)
 	w.value = AppendLateJSON(w.value[:0], s, w.id, &w.who, nowMs)
-	w.fb.appendRecord(stringBytes(w.who.Series), w.value, w.id, 0, nowMs)
+	w.fb.appendRecord(stringBytes(w.who.Series), w.value, w.id, 0, nowMs, false)
 	if w.fb.n >= w.opts.MaxRecords || w.fb.size() >= w.opts.MaxBytes {
 		return w.Flush(ctx)
 	}
@@ -113,8 +113,11 @@ func (w *LateWriter) Add(ctx context.Context, s *record.Sample, nowMs int64) err
 
 // AppendLateID appends the id of late event s: the id of the window of
 // its series and field starting at its time, '-', its arrival sequence.
+// A late event is a reading, not a window: who.Window is not hashed.
 func AppendLateID(dst []byte, who *Identity, s *record.Sample) []byte {
-	dst = AppendID(dst, who, s.Time)
+	reading := *who
+	reading.Window = ""
+	dst = AppendID(dst, &reading, s.Time)
 	dst = append(dst, '-')
 	return strconv.AppendUint(dst, s.Seq, 10)
 }

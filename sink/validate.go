@@ -65,6 +65,12 @@ func (o WriterOptions) Validate() error {
 	default:
 		ps.Add("format", fmt.Sprintf("unknown record format %d", o.Format))
 	}
+	switch {
+	case o.Key > KeyID:
+		ps.Add("key", fmt.Sprintf("unknown record key %d", o.Key))
+	case o.Key == KeyID && o.Format == RecordCompact:
+		ps.Add("key", "key: id needs format: json (a compact record holds a block of many aggregates, not one id; it is keyed by gateway)")
+	}
 	return ps.Err()
 }
 

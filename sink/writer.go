@@ -15,8 +15,9 @@ import (
 type RecordFormat uint8
 
 const (
-	// RecordJSON sends one record per aggregate: key = series key, value
-	// = flat JSON (AppendJSON), headers id, revision, gateway, schema.
+	// RecordJSON sends one record per aggregate: key = series key or
+	// aggregate id (RecordKey), value = flat JSON (AppendJSON) or null
+	// (a tombstone), headers id, revision, gateway, schema.
 	RecordJSON RecordFormat = iota
 	// RecordCompact sends one record per frame holding many aggregates
 	// in package compact's columnar layout: key = gateway id, headers
@@ -50,6 +51,45 @@ func (f *RecordFormat) UnmarshalText(b []byte) error {
 	return err
 }
 
+// RecordKey is what keys a pipeline's Kafka records in the json format.
+type RecordKey uint8
+
+const (
+	// KeySeries keys each record by its series key: one series' windows
+	// stay in one partition, in order. A retraction is a record with
+	// "retracted": true.
+	KeySeries RecordKey = iota
+	// KeyID keys each record by its aggregate id, for compacted topics
+	// and upsert consumers (RisingWave's FORMAT UPSERT, a ksqlDB TABLE):
+	// a retraction is a tombstone, the retracted id with a null value.
+	KeyID
+)
+
+var recordKeyNames = [...]string{"series", "id"}
+
+// ParseRecordKey parses "series" or "id".
+func ParseRecordKey(s string) (RecordKey, error) {
+	i, err := record.ParseEnum("record key", s, recordKeyNames[:])
+	return RecordKey(i), err
+}
+
+func (k RecordKey) String() string {
+	return record.EnumName(k, recordKeyNames[:], "RecordKey")
+}
+
+// EnumValues lists the names ParseRecordKey accepts.
+func (RecordKey) EnumValues() []string { return recordKeyNames[:] }
+
+// MarshalText returns the key's name.
+func (k RecordKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText parses a key's name.
+func (k *RecordKey) UnmarshalText(b []byte) error {
+	v, err := ParseRecordKey(string(b))
+	*k = v
+	return err
+}
+
 // ParseCompactCompression parses the compression of compact blocks:
 // "zstd" (also ""), "s2" or "none".
 func ParseCompactCompression(s string) (compact.Codec, error) { return compact.ParseCodec(s) }
@@ -63,6 +103,14 @@ type WriterOptions struct {
 	Columns Columns
 	// Format of the Kafka records. Default RecordJSON.
 	Format RecordFormat
+	// Key is what keys the json format's records: KeySeries (default) or
+	// KeyID (then a retraction is a null-value tombstone). Compact records
+	// are keyed by gateway and take only KeySeries.
+	Key RecordKey
+	// WindowSpec is the pipeline's window definition
+	// (operators.Config.Spec). It is hashed into every aggregate id, so a
+	// changed definition never reuses an id for different content.
+	WindowSpec string
 	// Compression of compact blocks: "zstd" (default, fastest level),
 	// "s2" or "none". Ignored for RecordJSON, whose records the Kafka
 	// client compresses per batch. An unknown value is logged and zstd used;
@@ -90,9 +138,10 @@ type Writer struct {
 
 	fb      frameBuilder
 	headers []FrameHeader
-	out     []byte // assembled frame
-	value   []byte // scratch for one JSON value or compact block
-	id      []byte // scratch for one id
+	out     []byte     // assembled frame
+	value   []byte     // scratch for one compact block
+	id      []byte     // scratch for one block id
+	rec     JSONRecord // scratch for one json record
 	who     Identity
 
 	enc      *compact.Encoder // RecordCompact only
@@ -129,8 +178,11 @@ func NewWriter(b *Buffer, o WriterOptions, keys *record.SeriesTable, fields []st
 			{Key: []byte("gateway"), Value: []byte(o.Gateway)},
 			{Key: []byte("schema"), Value: strconv.AppendInt(nil, SchemaVersion, 10)},
 		},
-		who: Identity{Gateway: o.Gateway, Pipeline: o.Pipeline},
+		who: Identity{Gateway: o.Gateway, Pipeline: o.Pipeline, Window: o.WindowSpec},
 	}
+	// Only a pipeline keyed by id writes null values, so only its frames
+	// need the EPF2 layout; the others stay readable by older versions.
+	w.fb.flags = o.Key == KeyID && o.Format == RecordJSON
 	if o.Format == RecordCompact {
 		o.MaxRecords = min(o.MaxRecords, compact.MaxAggregates)
 		w.opts.MaxRecords = o.MaxRecords
@@ -139,7 +191,8 @@ func NewWriter(b *Buffer, o WriterOptions, keys *record.SeriesTable, fields []st
 			log.Error("using zstd for compact blocks", "err", err)
 			codec = compact.CodecZstd
 		}
-		w.enc = compact.NewEncoder(compact.Options{Gateway: o.Gateway, Pipeline: o.Pipeline, Columns: o.Columns, Codec: codec})
+		w.enc = compact.NewEncoder(compact.Options{Gateway: o.Gateway, Pipeline: o.Pipeline, Window: o.WindowSpec,
+			Columns: o.Columns, Codec: codec})
 		w.headers = append(w.headers, FrameHeader{Key: []byte("format"), Value: []byte("compact")})
 	}
 	w.fb.reset(o.Topic, w.headers)
@@ -166,9 +219,8 @@ func (w *Writer) Add(ctx context.Context, a *record.Aggregate, nowMs int64) erro
 		}
 		return nil
 	}
-	w.id = AppendID(w.id[:0], &w.who, a.Start)
-	w.value = AppendJSON(w.value[:0], a, w.id, &w.who, w.opts.Columns)
-	w.fb.appendRecord(stringBytes(w.who.Series), w.value, w.id, uint64(a.Revision), nowMs)
+	w.rec.Encode(a, &w.who, w.opts.Columns, w.opts.Key)
+	w.fb.appendRecord(w.rec.Key, w.rec.Value, w.rec.ID, uint64(a.Revision), nowMs, w.rec.Tombstone)
 	if w.fb.n >= w.opts.MaxRecords || w.fb.size() >= w.opts.MaxBytes {
 		return w.Flush(ctx)
 	}
@@ -196,7 +248,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 		w.value = w.enc.AppendBlock(w.value[:0])
 		w.id = appendBlockID(w.id[:0], w.value)
 		w.fb.reset(w.opts.Topic, w.headers)
-		w.fb.appendRecord(stringBytes(w.opts.Gateway), w.value, w.id, 0, w.firstNow)
+		w.fb.appendRecord(stringBytes(w.opts.Gateway), w.value, w.id, 0, w.firstNow, false)
 	}
 	w.out = w.fb.appendTo(w.out[:0])
 	err := w.pub.publish(ctx, w.out, n)

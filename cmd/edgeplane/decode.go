@@ -18,7 +18,8 @@ import (
 
 // cmdDecode turns compact records back into the JSON lines the json
 // format would have sent: one record value from a file or stdin, or every
-// record of a Kafka topic.
+// record of a Kafka topic (where json values print as they are and a
+// tombstone, a retraction keyed by id, as {"key":"<id>","value":null}).
 func cmdDecode(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("decode", stderr)
 	file := fs.String("f", "-", "file holding one record value (- for stdin)")
@@ -73,6 +74,10 @@ func cmdDecode(args []string, stdout, stderr io.Writer) error {
 				return
 			}
 			n++
+			if r.Value == nil {
+				printTombstone(w, r.Key)
+				return
+			}
 			if err := compact.WriteJSONLines(w, r.Value); err != nil {
 				// Not a compact record: a json-format value is printed as is.
 				if len(r.Value) > 0 && r.Value[0] == '{' {

@@ -2,12 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -107,8 +112,49 @@ func TestDemoForwardsAggregates(t *testing.T) {
 	}
 }
 
+// TestDecodeTopic: decode -brokers prints a compact record's entries
+// (the retraction among them), a json value as it is, and a tombstone as
+// its key with a null value.
+func TestDecodeTopic(t *testing.T) {
+	kc := testenv.Kafka(t)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(kc.ListenAddrs()...), kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic("agg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	block, err := os.ReadFile("../../sink/compact/testdata/block_zstd.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := os.ReadFile("../../sink/compact/testdata/block_zstd.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const value = `{"id":"0123456789abcdef-1000","count":1}`
+	for _, r := range []*kgo.Record{
+		{Key: []byte("gw1"), Value: block},
+		{Key: []byte("0123456789abcdef-1000"), Value: []byte(value)},
+		{Key: []byte("0123456789abcdef-1000"), Value: nil},
+	} {
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCLI("decode", "-brokers", strings.Join(kc.ListenAddrs(), ","), "-topic", "agg", "-max", "3")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := string(lines) + value + "\n" + `{"key":"0123456789abcdef-1000","value":null}` + "\n"
+	if out != want {
+		t.Errorf("decode output\n%s\nwant\n%s", out, want)
+	}
+	if !strings.Contains(out, `"retracted":true`) {
+		t.Errorf("no retraction entry in\n%s", out)
+	}
+}
+
 func TestDecodeCompactGolden(t *testing.T) {
-	for _, name := range []string{"block_zstd", "block_s2", "block_none"} {
+	for _, name := range []string{"block_zstd", "block_s2", "block_none", "epc1/block_zstd"} {
 		code, out, errOut := runCLI("decode", "-f", "../../sink/compact/testdata/"+name+".bin")
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", name, code, errOut)

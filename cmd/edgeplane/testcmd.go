@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,8 +115,19 @@ func cmdTest(args []string, stdout, stderr io.Writer, stdin io.Reader) error {
 // rejection was printed with its reason.
 var errRejected = errors.New("rejected")
 
+// printTombstone prints a record with a null value (a retraction of a
+// pipeline keyed by id) as a JSON line: {"key":"<id>","value":null}.
+func printTombstone(w io.Writer, key []byte) {
+	k, _ := json.Marshal(string(key)) // a string always marshals
+	fmt.Fprintf(w, "{\"key\":%s,\"value\":null}\n", k)
+}
+
 func printRecords(w io.Writer, recs []dryrun.Record) {
 	for _, rec := range recs {
+		if rec.Value == nil {
+			printTombstone(w, []byte(rec.Key))
+			continue
+		}
 		w.Write(rec.Value)
 		io.WriteString(w, "\n")
 	}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,7 +43,7 @@ func names(nSeries int) []string {
 func wantJSON(o compact.Options, aggs []record.Aggregate, series, fields []string) []byte {
 	var out, id []byte
 	for i := range aggs {
-		who := aggenc.Identity{Gateway: o.Gateway, Pipeline: o.Pipeline, Series: series[aggs[i].Series], Field: fields[aggs[i].Field]}
+		who := aggenc.Identity{Gateway: o.Gateway, Pipeline: o.Pipeline, Series: series[aggs[i].Series], Field: fields[aggs[i].Field], Window: o.Window}
 		id = aggenc.AppendID(id[:0], &who, aggs[i].Start)
 		out = aggenc.AppendJSON(out, &aggs[i], id, &who, o.Columns)
 		out = append(out, '\n')
@@ -162,13 +163,16 @@ func TestRoundTrip(t *testing.T) {
 			aggs = testenv.CityAggregates(uint64(iter), r.IntN(600), nSeries, nFields)
 		}
 		o := compact.Options{Gateway: "gw-\"1\"", Pipeline: "air", Columns: aggenc.Columns(r.Uint32()) & allCols, Codec: compact.Codec(r.IntN(3))}
+		if iter%3 != 0 {
+			o.Window = "v1 session size=0 advance=0 gap=" + strconv.Itoa(iter) + " offset=0 lateness=0 emit=update"
+		}
 		series, fields := names(nSeries), testenv.FieldNames(nFields)
 		v := encode(o, aggs, series, fields)
 		if err := compact.Decode(v, &b); err != nil {
 			t.Fatalf("iter %d: decode: %v", iter, err)
 		}
-		if b.Gateway != o.Gateway || b.Pipeline != o.Pipeline || b.Columns != o.Columns || len(b.Aggs) != len(aggs) {
-			t.Fatalf("iter %d: header %q %q %v %d", iter, b.Gateway, b.Pipeline, b.Columns, len(b.Aggs))
+		if b.Gateway != o.Gateway || b.Pipeline != o.Pipeline || b.Window != o.Window || b.Columns != o.Columns || len(b.Aggs) != len(aggs) {
+			t.Fatalf("iter %d: header %q %q %q %v %d", iter, b.Gateway, b.Pipeline, b.Window, b.Columns, len(b.Aggs))
 		}
 		want := carried(aggs, o.Columns, &b, series, fields)
 		for i := range want {
@@ -187,11 +191,12 @@ func TestGolden(t *testing.T) {
 	aggs[3].Revision, aggs[3].Late, aggs[3].Flags = 2, 3, record.AggFinal
 	aggs[5].NQ, aggs[5].Q[0], aggs[5].QV[0], aggs[5].Q[1], aggs[5].QV[1] = 2, 0.5, 17.5, 0.99, 31.25
 	aggs[7].Sum = math.NaN()
+	aggs[9] = retraction(aggs[9])
 	series, fields := names(6), testenv.FieldNames(2)
 	cols := aggenc.ColSum | aggenc.ColMin | aggenc.ColMax | aggenc.ColMean | aggenc.ColLast | aggenc.ColStddev | aggenc.ColQuantiles
 	f := func(name string, codec compact.Codec) {
 		t.Helper()
-		o := compact.Options{Gateway: "gw1", Pipeline: "air", Columns: cols, Codec: codec}
+		o := compact.Options{Gateway: "gw1", Pipeline: "air", Window: testWindow, Columns: cols, Codec: codec}
 		v := encode(o, aggs, series, fields)
 		var lines bytes.Buffer
 		if err := compact.WriteJSONLines(&lines, v); err != nil {
@@ -206,6 +211,77 @@ func TestGolden(t *testing.T) {
 	f("block_none", compact.CodecNone)
 	f("block_zstd", compact.CodecZstd)
 	f("block_s2", compact.CodecS2)
+}
+
+// testWindow is a window definition as operators.Config.Spec writes it.
+const testWindow = "v1 session size=0 advance=0 gap=30000 offset=0 lateness=0 emit=update"
+
+// retraction turns a into the retraction of its id: a session whose start
+// moved, revision + 1, no values.
+func retraction(a record.Aggregate) record.Aggregate {
+	return record.Aggregate{Series: a.Series, Field: a.Field, Kind: record.Session, Flags: record.AggRetracted,
+		Revision: a.Revision + 1, Start: a.Start, End: a.End}
+}
+
+// TestRetraction: a retraction entry survives the block and prints as the
+// json format's retraction, under the id of its start.
+func TestRetraction(t *testing.T) {
+	aggs := testenv.CityAggregates(3, 4, 2, 1)
+	for i := range aggs {
+		aggs[i].Kind = record.Session
+	}
+	aggs[1] = retraction(aggs[0])
+	aggs[1].Revision = 3
+	series, fields := names(2), testenv.FieldNames(1)
+	o := compact.Options{Gateway: "gw1", Pipeline: "air", Window: testWindow, Columns: allCols, Codec: compact.CodecZstd}
+	var lines bytes.Buffer
+	if err := compact.WriteJSONLines(&lines, encode(o, aggs, series, fields)); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(strings.TrimSuffix(lines.String(), "\n"), "\n")
+	if len(got) != len(aggs) {
+		t.Fatalf("%d lines, want %d:\n%s", len(got), len(aggs), lines.String())
+	}
+	who := aggenc.Identity{Gateway: "gw1", Pipeline: "air", Series: series[aggs[0].Series], Field: fields[0], Window: testWindow}
+	id := string(aggenc.AppendID(nil, &who, aggs[0].Start))
+	want := `{"id":"` + id + `","gateway":"gw1","pipeline":"air","series":"` + who.Series + `","field":"` + who.Field +
+		`","window":"session","start":` + strconv.FormatInt(aggs[0].Start, 10) + `,"end":` + strconv.FormatInt(aggs[0].End, 10) +
+		`,"revision":3,"retracted":true,"schema":1}`
+	if got[1] != want {
+		t.Errorf("retraction line\n got %s\nwant %s", got[1], want)
+	}
+	if !strings.HasPrefix(got[0], `{"id":"`+id+`"`) || strings.Contains(got[0], "retracted") {
+		t.Errorf("aggregate line %s: want id %s and no retraction", got[0], id)
+	}
+}
+
+// TestDecodeV1: blocks of the previous format (EPC1: no window string)
+// still decode, to the JSON lines (and ids) they decoded to then.
+func TestDecodeV1(t *testing.T) {
+	for _, name := range []string{"block_none", "block_zstd", "block_s2"} {
+		v, err := os.ReadFile(filepath.Join("testdata", "epc1", name+".bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join("testdata", "epc1", name+".jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(v[:4]) != compact.MagicV1 {
+			t.Fatalf("%s: magic %q, want %q", name, v[:4], compact.MagicV1)
+		}
+		var lines bytes.Buffer
+		if err := compact.WriteJSONLines(&lines, v); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(lines.Bytes(), want) {
+			t.Errorf("%s: json lines differ from what EPC1 decoded to", name)
+		}
+		var b compact.Block
+		if err := compact.Decode(v, &b); err != nil || b.Window != "" || len(b.Aggs) != 24 {
+			t.Errorf("%s: %v, window %q, %d aggregates", name, err, b.Window, len(b.Aggs))
+		}
+	}
 }
 
 func golden(t *testing.T, name string, got []byte) {

@@ -40,7 +40,10 @@ var (
 // allocations; Decode overwrites it entirely.
 type Block struct {
 	Gateway, Pipeline string
-	Columns           aggenc.Columns
+	// Window is the window definition the ids hash ("" in an EPC1 block:
+	// the ids of that version, which did not hash it).
+	Window  string
+	Columns aggenc.Columns
 	// Series and Fields are the block's name tables; SeriesIdx[i] and
 	// FieldIdx[i] index them for Aggs[i].
 	Series, Fields      []string
@@ -56,16 +59,20 @@ type Block struct {
 // Identity returns the names of aggregate i.
 func (b *Block) Identity(i int) aggenc.Identity {
 	return aggenc.Identity{Gateway: b.Gateway, Pipeline: b.Pipeline,
-		Series: b.Series[b.SeriesIdx[i]], Field: b.Fields[b.FieldIdx[i]]}
+		Series: b.Series[b.SeriesIdx[i]], Field: b.Fields[b.FieldIdx[i]], Window: b.Window}
 }
 
 // Decode decodes a record value into b. It never panics: bad input yields
 // an error wrapping ErrCorrupt or ErrUnsupported that says what was wrong.
 func Decode(value []byte, b *Block) error {
-	if len(value) < len(Magic) || string(value[:len(Magic)]) != Magic {
-		if len(value) >= 3 && string(value[:3]) == Magic[:3] {
-			return fmt.Errorf("%w: magic %q (this decoder reads %q)", ErrUnsupported, value[:4], Magic)
-		}
+	var v1 bool
+	switch {
+	case len(value) >= len(Magic) && string(value[:len(Magic)]) == Magic:
+	case len(value) >= len(MagicV1) && string(value[:len(MagicV1)]) == MagicV1:
+		v1 = true
+	case len(value) >= 4 && string(value[:3]) == Magic[:3]:
+		return fmt.Errorf("%w: magic %q (this decoder reads %q and %q)", ErrUnsupported, value[:4], MagicV1, Magic)
+	default:
 		return fmt.Errorf("%w: no %q magic", ErrCorrupt, Magic)
 	}
 	d := reader{p: value[len(Magic):]}
@@ -81,7 +88,7 @@ func Decode(value []byte, b *Block) error {
 	if err != nil {
 		return err
 	}
-	return b.decodeBody(body)
+	return b.decodeBody(body, v1)
 }
 
 func (b *Block) decompress(codec Codec, payload []byte, rawLen int) ([]byte, error) {
@@ -122,10 +129,15 @@ func (b *Block) decompress(codec Codec, payload []byte, rawLen int) ([]byte, err
 	return b.raw, nil
 }
 
-func (b *Block) decodeBody(body []byte) error {
+func (b *Block) decodeBody(body []byte, v1 bool) error {
 	d := reader{p: body}
 	b.Gateway = d.reuse(b.Gateway, "gateway")
 	b.Pipeline = d.reuse(b.Pipeline, "pipeline")
+	if v1 {
+		b.Window = ""
+	} else {
+		b.Window = d.reuse(b.Window, "window")
+	}
 	b.Columns = aggenc.Columns(d.uvarint("columns"))
 	n := d.count("aggregate count", MaxAggregates)
 	b.Series = d.strs(b.Series[:0], "series")

@@ -10,13 +10,13 @@
 //
 // # Record value
 //
-//	value  = magic "EPC1" | codec byte | rawLen uvarint | payload
+//	value  = magic "EPC2" | codec byte | rawLen uvarint | payload
 //	codec  = 0 none (payload is the body) | 1 zstd frame | 2 s2 block
 //	rawLen = length of the body once decompressed (at most MaxBodyBytes)
 //
 // # Body
 //
-//	body    = gateway str | pipeline str | columns uvarint | n uvarint
+//	body    = gateway str | pipeline str | window str | columns uvarint | n uvarint
 //	          | nSeries uvarint | str*nSeries | nFields uvarint | str*nFields
 //	          | column*
 //	str     = length uvarint | UTF-8 bytes
@@ -28,7 +28,7 @@
 //	series    uvarint index into the series table
 //	field     uvarint index into the field table
 //	kind      byte (0 tumbling, 1 hopping, 2 session)
-//	flags     byte (bit 0: final)
+//	flags     byte (bit 0: final, bit 1: retracted)
 //	revision  uvarint
 //	late      uvarint
 //	start     varint, delta from the previous aggregate's start (first: from 0)
@@ -56,7 +56,17 @@
 //	           round(v·10^k) minus the previous one; v = int/10^k exactly
 //	           (used only when that reproduces every value bit for bit)
 //
+// window is the pipeline's window definition (operators.Config.Spec), which
+// aggregate ids hash. A retraction (WINDOWS.md section D: a session's old
+// id, moved by a merge or a late event) is an entry with the retracted
+// flag, the old id's start, last end and revision + 1, and zero count and
+// values; WriteJSONLines prints it as the json format's retraction,
+// {"id":…,…,"revision":N,"retracted":true,"schema":1}.
+//
 // The id of each aggregate is not stored: it is recomputed from gateway,
-// pipeline, series, field and start, as the json format computes it.
-// Version changes get a new magic.
+// pipeline, series, field, window and start, as the json format computes
+// it. Version changes get a new magic. The decoder still reads "EPC1"
+// values: the same layout without the window string, whose ids did not
+// hash the window definition (they decode to the ids they were sent with)
+// and whose flags never had the retracted bit.
 package compact

@@ -12,8 +12,12 @@ import (
 	"github.com/edgeplane/edgeplane/sink/internal/aggenc"
 )
 
-// Magic starts every compact record value.
-const Magic = "EPC1"
+// Magic starts every compact record value this encoder writes. The
+// decoder also reads MagicV1 values, whose body has no window string.
+const (
+	Magic   = "EPC2"
+	MagicV1 = "EPC1"
+)
 
 // Codec is the compression of a block's body.
 type Codec uint8
@@ -53,6 +57,10 @@ func (c Codec) String() string {
 // Options configure an Encoder.
 type Options struct {
 	Gateway, Pipeline string
+	// Window is the pipeline's window definition (operators.Config.Spec),
+	// part of every aggregate id; the block carries it so the decoder
+	// computes the same ids.
+	Window string
 	// Columns selects the optional columns, as for the json format.
 	Columns aggenc.Columns
 	// Codec compresses the body. Default (zero value) CodecNone; sink
@@ -120,6 +128,7 @@ func (e *Encoder) AppendBody(dst []byte) []byte {
 	n := len(e.aggs)
 	dst = appendStr(dst, e.o.Gateway)
 	dst = appendStr(dst, e.o.Pipeline)
+	dst = appendStr(dst, e.o.Window)
 	dst = binary.AppendUvarint(dst, uint64(cols))
 	dst = binary.AppendUvarint(dst, uint64(n))
 	dst = binary.AppendUvarint(dst, uint64(len(e.sNames)))

@@ -38,12 +38,22 @@ type Identity struct {
 	Pipeline string
 	Series   string
 	Field    string
+	// Window is the pipeline's window definition (operators.Config.Spec);
+	// it is part of the id only (see AppendID), not of the JSON value.
+	Window string
 }
 
 // AppendJSON appends the flat JSON value of a to dst: one object, keys in a
 // fixed order, numbers in shortest form, non-finite floats as null. Readers
 // such as ksqlDB, RisingWave (FORMAT PLAIN ENCODE JSON) and Flink's JSON
 // format take it as is.
+//
+// A retraction (a.Flags has record.AggRetracted; id is the retracted id)
+// carries the identity, window bounds and revision, then "retracted": true
+// and the schema, and no measurement:
+//
+//	{"id":…,"gateway":…,"pipeline":…,"series":…,"field":…,"window":"session",
+//	 "start":…,"end":…,"revision":N,"retracted":true,"schema":1}
 func AppendJSON(dst []byte, a *record.Aggregate, id []byte, who *Identity, cols Columns) []byte {
 	dst = append(dst, `{"id":"`...)
 	dst = append(dst, id...)
@@ -65,6 +75,11 @@ func AppendJSON(dst []byte, a *record.Aggregate, id []byte, who *Identity, cols 
 	dst = strconv.AppendInt(dst, a.End, 10)
 	dst = append(dst, `,"revision":`...)
 	dst = strconv.AppendUint(dst, uint64(a.Revision), 10)
+	if a.Flags&record.AggRetracted != 0 {
+		dst = append(dst, `,"retracted":true,"schema":`...)
+		dst = strconv.AppendInt(dst, SchemaVersion, 10)
+		return append(dst, '}')
+	}
 	dst = append(dst, `,"final":`...)
 	dst = strconv.AppendBool(dst, a.Flags&record.AggFinal != 0)
 	dst = append(dst, `,"late":`...)
