@@ -77,7 +77,7 @@ type Gateway struct {
 	up       atomic.Bool
 	starting atomic.Pointer[string]
 	stopOnce sync.Once
-	m               *gatewayMetrics
+	m        *gatewayMetrics
 }
 
 // sourceRun is a configured source and the pipelines it feeds.
