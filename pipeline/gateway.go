@@ -46,6 +46,7 @@ type Gateway struct {
 
 	ns      *natsd.Server
 	ownNS   bool
+	unlock  func() // the store's lock (LockStore), held while ownNS
 	nc      *nats.Conn
 	buf     *sink.Buffer
 	kc      *kgo.Client
@@ -329,11 +330,16 @@ func (g *Gateway) startNATS() error {
 	} else {
 		no := g.plan.NATS
 		no.Logger = g.log
+		unlock, err := LockStore(no.StoreDir)
+		if err != nil {
+			return fmt.Errorf("data_dir %s: %w", g.cfg.Gateway.DataDir, err)
+		}
 		ns, err := natsd.Start(no)
 		if err != nil {
+			unlock()
 			return err
 		}
-		g.ns, g.ownNS = ns, true
+		g.ns, g.ownNS, g.unlock = ns, true, unlock
 	}
 	nc, err := g.ns.Connect("edgeplane-" + g.cfg.Gateway.ID)
 	if err != nil {
@@ -552,6 +558,10 @@ func (g *Gateway) abort() {
 	}
 	if g.ownNS && g.ns != nil {
 		g.ns.Shutdown()
+	}
+	if g.unlock != nil {
+		g.unlock()
+		g.unlock = nil
 	}
 }
 

@@ -59,15 +59,11 @@ pipelines:
     to: {topic: test.air}
 `
 
-// startRun runs `edgeplane run` on the config text in-process until the
-// test ends, and returns the HTTP address as soon as it listens, and the
-// log.
-func startRun(t *testing.T, text string) (addr string, logs *syncBuffer) {
+// startRun runs `edgeplane run` on the config file f in-process until
+// stop is called or the test ends, and returns the HTTP address as soon
+// as it listens, and the log.
+func startRun(t *testing.T, f string) (addr string, logs *syncBuffer, stop func()) {
 	t.Helper()
-	f := filepath.Join(t.TempDir(), "gw.yaml")
-	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := config.Load(f)
 	if err != nil {
 		t.Fatal(err)
@@ -80,12 +76,16 @@ func startRun(t *testing.T, text string) (addr string, logs *syncBuffer) {
 	go func() {
 		done <- runGateway(ctx, cfg, f, log, nil, func(a string) { listening <- a })
 	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-	})
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
 	select {
 	case addr = <-listening:
 	case err := <-done:
@@ -93,7 +93,17 @@ func startRun(t *testing.T, text string) (addr string, logs *syncBuffer) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("no HTTP listener after 10 s\n%s", logs)
 	}
-	return addr, logs
+	return addr, logs, stop
+}
+
+// writeConfig writes a config file into a temporary directory.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "gw.yaml")
+	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func httpGet(t *testing.T, url string) (int, string) {
@@ -115,7 +125,7 @@ func httpGet(t *testing.T, url string) (int, string) {
 func TestRunServesHTTPAtOnce(t *testing.T) {
 	broker := testenv.FreeAddr(t) // nothing listens there
 	t0 := time.Now()
-	addr, logs := startRun(t, fmt.Sprintf(brokerDownConfig, t.TempDir(), broker))
+	addr, logs, _ := startRun(t, writeConfig(t, fmt.Sprintf(brokerDownConfig, t.TempDir(), broker)))
 	code, body := httpGet(t, "http://"+addr+"/healthz")
 	if took := time.Since(t0); code != http.StatusOK || took > time.Second {
 		t.Fatalf("/healthz: %d %q after %s, want 200 within 1 s", code, body, took)
