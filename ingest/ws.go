@@ -286,6 +286,13 @@ func (s *WSSource) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
+	if r.URL.RawQuery != "" {
+		// Drop the token from the URL: nothing logs it, and nothing
+		// added later can.
+		q := r.URL.Query()
+		q.Del("token")
+		r.URL.RawQuery = q.Encode()
+	}
 	topic := s.opts.Topic
 	if topic == "" {
 		topic = strings.TrimPrefix(r.URL.Path, s.opts.Path)
