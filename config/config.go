@@ -257,7 +257,10 @@ type WebSocketSource struct {
 	Path string `yaml:"path"`
 	// Topic, when set, is the topic of every message instead.
 	Topic string `yaml:"topic"`
-	// Token (or TokenFile) is the required bearer token; empty: no auth.
+	// Token (or TokenFile) is the secret every client must present: an
+	// "Authorization: Bearer" header, a "token" query parameter, or a
+	// Sec-WebSocket-Protocol entry "token.TOKEN" (browsers, Node), offered
+	// with "edgeplane", which the server selects. Empty: no auth.
 	Token     string `yaml:"token"`
 	TokenFile string `yaml:"token_file"`
 	// TLSCertFile and TLSKeyFile enable TLS.

@@ -46,10 +46,14 @@ type WSOptions struct {
 	// connection without such a topic is refused (400). The topic is set
 	// per connection, at the handshake.
 	Topic string
-	// Token, when set, is the bearer token every client must present in
-	// an "Authorization: Bearer TOKEN" header of the handshake request;
-	// else the handshake is refused with 401. The caller reads it from a
-	// file or the environment.
+	// Token, when set, is the secret every client must present in its
+	// handshake request, in one of three ways (see tokenOK): an
+	// "Authorization: Bearer TOKEN" header; a "token" query parameter
+	// (ws://host/path?token=TOKEN), for clients that cannot set headers;
+	// or a Sec-WebSocket-Protocol entry "token.TOKEN" (WSTokenProtocol),
+	// which browsers and Node's built-in WebSocket can send. A handshake
+	// without it is refused with 401. The caller reads it from a file or
+	// the environment.
 	Token string
 	// TLSCertFile and TLSKeyFile enable TLS (wss://) when both are set;
 	// TLS, when set, is used instead.
@@ -81,10 +85,23 @@ type WSOptions struct {
 	Logger     *slog.Logger
 }
 
+// WSProtocol is the subprotocol the server selects when a client offers
+// it. A browser that offers subprotocols fails the connection unless the
+// server selects one of them, and the token entry must never be echoed:
+// clients passing the token as a subprotocol offer both, e.g.
+// new WebSocket(url, ["edgeplane", "token." + TOKEN]).
+const WSProtocol = "edgeplane"
+
+// WSTokenProtocol prefixes the Sec-WebSocket-Protocol entry that carries
+// the token. A subprotocol is an HTTP token: the token sent this way must
+// consist of letters, digits and !#$%&'*+-.^_`|~ (hex and base64url
+// secrets do); other tokens go in the header or the query.
+const WSTokenProtocol = "token."
+
 // WSStats count WebSocket handshakes refused and connections closed by
 // the server, by cause. Safe for concurrent reads.
 type WSStats struct {
-	Unauthorized atomic.Uint64 // 401: missing or wrong bearer token
+	Unauthorized atomic.Uint64 // 401: missing or wrong token
 	Overloaded   atomic.Uint64 // 503: MaxConns reached
 	BadRequest   atomic.Uint64 // 400/404: no topic, wrong path, failed upgrade
 	TooBig       atomic.Uint64 // closed 1009: a message over MaxFrame
@@ -155,8 +172,10 @@ func NewWSSource(o WSOptions, dc *decode.Options, deliver Deliver) (*WSSource, e
 		ReadBufferSize:  128, // unused: frames are read by frameReader
 		WriteBufferSize: 128, // control frames only
 		WriteBufferPool: &sync.Pool{},
-		// Sensors are not browsers; the bearer token authenticates.
-		CheckOrigin: func(*http.Request) bool { return true },
+		// The token authenticates, not the origin: browser pages of any
+		// origin holding the token may connect.
+		CheckOrigin:  func(*http.Request) bool { return true },
+		Subprotocols: []string{WSProtocol},
 		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
 			s.WS.BadRequest.Add(1)
 			http.Error(w, reason.Error(), status)
@@ -261,11 +280,18 @@ func (s *WSSource) serve(w http.ResponseWriter, r *http.Request) {
 	// the connection, so Stop's Wait cannot miss it.
 	s.wg.Add(1)
 	defer s.wg.Done()
-	if s.opts.Token != "" && !bearerOK(r.Header.Get("Authorization"), s.opts.Token) {
+	if s.opts.Token != "" && !tokenOK(r, s.opts.Token) {
 		s.WS.Unauthorized.Add(1)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="edgeplane"`)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
+	}
+	if r.URL.RawQuery != "" {
+		// Drop the token from the URL: nothing logs it, and nothing
+		// added later can.
+		q := r.URL.Query()
+		q.Del("token")
+		r.URL.RawQuery = q.Encode()
 	}
 	topic := s.opts.Topic
 	if topic == "" {
@@ -310,13 +336,37 @@ func (s *WSSource) serve(w http.ResponseWriter, r *http.Request) {
 // MaxTopicLen bounds a topic taken from a WebSocket request path.
 const MaxTopicLen = 1024
 
-// bearerOK checks an Authorization header against token in constant time.
-func bearerOK(h, token string) bool {
-	const p = "Bearer "
-	if len(h) < len(p) || !strings.EqualFold(h[:len(p)], p) {
-		return false
+// tokenOK reports whether the handshake request r presents token: as an
+// "Authorization: Bearer" header, a "token" query parameter or a
+// Sec-WebSocket-Protocol entry WSTokenProtocol+token. Every candidate is
+// compared in constant time. Nothing here logs the request: its URL may
+// hold the token.
+func tokenOK(r *http.Request, token string) bool {
+	ok := false
+	check := func(v string) {
+		if subtle.ConstantTimeCompare([]byte(v), []byte(token)) == 1 {
+			ok = true
+		}
 	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(h[len(p):])), []byte(token)) == 1
+	const bearer = "Bearer "
+	for _, h := range r.Header.Values("Authorization") {
+		if len(h) >= len(bearer) && strings.EqualFold(h[:len(bearer)], bearer) {
+			check(strings.TrimSpace(h[len(bearer):]))
+		}
+	}
+	if r.URL.RawQuery != "" {
+		for _, v := range r.URL.Query()["token"] {
+			check(v)
+		}
+	}
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(h, ",") {
+			if p = strings.TrimSpace(p); strings.HasPrefix(p, WSTokenProtocol) {
+				check(p[len(WSTokenProtocol):])
+			}
+		}
+	}
+	return ok
 }
 
 // wsConn is one client connection. Its fields are owned by the

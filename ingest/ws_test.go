@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -93,42 +95,67 @@ func closeCode(t testing.TB, c *websocket.Conn) *websocket.CloseError {
 	}
 }
 
+// TestWSAuth: the token is accepted as a bearer header, a token query
+// parameter or a Sec-WebSocket-Protocol entry; missing or wrong, each way
+// is refused with 401. The server selects the non-secret subprotocol
+// "edgeplane" when offered and never echoes the token entry.
 func TestWSAuth(t *testing.T) {
 	var c collector
-	s, url := startWS(t, WSOptions{Token: "s3cret", Topic: "t"}, nil, c.deliver)
-	f := func(header string, want int) {
+	var logs syncBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s, url := startWS(t, WSOptions{Token: "s3cret", Topic: "t", Logger: log}, nil, c.deliver)
+	// f dials with the header h (name: value) and the query q, and wants
+	// status and, on success, the selected subprotocol proto.
+	f := func(h, q string, want int, proto string) {
 		t.Helper()
-		h := http.Header{}
-		if header != "" {
-			h.Set("Authorization", header)
+		hdr := http.Header{}
+		if name, value, ok := strings.Cut(h, ": "); ok {
+			hdr.Set(name, value)
 		}
-		conn, resp, err := testDialer.Dial(url, h)
+		conn, resp, err := testDialer.Dial(url+q, hdr)
 		if want == http.StatusSwitchingProtocols {
 			if err != nil {
-				t.Fatalf("%q: %v", header, err)
+				t.Fatalf("%q %q: %v", h, q, err)
 			}
-			conn.Close()
+			defer conn.Close()
+			if got := resp.Header.Get("Sec-WebSocket-Protocol"); got != proto {
+				t.Errorf("%q %q: selected subprotocol %q, want %q", h, q, got, proto)
+			}
 			return
 		}
 		if err == nil {
 			conn.Close()
-			t.Fatalf("%q: connected, want status %d", header, want)
+			t.Fatalf("%q %q: connected, want status %d", h, q, want)
 		}
 		if resp == nil || resp.StatusCode != want {
-			t.Fatalf("%q: %v, want status %d", header, err, want)
+			t.Fatalf("%q %q: %v, want status %d", h, q, err, want)
 		}
 	}
-	f("", http.StatusUnauthorized)
-	f("Bearer wrong", http.StatusUnauthorized)
-	f("Basic s3cret", http.StatusUnauthorized)
-	f("Bearer s3cret", http.StatusSwitchingProtocols)
-	f("bearer s3cret", http.StatusSwitchingProtocols)
-	if got := s.WS.Unauthorized.Load(); got != 3 {
-		t.Errorf("unauthorized %d, want 3", got)
+	f("", "", http.StatusUnauthorized, "")
+	f("Authorization: Bearer wrong", "", http.StatusUnauthorized, "")
+	f("Authorization: Basic s3cret", "", http.StatusUnauthorized, "")
+	f("", "?token=wrong", http.StatusUnauthorized, "")
+	f("", "?token=", http.StatusUnauthorized, "")
+	f("", "?tok=s3cret", http.StatusUnauthorized, "")
+	f("Sec-WebSocket-Protocol: edgeplane, token.wrong", "", http.StatusUnauthorized, "")
+	f("Sec-WebSocket-Protocol: s3cret", "", http.StatusUnauthorized, "")
+	f("Sec-WebSocket-Protocol: token.", "", http.StatusUnauthorized, "")
+	f("Authorization: Bearer s3cret", "", http.StatusSwitchingProtocols, "")
+	f("Authorization: bearer s3cret", "", http.StatusSwitchingProtocols, "")
+	f("", "?token=s3cret", http.StatusSwitchingProtocols, "")
+	f("", "?x=1&token=s3cret", http.StatusSwitchingProtocols, "")
+	f("Sec-WebSocket-Protocol: edgeplane, token.s3cret", "", http.StatusSwitchingProtocols, "edgeplane")
+	f("Sec-WebSocket-Protocol: token.s3cret,edgeplane", "", http.StatusSwitchingProtocols, "edgeplane")
+	f("Sec-WebSocket-Protocol: token.s3cret", "", http.StatusSwitchingProtocols, "")
+	if got := s.WS.Unauthorized.Load(); got != 9 {
+		t.Errorf("unauthorized %d, want 9", got)
 	}
 	conn := dialWS(t, url, "s3cret")
 	send(t, conn, `{"v":1}`)
 	c.waitFor(t, 1)
+	if l := logs.String(); strings.Contains(l, "s3cret") || strings.Contains(l, "wrong") {
+		t.Errorf("a token reached the log:\n%s", l)
+	}
 }
 
 func TestWSOversizeCloses(t *testing.T) {

@@ -25,6 +25,10 @@ const (
 	deadLetterSubject  = "edgeplane.deadletter"
 	deadLetterQueue    = 1024
 	deadLetterMaxBytes = 64 << 20
+	// The headers of a dead letter; its source is the subject's last
+	// token, its time the stream's timestamp.
+	deadLetterReasonHeader = "reason"
+	deadLetterTopicHeader  = "topic"
 )
 
 type deadMsg struct {
@@ -84,8 +88,8 @@ func (d *deadLetters) run(ctx context.Context, nc *nats.Conn) {
 			return
 		case m := <-d.ch:
 			msg := nats.NewMsg(deadLetterSubject + "." + m.source)
-			msg.Header.Set("reason", m.reason.String())
-			msg.Header.Set("topic", m.topic)
+			msg.Header.Set(deadLetterReasonHeader, m.reason.String())
+			msg.Header.Set(deadLetterTopicHeader, m.topic)
 			msg.Data = m.payload
 			if err := nc.PublishMsg(msg); err != nil {
 				d.failed.Add(1)

@@ -46,6 +46,7 @@ type Gateway struct {
 
 	ns      *natsd.Server
 	ownNS   bool
+	unlock  func() // the store's lock (LockStore), held while ownNS
 	nc      *nats.Conn
 	buf     *sink.Buffer
 	kc      *kgo.Client
@@ -69,8 +70,15 @@ type Gateway struct {
 	telemetrySent   atomic.Uint64
 	telemetryFailed atomic.Uint64
 	started         time.Time
-	stopOnce        sync.Once
-	m               *gatewayMetrics
+	// up is set once Start has brought up NATS, the buffer, the forwarder
+	// and every source: the HTTP handlers, which may serve while Start
+	// runs, read those fields only after it (its store orders their
+	// writes before the handlers' reads). Until then /readyz reports
+	// starting, the step Start is at.
+	up       atomic.Bool
+	starting atomic.Pointer[string]
+	stopOnce sync.Once
+	m        *gatewayMetrics
 }
 
 // sourceRun is a configured source and the pipelines it feeds.
@@ -78,8 +86,10 @@ type sourceRun struct {
 	cfg  *config.Source
 	plan *config.SourcePlan
 	src  ingest.Source
-	// mqtt is set for mqtt sources (held acks, client ids).
-	mqtt *ingest.MQTTSource
+	// mqtt is set for mqtt sources (held acks, client ids), broker to
+	// its broker URL (the embedded listener's resolved), for /readyz.
+	mqtt   *ingest.MQTTSource
+	broker string
 	// nc is the dedicated connection of an embedded source.
 	nc *nats.Conn
 	// mu is read-locked by every delivery and write-locked by Reload to
@@ -188,37 +198,48 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 // and /readyz says the source is not connected). Start gives them one
 // second to connect, so that a reachable broker's subscriptions are in
 // place when it returns, and returns after that second in any case.
+//
+// The HTTP handlers (Handler) may serve while Start runs: /healthz
+// answers, /readyz reports the step Start is at, /metrics reads zeros for
+// what is not up yet.
 func (g *Gateway) Start(ctx context.Context) (err error) {
 	g.started = time.Now()
 	defer func() {
 		if err != nil {
+			g.setStarting("start failed: " + err.Error())
 			g.abort()
 		}
 	}()
 	g.runCtx, g.runCancel = context.WithCancel(context.Background())
 	g.sinkCtx, g.sinkStop = context.WithCancel(context.Background())
+	g.setStarting("starting the embedded NATS server and JetStream (" + g.plan.NATS.StoreDir + ")")
 	if err := g.startNATS(); err != nil {
 		return err
 	}
+	g.setStarting("opening the JetStream buffer")
 	g.buf, err = sink.OpenBuffer(ctx, g.nc, g.plan.Buffer)
 	if err != nil {
 		return err
 	}
+	g.setStarting("starting the Kafka forwarder")
 	if err := g.startKafka(ctx); err != nil {
 		return err
 	}
 	for _, p := range g.pipes {
 		g.startPipe(p)
 	}
+	g.setStarting("opening the dead-letter stream")
 	if err := openDeadLetterStream(ctx, g.nc); err != nil {
 		return err
 	}
 	go g.dead.run(g.runCtx, g.nc)
+	g.setStarting("starting the sources")
 	for _, sr := range g.sources {
 		if err := g.startSource(ctx, sr); err != nil {
 			return err
 		}
 	}
+	g.up.Store(true)
 	// MQTT sources connect in the background. Give them a moment, so that
 	// with a reachable broker (the embedded one connects in milliseconds)
 	// they are subscribed when Start returns; an unreachable one delays
@@ -245,6 +266,17 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 	g.log.Info("gateway started", "id", g.cfg.Gateway.ID, "pipelines", len(g.pipes), "sources", len(g.sources),
 		"mqtt_listener", g.ns.MQTTAddr(), "kafka", g.brokers())
 	return nil
+}
+
+// setStarting records the step Start is at, for /readyz.
+func (g *Gateway) setStarting(step string) { g.starting.Store(&step) }
+
+// startingStep returns the step Start is at ("" before Start).
+func (g *Gateway) startingStep() string {
+	if p := g.starting.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 func (g *Gateway) brokers() []string {
@@ -302,11 +334,16 @@ func (g *Gateway) startNATS() error {
 	} else {
 		no := g.plan.NATS
 		no.Logger = g.log
+		unlock, err := LockStore(no.StoreDir)
+		if err != nil {
+			return fmt.Errorf("data_dir %s: %w", g.cfg.Gateway.DataDir, err)
+		}
 		ns, err := natsd.Start(no)
 		if err != nil {
+			unlock()
 			return err
 		}
-		g.ns, g.ownNS = ns, true
+		g.ns, g.ownNS, g.unlock = ns, true, unlock
 	}
 	nc, err := g.ns.Connect("edgeplane-" + g.cfg.Gateway.ID)
 	if err != nil {
@@ -426,7 +463,7 @@ func (g *Gateway) newMQTTSource(sr *sourceRun, deliver ingest.Deliver, dl ingest
 	if err != nil {
 		return err
 	}
-	sr.src, sr.mqtt = src, src
+	sr.src, sr.mqtt, sr.broker = src, src, o.Broker
 	return nil
 }
 
@@ -525,6 +562,10 @@ func (g *Gateway) abort() {
 	}
 	if g.ownNS && g.ns != nil {
 		g.ns.Shutdown()
+	}
+	if g.unlock != nil {
+		g.unlock()
+		g.unlock = nil
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -71,7 +72,7 @@ func (m *gatewayMetrics) rebuild() {
 	for _, sr := range g.sources {
 		l := labels("source", sr.cfg.Name)
 		st := func() *ingest.SourceStats {
-			if sr.src == nil {
+			if !g.up.Load() || sr.src == nil {
 				return &ingest.SourceStats{}
 			}
 			return sr.src.SourceStats()
@@ -148,7 +149,7 @@ func (m *gatewayMetrics) rebuild() {
 	c("edgeplane_sink_bad_frames_total", "", "Frames in JetStream that could not be decoded.", func() uint64 { return fw().badFrames })
 	fwd := func(f func(*sink.ForwarderStats) uint64) func() uint64 {
 		return func() uint64 {
-			if g.fwd == nil {
+			if !g.up.Load() || g.fwd == nil {
 				return 0
 			}
 			return f(&g.fwd.Stats)
@@ -172,7 +173,7 @@ func (m *gatewayMetrics) rebuild() {
 	c("edgeplane_sink_ack_errors_total", "", "Frames delivered to Kafka whose JetStream ack failed (redelivered: duplicates in Kafka).",
 		fwd(func(s *sink.ForwarderStats) uint64 { return s.AckErrors.Load() }))
 	ga("edgeplane_sink_drain_rate", "", "Aggregates and late events delivered to Kafka per second, averaged over 5 s.", func() float64 {
-		if g.fwd == nil {
+		if !g.up.Load() || g.fwd == nil {
 			return 0
 		}
 		return g.fwd.Stats.DrainRate()
@@ -186,7 +187,7 @@ func (m *gatewayMetrics) rebuild() {
 	ga("edgeplane_sink_buffer_bytes", "", "Bytes in the JetStream buffer.", func() float64 { return m.buffer().bytes })
 	ga("edgeplane_sink_buffer_oldest_age_seconds", "", "Age of the oldest frame in the JetStream buffer.", func() float64 { return m.buffer().oldestAge })
 	ga("edgeplane_gateway_uptime_seconds", "", "Time since the gateway started.", func() float64 {
-		if g.started.IsZero() {
+		if !g.up.Load() {
 			return 0
 		}
 		return time.Since(g.started).Seconds()
@@ -206,10 +207,10 @@ func (m *gatewayMetrics) rebuild() {
 type sinkFwdStats struct{ records, recordErrors, bytes, frames, naks, badFrames uint64 }
 
 func (m *gatewayMetrics) fwdStats() *sinkFwdStats {
-	f := m.g.fwd
-	if f == nil {
+	if !m.g.up.Load() || m.g.fwd == nil {
 		return &sinkFwdStats{}
 	}
+	f := m.g.fwd
 	return &sinkFwdStats{
 		records: f.Stats.Records.Load(), recordErrors: f.Stats.RecordErrors.Load(), bytes: f.Stats.Bytes.Load(),
 		frames: f.Stats.Frames.Load(), naks: f.Stats.Naks.Load(), badFrames: f.Stats.BadFrames.Load(),
@@ -220,7 +221,7 @@ func (m *gatewayMetrics) fwdStats() *sinkFwdStats {
 func (m *gatewayMetrics) buffer() bufferSnapshot {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if time.Since(m.bufReadAt) < 500*time.Millisecond || m.g.buf == nil {
+	if time.Since(m.bufReadAt) < 500*time.Millisecond || !m.g.up.Load() || m.g.buf == nil {
 		return m.buf
 	}
 	m.bufReadAt = time.Now()
@@ -261,7 +262,9 @@ func (m *gatewayMetrics) write(w io.Writer) error {
 // is ready, Kafka is reachable or the backlog is within limits, and the
 // forwarder is not stalled — nothing acknowledged by Kafka for
 // kafka.stall_after while a backlog waits; 503 with the reasons
-// otherwise, as JSON).
+// otherwise, as JSON). It may serve from New on, before and while Start
+// runs: until Start has brought the gateway up, /readyz answers 503
+// "starting: STEP".
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
@@ -293,9 +296,17 @@ func (g *Gateway) Ready() Readiness {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var r Readiness
+	if !g.up.Load() {
+		step := g.startingStep()
+		if step == "" {
+			step = "not started"
+		}
+		r.Problems = append(r.Problems, "starting: "+step)
+		return r
+	}
 	for _, sr := range g.sources {
 		if sr.src == nil || !sr.src.Connected() {
-			r.Problems = append(r.Problems, "source "+sr.cfg.Name+" is not connected")
+			r.Problems = append(r.Problems, sr.notConnected())
 		}
 	}
 	if g.ns == nil || !g.ns.JetStreamReady() {
@@ -317,6 +328,29 @@ func (g *Gateway) Ready() Readiness {
 	return r
 }
 
+// notConnected says why sr is not ready: for an MQTT source, with its
+// broker (credentials removed) and the dials that failed.
+func (sr *sourceRun) notConnected() string {
+	msg := "source " + sr.cfg.Name + " is not connected"
+	if sr.mqtt == nil {
+		return msg
+	}
+	msg += " to broker " + redactURL(sr.broker)
+	if n := sr.mqtt.Stats.DialFailed.Load(); n > 0 {
+		msg += " (" + strconv.FormatUint(n, 10) + " failed dials; retrying)"
+	}
+	return msg
+}
+
+// redactURL returns u with its password, if any, replaced by "xxxxx".
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)" // it might hold a password
+	}
+	return p.Redacted()
+}
+
 // Snapshot is a point-in-time summary for status displays.
 type Snapshot struct {
 	Messages, Readings, Rejected uint64
@@ -335,7 +369,7 @@ func (g *Gateway) Snapshot() Snapshot {
 	defer g.mu.Unlock()
 	var s Snapshot
 	for _, sr := range g.sources {
-		if sr.src == nil {
+		if !g.up.Load() || sr.src == nil {
 			continue
 		}
 		st := sr.src.SourceStats()

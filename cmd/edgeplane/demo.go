@@ -61,18 +61,13 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	defer kc.Close()
 	fmt.Fprintf(stdout, "demo: in-process Kafka at %s\n", strings.Join(kc.ListenAddrs(), ","))
 
-	g, err := startGateway(ctx, cfg, pipeline.Options{Logger: log, KafkaBrokers: kc.ListenAddrs()})
+	g, httpAddr, stopHTTP, err := launch(ctx, cfg, pipeline.Options{Logger: log, KafkaBrokers: kc.ListenAddrs()}, log, nil)
 	if err != nil {
-		return err
-	}
-	stopHTTP, err := serveHTTP(cfg, g, log)
-	if err != nil {
-		_ = g.Stop(context.Background())
 		return err
 	}
 	defer stopHTTP()
 	fmt.Fprintf(stdout, "demo: gateway %s; MQTT listener %s; metrics http://%s/metrics\n",
-		cfg.Gateway.ID, g.MQTTAddr(), cfg.Gateway.HTTPListen)
+		cfg.Gateway.ID, g.MQTTAddr(), httpAddr)
 
 	sim, err := bench.NewSimulator(bench.SimOptions{Broker: g.MQTTAddr(), Rate: *rate, QoS: 1, MaxDisorder: time.Second})
 	if err != nil {

@@ -1,13 +1,17 @@
-// Command edgeplane is the gateway daemon: run, validate, demo, version.
+// Command edgeplane is the gateway daemon: run, validate, demo, version,
+// and the tools around it (deadletters, decode, config, …).
 // The work lives in the libraries; this file parses flags and wires them.
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/VictoriaMetrics/metrics"
 
@@ -26,6 +30,8 @@ Usage:
   edgeplane demo     [flags]     run the whole stack in-process with simulated sensors
   edgeplane decode   [flags]     turn compact-format records into JSON lines (a file, stdin, or a Kafka topic)
   edgeplane config   -c FILE     print the effective config: every default filled in, secrets redacted
+  edgeplane deadletters -c FILE [--source S] [--follow] [--json] [--max-bytes N]
+                                 print rejected payloads from the dead-letter stream: time, source, topic, reason, payload
   edgeplane schema               print the config file's JSON Schema (for editors and CI)
   edgeplane version              print the version
 
@@ -63,6 +69,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSchema(args[1:], stdout, stderr)
 	case "config":
 		err = cmdConfig(args[1:], stdout, stderr)
+	case "deadletters":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = cmdDeadletters(ctx, args[1:], stdout, stderr)
+		stop()
 	case "version", "-v", "--version":
 		fmt.Fprintln(stdout, version.String("edgeplane"))
 		return 0

@@ -44,13 +44,15 @@ func cmdRun(args []string, stderr io.Writer) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	g, err := startGateway(ctx, cfg, pipeline.Options{Logger: log})
+	return runGateway(ctx, cfg, *file, log, hup, nil)
+}
+
+// runGateway runs a loaded config until ctx ends, reloading on hup.
+// onHTTP, when set, is called with the HTTP listener's address as soon as
+// it listens (tests).
+func runGateway(ctx context.Context, cfg *config.Config, file string, log *slog.Logger, hup <-chan os.Signal, onHTTP func(addr string)) error {
+	g, _, stopHTTP, err := launch(ctx, cfg, pipeline.Options{Logger: log}, log, onHTTP)
 	if err != nil {
-		return err
-	}
-	stopHTTP, err := serveHTTP(cfg, g, log)
-	if err != nil {
-		_ = g.Stop(context.Background())
 		return err
 	}
 	pidFile := filepath.Join(cfg.Gateway.DataDir, "edgeplane.pid")
@@ -62,7 +64,7 @@ func cmdRun(args []string, stderr io.Writer) error {
 	for {
 		select {
 		case <-hup:
-			reload(ctx, g, *file, log)
+			reload(ctx, g, file, log)
 			continue
 		case <-ctx.Done():
 		}
@@ -119,29 +121,41 @@ func cmdReload(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// startGateway builds and starts a gateway; a config error never leaves a
-// half-built pipeline running.
-func startGateway(ctx context.Context, cfg *config.Config, o pipeline.Options) (*pipeline.Gateway, error) {
-	g, err := pipeline.New(cfg, o)
+// launch builds a gateway, serves its HTTP endpoints at once — so
+// /healthz answers and /readyz says what start-up is at while Start runs
+// — and then starts it. A config error never leaves a half-built pipeline
+// running; a failed Start closes the HTTP listener again. addr is the
+// HTTP listener's address ("" when http_listen is off).
+func launch(ctx context.Context, cfg *config.Config, o pipeline.Options, log *slog.Logger, onHTTP func(addr string)) (g *pipeline.Gateway, addr string, stopHTTP func(), err error) {
+	g, err = pipeline.New(cfg, o)
 	if err != nil {
-		return nil, err
+		return nil, "", nil, err
+	}
+	addr, stopHTTP, err = serveHTTP(cfg, g, log)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if onHTTP != nil {
+		onHTTP(addr)
 	}
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := g.Start(sctx); err != nil {
-		return nil, err
+		stopHTTP()
+		return nil, "", nil, err
 	}
-	return g, nil
+	return g, addr, stopHTTP, nil
 }
 
-// serveHTTP serves /metrics, /healthz and /readyz on gateway.http_listen.
-func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (stop func(), err error) {
+// serveHTTP serves /metrics, /healthz and /readyz on gateway.http_listen
+// and returns the address it listens on.
+func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (addr string, stop func(), err error) {
 	if cfg.Gateway.HTTPListen == "off" {
-		return func() {}, nil
+		return "", func() {}, nil
 	}
 	ln, err := net.Listen("tcp", cfg.Gateway.HTTPListen)
 	if err != nil {
-		return nil, fmt.Errorf("http listen %s: %w", cfg.Gateway.HTTPListen, err)
+		return "", nil, fmt.Errorf("http listen %s: %w", cfg.Gateway.HTTPListen, err)
 	}
 	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -150,7 +164,7 @@ func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (stop 
 		}
 	}()
 	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/metrics /healthz /readyz")
-	return func() {
+	return ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
