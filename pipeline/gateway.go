@@ -71,6 +71,8 @@ type Gateway struct {
 	started         time.Time
 	stopOnce        sync.Once
 	m               *gatewayMetrics
+	taps            tapHub // live taps (tap.go)
+	httpToken       string // bearer token of the read API (api.go); "" none
 }
 
 // sourceRun is a configured source and the pipelines it feeds.
@@ -148,6 +150,9 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, plan: plan, opts: o, log: o.Logger, dead: newDeadLetters()}
+	if g.httpToken, err = secret(cfg.Gateway.HTTPToken, cfg.Gateway.HTTPTokenFile); err != nil {
+		return nil, fmt.Errorf("gateway.http_token_file: %w", err)
+	}
 	g.latency.name = "edgeplane_sink_latency_seconds"
 	g.latency.help = "Time from a window result's emission to its acknowledgement by Kafka."
 	for _, pp := range plan.Pipelines {
@@ -487,6 +492,7 @@ func (g *Gateway) stop(ctx context.Context) error {
 
 // abort releases whatever Start brought up, without draining.
 func (g *Gateway) abort() {
+	g.taps.close()
 	for _, sr := range g.sources {
 		if sr.acker != nil {
 			sr.acker.finish(false)

@@ -277,6 +277,7 @@ func (g *Gateway) Handler() http.Handler {
 		}
 		_ = json.NewEncoder(w).Encode(r)
 	})
+	g.registerAPI(mux, g.httpToken) // /v1/…: api.go
 	return mux
 }
 
