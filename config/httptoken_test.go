@@ -23,9 +23,9 @@ func TestHTTPTokenRequiredOffLoopback(t *testing.T) {
 		}
 	}
 	for gw, want := range map[string]string{
-		"  http_listen: 0.0.0.0:8080\n":                                   "gateway.http_listen",
-		"  http_listen: :8080\n":                                          "set gateway.http_token",
-		"  http_listen: 10.0.0.1:8080\n  http_token: change-me\n":         "packaged placeholder",
+		"  http_listen: 0.0.0.0:8080\n":                                    "gateway.http_listen",
+		"  http_listen: :8080\n":                                           "set gateway.http_token",
+		"  http_listen: 10.0.0.1:8080\n  http_token: change-me\n":          "packaged placeholder",
 		"  http_token: a\n  http_token_file: /nonexistent/edgeplane-tok\n": "not both",
 	} {
 		if err := load(gw); err == nil || !strings.Contains(err.Error(), want) {
