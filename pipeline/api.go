@@ -186,7 +186,7 @@ func (g *Gateway) apiGateway(w http.ResponseWriter, _ *http.Request) {
 		gi.Pipelines = append(gi.Pipelines, p.cfg.Name)
 	}
 	for _, sr := range g.sources {
-		si := SourceInfo{Name: sr.cfg.Name, Type: string(sr.cfg.Type)}
+		si := SourceInfo{Name: sr.cfg.Name, Type: sr.cfg.Type.String()}
 		if sr.src != nil {
 			st := sr.src.SourceStats()
 			si.Connected = st.Connected.Load()

@@ -26,6 +26,8 @@ Usage:
   edgeplane demo     [flags]     run the whole stack in-process with simulated sensors
   edgeplane decode   [flags]     turn compact-format records into JSON lines (a file, stdin, or a Kafka topic)
   edgeplane config   -c FILE     print the effective config: every default filled in, secrets redacted
+  edgeplane top      [flags]     a running gateway's rates, watermark lag, ring fill and backlogs, every second
+  edgeplane tap      [flags]     stream a running gateway's live events: readings, rejects, late readings, aggregates
   edgeplane schema               print the config file's JSON Schema (for editors and CI)
   edgeplane version              print the version
 
@@ -63,6 +65,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSchema(args[1:], stdout, stderr)
 	case "config":
 		err = cmdConfig(args[1:], stdout, stderr)
+	case "top":
+		err = cmdTop(args[1:], stdout, stderr)
+	case "tap":
+		err = cmdTap(args[1:], stdout, stderr)
 	case "version", "-v", "--version":
 		fmt.Fprintln(stdout, version.String("edgeplane"))
 		return 0
