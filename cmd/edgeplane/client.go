@@ -113,4 +113,3 @@ func (c *apiClient) getJSON(ctx context.Context, path string, v any) error {
 	}
 	return nil
 }
-
