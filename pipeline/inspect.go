@@ -155,19 +155,21 @@ type seriesState struct {
 // their open windows' partial aggregates and last emissions too, and the
 // series become watched. Shard goroutine.
 func (s *shardRun) seriesInfo(ids []uint32, detail bool, out []seriesState) {
+	var st *seriesState
+	visit := func(a *record.Aggregate) { // one closure for every series
+		st.openWindows++
+		if detail {
+			st.open = append(st.open, *a)
+		}
+	}
 	for k, id := range ids {
-		st := &out[k]
+		st = &out[k]
 		st.lastEvent, st.lastArrival = math.MinInt64, math.MinInt64
 		if j := int(id / s.in.div); j < len(s.in.lastEvent) {
 			st.lastEvent, st.lastArrival = s.in.lastEvent[j], s.in.lastArrival[j]
 		}
 		st.watermark = s.op.SeriesWatermark(id)
-		s.op.OpenWindows(id, func(a *record.Aggregate) {
-			st.openWindows++
-			if detail {
-				st.open = append(st.open, *a)
-			}
-		})
+		s.op.OpenWindows(id, visit)
 		if !detail {
 			continue
 		}
