@@ -148,6 +148,30 @@ func TestTapUnderLoad(t *testing.T) {
 		return found >= want
 	})
 
+	// Rejects and late readings, on a tap of their own.
+	bad := openTap(t, srv.URL+"/v1/tap?pipeline=air10&kind=reject,late")
+	publish(t, pub, "city/d1/air/s01", fmt.Sprintf(`{"ts":%d,"pm25":"high"}`, t0))
+	publish(t, pub, "city/d1/air/s01", fmt.Sprintf(`{"ts":%d,"pm25":7}`, t0+1000)) // its window fired long ago
+	testenv.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+		ev, raw := bad.snapshot()
+		var rej, late bool
+		for i, e := range ev {
+			switch e["kind"] {
+			case "reject":
+				rej = e["source"] == "air" && e["reason"] == "non_numeric" && strings.Contains(e["payload"].(string), "high")
+			case "late":
+				late = e["pipeline"] == "air10" && e["series"] == "d1/s01" && e["value"] == 7.0 && e["watermark"] != nil
+			case "tap_stats":
+			default:
+				t.Fatalf("reject/late tap got %s", raw[i])
+			}
+		}
+		if !rej || !late {
+			return fmt.Errorf("reject seen %v, late seen %v: %d events", rej, late, len(ev))
+		}
+		return nil
+	})
+
 	// The reading tap: within its rate (a burst of one second, then rate
 	// per second), and its counters say how many the limit held back.
 	var stats map[string]any
