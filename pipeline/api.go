@@ -257,6 +257,20 @@ type WatermarkInfo struct {
 	Time *int64 `json:"time"`
 	// LagSeconds is wall clock minus Time, null before the first.
 	LagSeconds *float64 `json:"lag_seconds"`
+	// Series summarises the watermark lag over the series that have had
+	// a reading (GET /v1/pipelines/{name} only: it asks the shards). With
+	// scope "pipeline" every series has the pipeline's watermark.
+	Series *SeriesLag `json:"series,omitempty"`
+}
+
+// SeriesLag is the distribution of wall clock minus each series's
+// watermark, in seconds, over Count series.
+type SeriesLag struct {
+	Count int     `json:"count"`
+	Min   float64 `json:"min_lag_seconds"`
+	P50   float64 `json:"p50_lag_seconds"`
+	P99   float64 `json:"p99_lag_seconds"`
+	Max   float64 `json:"max_lag_seconds"`
 }
 
 // PipelineCounters are the pipeline's counters since it started.
@@ -362,7 +376,42 @@ func (g *Gateway) apiPipeline(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, errCode(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p.info(time.Now()))
+	now := time.Now()
+	pi := p.info(now)
+	lag, err := p.seriesLag(r.Context(), now)
+	if err != nil {
+		writeErr(w, errCode(err), err)
+		return
+	}
+	pi.Watermark.Series = lag
+	writeJSON(w, http.StatusOK, pi)
+}
+
+// seriesLag asks every shard for its series's watermarks; nil when no
+// series has a watermark yet.
+func (p *pipe) seriesLag(ctx context.Context, now time.Time) (*SeriesLag, error) {
+	var wms []int64
+	for i, s := range p.shards {
+		var got []int64
+		if err := s.ask(ctx, func() { got = s.seriesWatermarks(nil) }); err != nil {
+			return nil, fmt.Errorf("pipeline %s shard %d: %w", p.cfg.Name, i, err)
+		}
+		for _, wm := range got {
+			if wm != operators.NoWatermark {
+				wms = append(wms, wm)
+			}
+		}
+	}
+	if len(wms) == 0 {
+		return nil, nil
+	}
+	slices.Sort(wms) // oldest watermark first: the largest lag first
+	ms := now.UnixMilli()
+	lag := func(q float64) float64 {
+		i := int(q * float64(len(wms)-1))
+		return float64(ms-wms[len(wms)-1-i]) / 1e3
+	}
+	return &SeriesLag{Count: len(wms), Min: lag(0), P50: lag(0.5), P99: lag(0.99), Max: float64(ms-wms[0]) / 1e3}, nil
 }
 
 // SeriesInfo is one series in GET /v1/pipelines/{name}/series.

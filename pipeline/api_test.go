@@ -185,6 +185,9 @@ func TestAPISeriesPartialEqualsKafka(t *testing.T) {
 		len(pi.Shards) != 2 || pi.Watermark.Time == nil || *pi.Watermark.Time != t0+30_000-1000-1 || pi.Window.Size != "10s" {
 		t.Fatalf("pipeline info %+v", pi)
 	}
+	if l := pi.Watermark.Series; l == nil || l.Count != nSeries || l.Min > l.P50 || l.P50 > l.Max || l.Max < 3500 || l.Max > 4000 {
+		t.Fatalf("series lag %+v", l) // the watermark is about an hour behind
+	}
 	var all struct{ Pipelines []pipeline.PipelineInfo }
 	if apiGet(t, h, "/v1/pipelines", "", &all); len(all.Pipelines) != 2 || all.Pipelines[1].Window.Advance != "5s" {
 		t.Fatalf("pipelines %+v", all)

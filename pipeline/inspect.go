@@ -194,3 +194,26 @@ func (s *shardRun) seriesInfo(ids []uint32, detail bool, out []seriesState) {
 		}
 	}
 }
+
+// seriesWatermarks appends the watermark of every series of the shard
+// that has had a reading. Shard goroutine.
+func (s *shardRun) seriesWatermarks(dst []int64) []int64 {
+	for j, la := range s.in.lastArrival {
+		if la == math.MinInt64 {
+			continue
+		}
+		id := uint32(j)*s.in.div + uint32(s.index())
+		dst = append(dst, s.op.SeriesWatermark(id))
+	}
+	return dst
+}
+
+// index is the shard's position in its pipeline (series id % shards).
+func (s *shardRun) index() int {
+	for i, x := range s.p.shards {
+		if x == s {
+			return i
+		}
+	}
+	return 0
+}
