@@ -2,10 +2,12 @@ package pipeline_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +15,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/internal/testenv"
+	"github.com/edgeplane/edgeplane/pipeline"
 )
 
 // tapStream is an attached tap: its events as they arrive.
@@ -206,4 +210,65 @@ func TestTapUnderLoad(t *testing.T) {
 		t.Fatalf("reading tap got %d events in %.1fs, want 1..%.0f", n, elapsed, max)
 	}
 	t.Logf("reading tap: %d events in %.1fs at rate %d/s; stats %v", n, elapsed, rate, stats)
+}
+
+// TestTapSurvivesReload: a tap on a pipeline keeps receiving after a
+// reload rebuilt that pipeline (the new one has a new window size).
+func TestTapSurvivesReload(t *testing.T) {
+	dir := t.TempDir()
+	kc := testenv.Kafka(t)
+	load := func(size string) *config.Config {
+		t.Helper()
+		src := strings.Replace(fmt.Sprintf(apiConfig, dir, ""), "size: 10s, out_of_orderness", "size: "+size+", out_of_orderness", 1)
+		c, err := config.LoadBytes("api.yaml", []byte(src), os.LookupEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	g, err := pipeline.New(load("10s"), pipeline.Options{Logger: quietLog(), KafkaBrokers: kc.ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := g.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Stop(ctx) })
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+	tp := openTap(t, srv.URL+"/v1/tap?pipeline=air10&kind=reading")
+	pub := mqttPublisher(t, g.MQTTAddr())
+	t0 := time.Now().Add(-time.Hour).UnixMilli()
+	readings := func() int {
+		ev, _ := tp.snapshot()
+		n := 0
+		for _, e := range ev {
+			if e["kind"] == "reading" {
+				n++
+			}
+		}
+		return n
+	}
+	publish(t, pub, "city/d1/air/s1", fmt.Sprintf(`{"ts":%d,"pm25":1}`, t0))
+	testenv.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := readings(); n != 1 {
+			return fmt.Errorf("%d readings on the tap", n)
+		}
+		return nil
+	})
+	if err := g.Reload(ctx, load("20s")); err != nil {
+		t.Fatal(err)
+	}
+	var pi pipeline.PipelineInfo
+	if apiGet(t, g.Handler(), "/v1/pipelines/air10", "", &pi); pi.Window.Size != "20s" {
+		t.Fatalf("after the reload: window %+v", pi.Window)
+	}
+	publish(t, pub, "city/d1/air/s1", fmt.Sprintf(`{"ts":%d,"pm25":2}`, t0+1))
+	testenv.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := readings(); n != 2 {
+			return fmt.Errorf("%d readings on the tap after the reload", n)
+		}
+		return nil
+	})
 }
