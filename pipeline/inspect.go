@@ -45,23 +45,26 @@ type inspector struct {
 
 	// Per series routed to this shard, indexed by id / shards: the latest
 	// event time seen and the wall clock of the last arrival (ms).
-	div                    uint32
-	lastEvent, lastArrival []int64
+	div  uint32
+	last []seriesSeen
 	// watch holds, for the series the API was asked about, the last
 	// emitted aggregate per field (End == 0: none yet).
 	watch map[uint32][]record.Aggregate
+}
+
+// seriesSeen is what a shard records per series: together, so one cache
+// line serves both.
+type seriesSeen struct {
+	event, arrival int64 // latest event time, wall clock of the last arrival (ms)
 }
 
 func (in *inspector) init(maxSeries, shards int) {
 	in.reqs = make(chan func(), inspectQueue)
 	in.renew()
 	in.div = uint32(shards)
-	n := maxSeries/shards + 1
-	in.lastEvent = make([]int64, n)
-	in.lastArrival = make([]int64, n)
-	for i := range in.lastEvent {
-		in.lastEvent[i] = math.MinInt64
-		in.lastArrival[i] = math.MinInt64
+	in.last = make([]seriesSeen, maxSeries/shards+1)
+	for i := range in.last {
+		in.last[i] = seriesSeen{math.MinInt64, math.MinInt64}
 	}
 }
 
@@ -83,19 +86,21 @@ func (in *inspector) waited(err error) error {
 }
 
 // track records the series' latest event time and arrival. It runs on the
-// shard goroutine for every drained batch: one pass, two stores per sample.
+// shard goroutine for every drained batch: one pass, one cache line per
+// series.
 func (in *inspector) track(ss []record.Sample, now int64) {
-	le, la := in.lastEvent, in.lastArrival
+	last, div := in.last, in.div
 	for i := range ss {
 		smp := &ss[i]
-		j := int(smp.Series / in.div)
-		if smp.Flags&record.FlagWatermark != 0 || j >= len(le) {
+		j := int(smp.Series / div)
+		if smp.Flags&record.FlagWatermark != 0 || j >= len(last) {
 			continue
 		}
-		if smp.Time > le[j] {
-			le[j] = smp.Time
+		l := &last[j]
+		if smp.Time > l.event {
+			l.event = smp.Time
 		}
-		la[j] = now
+		l.arrival = now
 	}
 }
 
@@ -165,8 +170,8 @@ func (s *shardRun) seriesInfo(ids []uint32, detail bool, out []seriesState) {
 	for k, id := range ids {
 		st = &out[k]
 		st.lastEvent, st.lastArrival = math.MinInt64, math.MinInt64
-		if j := int(id / s.in.div); j < len(s.in.lastEvent) {
-			st.lastEvent, st.lastArrival = s.in.lastEvent[j], s.in.lastArrival[j]
+		if j := int(id / s.in.div); j < len(s.in.last) {
+			st.lastEvent, st.lastArrival = s.in.last[j].event, s.in.last[j].arrival
 		}
 		st.watermark = s.op.SeriesWatermark(id)
 		s.op.OpenWindows(id, visit)
@@ -198,8 +203,8 @@ func (s *shardRun) seriesInfo(ids []uint32, detail bool, out []seriesState) {
 // seriesWatermarks appends the watermark of every series of the shard
 // that has had a reading. Shard goroutine.
 func (s *shardRun) seriesWatermarks(dst []int64) []int64 {
-	for j, la := range s.in.lastArrival {
-		if la == math.MinInt64 {
+	for j, l := range s.in.last {
+		if l.arrival == math.MinInt64 {
 			continue
 		}
 		id := uint32(j)*s.in.div + uint32(s.index())
