@@ -259,7 +259,8 @@ func (m *gatewayMetrics) write(w io.Writer) error {
 // is ready, Kafka is reachable or the backlog is within limits, and the
 // forwarder is not stalled — nothing acknowledged by Kafka for
 // kafka.stall_after while a backlog waits; 503 with the reasons
-// otherwise, as JSON).
+// otherwise, as JSON), and the read API under /v1/ (api.go), behind
+// gateway.http_token when set.
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
