@@ -150,6 +150,12 @@ func (c *Config) checkPlaceholders(ps *problems) {
 			break
 		}
 	}
+	for _, p := range placeholders {
+		if strings.Contains(strings.ToLower(c.Gateway.HTTPToken), p) {
+			ps.add("gateway.http_token", "the token is the packaged placeholder: set a secret (http_token_file, or ${VAR} from the environment)")
+			break
+		}
+	}
 	for i := range c.Sources {
 		w := &c.Sources[i].WebSocket
 		for _, p := range placeholders {
@@ -171,4 +177,40 @@ func (c *Config) checkPlaceholders(ps *problems) {
 			}
 		}
 	}
+}
+
+// checkHTTPToken refuses an http_listen reachable from other hosts
+// without a token for the read API (which shows series keys, values and
+// a live tap), and a token given twice or in a file that cannot be read.
+func (c *Config) checkHTTPToken(ps *problems) {
+	g := &c.Gateway
+	if g.HTTPToken != "" && g.HTTPTokenFile != "" {
+		ps.add("gateway.http_token_file", "set http_token or http_token_file, not both")
+	}
+	if g.HTTPTokenFile != "" {
+		if _, err := os.Stat(g.HTTPTokenFile); err != nil {
+			ps.add("gateway.http_token_file", "cannot read %s: %v", g.HTTPTokenFile, err)
+		}
+	}
+	if g.HTTPListen == "off" || g.HTTPToken != "" || g.HTTPTokenFile != "" {
+		return
+	}
+	host, _, err := net.SplitHostPort(g.HTTPListen)
+	if err != nil {
+		return // reported by checkHostPort
+	}
+	if !IsLoopback(host) {
+		ps.add("gateway.http_listen", "%s is reachable from other hosts: set gateway.http_token (or http_token_file) to protect the read API, or listen on 127.0.0.1", g.HTTPListen)
+	}
+}
+
+// IsLoopback reports whether host (of a host:port) binds only the
+// loopback interface: localhost or a loopback IP. An empty host binds
+// every interface.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

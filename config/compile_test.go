@@ -236,6 +236,7 @@ func TestDataDir(t *testing.T) {
 // which it redacts, aside), and the secrets do not appear in it.
 func TestEffectiveRoundTrip(t *testing.T) {
 	t.Setenv("EDGEPLANE_WS_TOKEN", "S3CRET-ws-token")
+	t.Setenv("EDGEPLANE_HTTP_TOKEN", "example-http-secret")
 	t.Setenv("EDGEPLANE_DATA_DIR", t.TempDir())
 	files, _ := filepath.Glob("../configs/*.yaml")
 	for _, f := range files {

@@ -66,6 +66,12 @@ type Gateway struct {
 	// HTTPListen serves /metrics, /healthz and /readyz. Default
 	// "127.0.0.1:8080"; empty string "off" disables it.
 	HTTPListen string `yaml:"http_listen"`
+	// HTTPToken (or HTTPTokenFile) is the bearer token the read API
+	// (/v1/…: pipelines, series, the live tap) requires; /metrics,
+	// /healthz and /readyz stay open. Required when http_listen is not a
+	// loopback address. Default "": no token (loopback only).
+	HTTPToken     string `yaml:"http_token"`
+	HTTPTokenFile string `yaml:"http_token_file"`
 	// LogLevel is debug, info (default), warn or error.
 	LogLevel string `yaml:"log_level"`
 	// ShutdownTimeout bounds a graceful stop. Default 15s.

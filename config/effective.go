@@ -20,6 +20,7 @@ func (c *Config) Effective() ([]byte, error) {
 		}
 	}
 	redact(&d.Kafka.SASL.Password)
+	redact(&d.Gateway.HTTPToken)
 	for i := range d.Sources {
 		redact(&d.Sources[i].MQTT.Password)
 		redact(&d.Sources[i].WebSocket.Token)

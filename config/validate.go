@@ -59,6 +59,7 @@ func (c *Config) validateGateway(ps *problems) {
 	if g.HTTPListen != "off" {
 		checkHostPort(ps, "gateway.http_listen", g.HTTPListen)
 	}
+	c.checkHTTPToken(ps)
 	switch g.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -106,7 +106,18 @@ type SourceStats struct {
 	// AckWaits counts the times a receive goroutine found MaxUnacked
 	// messages held and waited for AckThrough (held acks).
 	AckWaits atomic.Uint64
+
+	// RejectTap, when set, sees every rejected record (the gateway's live
+	// tap sets it while a tap wants rejects): one atomic load per
+	// rejection when unset. It lives here because every source shares its
+	// stats with its receive goroutines.
+	RejectTap atomic.Pointer[RejectTap]
 }
+
+// RejectTap receives a rejected record: the source, its reason, topic and
+// raw bytes (valid only during the call), and the decoder's error (may be
+// nil). It must not block.
+type RejectTap func(source string, reason decode.Reason, topic string, raw []byte, err error)
 
 // RejectedTotal sums Rejected over all reasons.
 func (s *SourceStats) RejectedTotal() uint64 {
@@ -210,6 +221,9 @@ func (r *receiver) onReject(reason decode.Reason, err error, raw []byte) {
 func (c *sourceCore) rejected(reason decode.Reason, topic string, raw []byte, now int64, err error) {
 	c.stats.Rejected[reason].Add(1)
 	c.rejects.note(now, reason, topic, err)
+	if t := c.stats.RejectTap.Load(); t != nil {
+		(*t)(c.name, reason, topic, raw, err)
+	}
 	if c.deadLetter != nil && reason != decode.ReasonRateLimited {
 		c.stats.DeadLettered.Add(1)
 		c.deadLetter(c.name, reason, topic, raw)

@@ -75,10 +75,12 @@ type Gateway struct {
 	// runs, read those fields only after it (its store orders their
 	// writes before the handlers' reads). Until then /readyz reports
 	// starting, the step Start is at.
-	up       atomic.Bool
-	starting atomic.Pointer[string]
-	stopOnce sync.Once
-	m        *gatewayMetrics
+	up        atomic.Bool
+	starting  atomic.Pointer[string]
+	stopOnce  sync.Once
+	m         *gatewayMetrics
+	taps      tapHub // live taps (tap.go)
+	httpToken string // bearer token of the read API (api.go); "" none
 }
 
 // sourceRun is a configured source and the pipelines it feeds.
@@ -158,6 +160,9 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	g := &Gateway{cfg: cfg, plan: plan, opts: o, log: o.Logger, dead: newDeadLetters()}
+	if g.httpToken, err = secret(cfg.Gateway.HTTPToken, cfg.Gateway.HTTPTokenFile); err != nil {
+		return nil, fmt.Errorf("gateway.http_token_file: %w", err)
+	}
 	g.latency.name = "edgeplane_sink_latency_seconds"
 	g.latency.help = "Time from a window result's emission to its acknowledgement by Kafka."
 	for _, pp := range plan.Pipelines {
@@ -528,6 +533,7 @@ func (g *Gateway) stop(ctx context.Context) error {
 
 // abort releases whatever Start brought up, without draining.
 func (g *Gateway) abort() {
+	g.taps.close()
 	for _, sr := range g.sources {
 		if sr.acker != nil {
 			sr.acker.finish(false)

@@ -262,8 +262,9 @@ func (m *gatewayMetrics) write(w io.Writer) error {
 // is ready, Kafka is reachable or the backlog is within limits, and the
 // forwarder is not stalled — nothing acknowledged by Kafka for
 // kafka.stall_after while a backlog waits; 503 with the reasons
-// otherwise, as JSON). It may serve from New on, before and while Start
-// runs: until Start has brought the gateway up, /readyz answers 503
+// otherwise, as JSON), and the read API under /v1/ (api.go), behind
+// gateway.http_token when set. It may serve from New on, before and while
+// Start runs: until Start has brought the gateway up, /readyz answers 503
 // "starting: STEP".
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -282,6 +283,7 @@ func (g *Gateway) Handler() http.Handler {
 		}
 		_ = json.NewEncoder(w).Encode(r)
 	})
+	g.registerAPI(mux, g.httpToken) // /v1/…: api.go
 	return mux
 }
 

@@ -71,6 +71,9 @@ type pipe struct {
 	persisted   int64 // stored watermark last written to stateFile
 	replayFloor int64 // persisted value at start: readings at or below it are replays
 	replayed    atomic.Uint64
+
+	// taps are the live taps on this pipeline (tap.go); nil when none.
+	taps atomic.Pointer[tapSet]
 }
 
 // stopMarkers ends the marker loop and waits for it; idempotent.
@@ -109,6 +112,8 @@ type shardRun struct {
 	// iteration that left nothing pending in the writer: every window it
 	// fired up to there is in JetStream.
 	stored atomic.Int64
+	// in answers the read API between batches (inspect.go).
+	in inspector
 }
 
 // Emit implements operators.Emitter: the aggregate goes into the frame.
@@ -117,6 +122,12 @@ func (s *shardRun) Emit(a *record.Aggregate) {
 		s.oldestMs = s.now
 	}
 	_ = s.w.Add(s.sinkCtx, a, s.now)
+	if s.in.watch != nil {
+		s.in.noteEmit(a)
+	}
+	if ts := s.p.taps.Load(); ts != nil {
+		s.tapAggregate(ts, a)
+	}
 }
 
 // Late implements operators.Emitter: the event is logged (rate-limited,
@@ -125,6 +136,9 @@ func (s *shardRun) Emit(a *record.Aggregate) {
 // (edgeplane_operators_late_events_total).
 func (s *shardRun) Late(smp *record.Sample) {
 	s.p.logLate(smp, s.op.Watermark(), s.now)
+	if ts := s.p.taps.Load(); ts != nil {
+		s.tapLate(ts, smp)
+	}
 	if s.late == nil {
 		return
 	}
@@ -220,6 +234,7 @@ func newPipe(pp *config.PipelinePlan, log *slog.Logger) (*pipe, error) {
 			}
 		})
 		sr := &shardRun{p: np, ring: r}
+		sr.in.init(p.MaxSeries, pp.Shards)
 		sr.stored.Store(math.MinInt64)
 		op, err := operators.NewShard(&oc, np.wm, sr)
 		if err != nil {
@@ -310,6 +325,9 @@ func (p *pipe) deliver(ctx context.Context, src int, b *decode.Batch) (release i
 	if n > 0 {
 		p.flush(ctx, src, set.hs[cur], buf[:n], now)
 	}
+	if ts := p.taps.Load(); ts != nil {
+		p.tapReadings(ts, src, b, now)
+	}
 	return release
 }
 
@@ -393,9 +411,10 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 	s.sinkCtx = sinkCtx
 	buf := make([]record.Sample, 1024)
 	for {
-		err := s.ring.Wait(context.Background(), 200*time.Millisecond)
+		err := s.in.waited(s.ring.Wait(s.in.ctx, 200*time.Millisecond))
 		s.now = clock.NowMs()
 		if n := s.ring.Drain(buf); n > 0 {
+			s.in.track(buf[:n], s.now)
 			s.op.Process(buf[:n], s.now)
 		} else {
 			s.op.Advance(s.now)
@@ -407,6 +426,7 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 			s.stored.Store(s.op.Watermark())
 		}
 		s.publishStats()
+		s.in.serve()
 		if errors.Is(err, ring.ErrClosed) {
 			break
 		}

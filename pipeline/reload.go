@@ -156,6 +156,7 @@ func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 	}
 	g.pipes = pipes
 	g.m.rebuild()
+	g.refreshTaps()
 	g.log.Info("config reloaded", "pipelines_rebuilt", len(built), "pipelines_kept", len(kept), "sources", len(sources))
 	return errors.Join(errs...)
 }

@@ -48,6 +48,7 @@ func seedConfigs(tb testing.TB) map[string][]byte {
 	files = append(files, "../deploy/arm64/edgeplane.yaml")
 	out := map[string][]byte{}
 	fix := strings.NewReplacer("id: gw-change-me", "id: gw-1", "kafka.example.internal", "10.0.0.9",
+		"${EDGEPLANE_HTTP_TOKEN:-change-me}", "s3cret-http-token",
 		"/var/lib/edgeplane", os.TempDir()+"/edgeplane-fuzz")
 	for _, f := range files {
 		b, err := os.ReadFile(f)

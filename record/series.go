@@ -258,6 +258,14 @@ func (t *SeriesTable) Key(id uint32) string {
 	return t.keys[id]
 }
 
+// Keys returns the interned keys by id. The table only appends, so the
+// slice stays valid (and unchanged) while the table grows; do not modify it.
+func (t *SeriesTable) Keys() []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.keys[:len(t.keys):len(t.keys)]
+}
+
 // Len returns the number of interned keys.
 func (t *SeriesTable) Len() int {
 	t.mu.RLock()

@@ -32,6 +32,8 @@ Usage:
   edgeplane config   -c FILE     print the effective config: every default filled in, secrets redacted
   edgeplane deadletters -c FILE [--source S] [--follow] [--json] [--max-bytes N]
                                  print rejected payloads from the dead-letter stream: time, source, topic, reason, payload
+  edgeplane top      [flags]     a running gateway's rates, watermark lag, ring fill and backlogs, every second
+  edgeplane tap      [flags]     stream a running gateway's live events: readings, rejects, late readings, aggregates
   edgeplane schema               print the config file's JSON Schema (for editors and CI)
   edgeplane version              print the version
 
@@ -73,6 +75,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		err = cmdDeadletters(ctx, args[1:], stdout, stderr)
 		stop()
+	case "top":
+		err = cmdTop(args[1:], stdout, stderr)
+	case "tap":
+		err = cmdTap(args[1:], stdout, stderr)
 	case "version", "-v", "--version":
 		fmt.Fprintln(stdout, version.String("edgeplane"))
 		return 0

@@ -39,6 +39,7 @@ func TestValidateExampleConfigs(t *testing.T) {
 		t.Fatal("no configs")
 	}
 	t.Setenv("EDGEPLANE_WS_TOKEN", "example-secret") // else: the packaged placeholder
+	t.Setenv("EDGEPLANE_HTTP_TOKEN", "example-http-secret")
 	t.Setenv("EDGEPLANE_DATA_DIR", t.TempDir())
 	for _, f := range files {
 		if code, out, errOut := runCLI("validate", "-c", f); code != 0 || !strings.Contains(out, ": ok") {

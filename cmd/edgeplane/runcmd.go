@@ -147,8 +147,8 @@ func launch(ctx context.Context, cfg *config.Config, o pipeline.Options, log *sl
 	return g, addr, stopHTTP, nil
 }
 
-// serveHTTP serves /metrics, /healthz and /readyz on gateway.http_listen
-// and returns the address it listens on.
+// serveHTTP serves /metrics, /healthz, /readyz and the read API (/v1/) on
+// gateway.http_listen and returns the address it listens on.
 func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (addr string, stop func(), err error) {
 	if cfg.Gateway.HTTPListen == "off" {
 		return "", func() {}, nil
@@ -158,12 +158,13 @@ func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (addr 
 		return "", nil, fmt.Errorf("http listen %s: %w", cfg.Gateway.HTTPListen, err)
 	}
 	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv.RegisterOnShutdown(g.CloseTaps) // live taps never go idle by themselves
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/metrics /healthz /readyz")
+	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/metrics /healthz /readyz /v1/")
 	return ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

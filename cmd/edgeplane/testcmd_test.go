@@ -18,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files of TestTestGol
 func shippedConfigs(t *testing.T) map[string]string {
 	t.Helper()
 	t.Setenv("EDGEPLANE_WS_TOKEN", "example-secret")
+	t.Setenv("EDGEPLANE_HTTP_TOKEN", "example-http-secret")
 	t.Setenv("EDGEPLANE_DATA_DIR", t.TempDir())
 	raw, err := os.ReadFile("../../deploy/arm64/edgeplane.yaml")
 	if err != nil {
@@ -83,6 +84,7 @@ func TestTestGolden(t *testing.T) {
 // a missing source is a clear error, records are JSON lines.
 func TestTestCommand(t *testing.T) {
 	t.Setenv("EDGEPLANE_WS_TOKEN", "example-secret")
+	t.Setenv("EDGEPLANE_HTTP_TOKEN", "example-http-secret")
 	in := filepath.Join(t.TempDir(), "ok.json")
 	if err := os.WriteFile(in, []byte(`{"ts":1763683200123,"pm25":1,"pm10":2}`), 0o600); err != nil {
 		t.Fatal(err)
