@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -169,9 +170,12 @@ func TestDataDir(t *testing.T) {
 
 // TestEffectiveRoundTrip: `edgeplane config` prints every option with its
 // default; loading that output gives the same configuration (secrets,
-// which it redacts, aside), and the secrets do not appear in it.
+// which it redacts, aside), and the secrets do not appear in it. A
+// listener password printed redacted is refused (it would be a known
+// password): the round trip sets one again.
 func TestEffectiveRoundTrip(t *testing.T) {
 	t.Setenv("EDGEPLANE_WS_TOKEN", "S3CRET-ws-token")
+	t.Setenv("EDGEPLANE_SENSOR_PASSWORD", "S3CRET-sensor-password")
 	t.Setenv("EDGEPLANE_DATA_DIR", t.TempDir())
 	files, _ := filepath.Glob("../configs/*.yaml")
 	for _, f := range files {
@@ -186,7 +190,11 @@ func TestEffectiveRoundTrip(t *testing.T) {
 		if strings.Contains(string(out), "S3CRET") {
 			t.Fatalf("%s: a secret in the effective config:\n%s", f, out)
 		}
-		back, err := config.LoadBytes("effective.yaml", out, noEnv)
+		if _, err := config.LoadBytes("effective.yaml", out, noEnv); len(c.NATS.Auth.Users) > 0 &&
+			(err == nil || !strings.Contains(err.Error(), "set the real one")) {
+			t.Fatalf("%s: the effective config's redacted listener password was not refused: %v", f, err)
+		}
+		back, err := config.LoadBytes("effective.yaml", bytes.ReplaceAll(out, []byte("password: "+config.Redacted), []byte("password: set-again")), noEnv)
 		if err != nil {
 			t.Fatalf("%s: the effective config does not load: %v\n%s", f, err, out)
 		}
