@@ -79,7 +79,9 @@ func TestListenerSecurityAccepted(t *testing.T) {
 	if err := os.WriteFile(pwFile, []byte("S3CRET-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := func(k string) (string, bool) { return map[string]string{"PW": "S3CRET-env", "HASH": string(hash)}[k], true }
+	env := func(k string) (string, bool) {
+		return map[string]string{"PW": "S3CRET-env", "HASH": string(hash)}[k], true
+	}
 	for _, nats := range []string{
 		"  mqtt_listen: 127.0.0.1:1884\n  listen: localhost:4222\n",
 		"  mqtt_listen: \"[::1]:1884\"\n",

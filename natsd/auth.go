@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/edgeplane/edgeplane/record"
 	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -82,31 +83,38 @@ func ReservedUser(name string) bool {
 	return name == AnonymousUser || name == InternalMQTTUser
 }
 
-// CheckUsers returns the problems of a user list: names empty, reserved
-// or repeated, subjects that are not valid NATS subjects. A missing
+// Validate returns every problem of the options' users: names empty,
+// reserved or repeated, subjects that are not valid NATS subjects, as
+// record.OptionErrors (users[i].name, users[i].publish[j], …). A missing
 // password is Start's to refuse (it may be read from a file later).
-func CheckUsers(users []User) error {
-	var errs []error
+func (o *Options) Validate() error {
+	var l record.OptionErrors
 	seen := map[string]bool{}
-	for i, u := range users {
+	for i, u := range o.Users {
+		at := fmt.Sprintf("users[%d]", i)
 		switch {
 		case u.Name == "":
-			errs = append(errs, fmt.Errorf("user %d: a name is required", i))
+			l.Add(at+".name", "a user name is required")
 		case ReservedUser(u.Name):
-			errs = append(errs, fmt.Errorf("user %q: the name is reserved for the gateway's own use", u.Name))
+			l.Add(at+".name", fmt.Sprintf("%q is reserved for the gateway's own use", u.Name))
 		case strings.ContainsAny(u.Name, " \t\r\n"):
-			errs = append(errs, fmt.Errorf("user %q: a name may not contain white space", u.Name))
+			l.Add(at+".name", fmt.Sprintf("%q: a user name may not contain white space", u.Name))
 		case seen[u.Name]:
-			errs = append(errs, fmt.Errorf("user %q: listed twice", u.Name))
+			l.Add(at+".name", fmt.Sprintf("user %q is listed twice", u.Name))
 		}
 		seen[u.Name] = true
-		for _, s := range slices.Concat(u.Publish, u.Subscribe) {
-			if !server.IsValidSubject(s) {
-				errs = append(errs, fmt.Errorf("user %q: %q is not a valid NATS subject (MQTT a/b/+/# is a.b.*.>)", u.Name, s))
+		for _, list := range []struct {
+			key      string
+			subjects []string
+		}{{"publish", u.Publish}, {"subscribe", u.Subscribe}} {
+			for j, s := range list.subjects {
+				if !server.IsValidSubject(s) {
+					l.Add(fmt.Sprintf("%s.%s[%d]", at, list.key, j), fmt.Sprintf("%q is not a valid NATS subject (the MQTT filter a/+/# is a.*.>)", s))
+				}
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return l.Err()
 }
 
 // identities are the gateway's own credentials for this server run,
@@ -199,7 +207,7 @@ func configureAuth(so *server.Options, o *Options, ids *identities) error {
 	so.Users = []*server.User{{Username: InternalMQTTUser, Password: string(mqttHash), Account: sensors,
 		AllowedConnectionTypes: map[string]struct{}{jwt.ConnectionTypeMqtt: {}},
 		Permissions:            permissions(nil, []string{">"}, nil)}}
-	if err := CheckUsers(o.Users); err != nil {
+	if err := o.Validate(); err != nil {
 		return fmt.Errorf("natsd: %w", err)
 	}
 	listener := map[string]struct{}{jwt.ConnectionTypeStandard: {}, jwt.ConnectionTypeMqtt: {}}

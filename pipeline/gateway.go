@@ -298,6 +298,9 @@ func (g *Gateway) startNATS() error {
 	} else {
 		no := g.plan.NATS
 		no.Logger = g.log
+		if err := g.listenerSecrets(&no); err != nil {
+			return err
+		}
 		ns, err := natsd.Start(no)
 		if err != nil {
 			return err
