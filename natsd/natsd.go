@@ -82,6 +82,13 @@ func Start(o Options) (*Server, error) {
 	if err := os.MkdirAll(o.StoreDir, 0o750); err != nil {
 		return nil, fmt.Errorf("natsd: cannot create store dir: %w", err)
 	}
+	moved, err := moveMQTTState(o.StoreDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(moved) > 0 && o.Logger != nil {
+		o.Logger.Info("moved the MQTT listener's sessions to the sensors' account", "component", "nats", "streams", moved)
+	}
 	so := &server.Options{
 		ServerName:         o.ServerName,
 		JetStream:          true,
