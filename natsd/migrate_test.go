@@ -33,7 +33,7 @@ func TestUpgradeKeepsMQTTSessions(t *testing.T) {
 	}
 	got := make(chan string, 4)
 	keeper := func() mqtt.Client {
-		o := mqtt.NewClientOptions().AddBroker("tcp://"+addr).SetClientID("keeper").SetCleanSession(false).
+		o := mqtt.NewClientOptions().AddBroker("tcp://" + addr).SetClientID("keeper").SetCleanSession(false).
 			SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).
 			SetDefaultPublishHandler(func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) })
 		c := mqtt.NewClient(o)
