@@ -1,7 +1,6 @@
 package config_test
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -171,11 +170,13 @@ func TestDataDir(t *testing.T) {
 // TestEffectiveRoundTrip: `edgeplane config` prints every option with its
 // default; loading that output gives the same configuration (secrets,
 // which it redacts, aside), and the secrets do not appear in it. A
-// listener password printed redacted is refused (it would be a known
-// password): the round trip sets one again.
+// listener password or hash printed redacted is refused (it would be a
+// known password): the round trip sets them again.
+// setAgainHash is a bcrypt hash the round trip puts back for a redacted one.
+const setAgainHash = `"$2a$10$.oWgkFSWCpwPB0zSAESWFujg14wL443kioBevtPAqsqga/oeOOSIC"`
+
 func TestEffectiveRoundTrip(t *testing.T) {
 	t.Setenv("EDGEPLANE_WS_TOKEN", "S3CRET-ws-token")
-	t.Setenv("EDGEPLANE_SENSOR_PASSWORD", "S3CRET-sensor-password")
 	t.Setenv("EDGEPLANE_DATA_DIR", t.TempDir())
 	files, _ := filepath.Glob("../configs/*.yaml")
 	for _, f := range files {
@@ -194,16 +195,18 @@ func TestEffectiveRoundTrip(t *testing.T) {
 			(err == nil || !strings.Contains(err.Error(), "set the real one")) {
 			t.Fatalf("%s: the effective config's redacted listener password was not refused: %v", f, err)
 		}
-		back, err := config.LoadBytes("effective.yaml", bytes.ReplaceAll(out, []byte("password: "+config.Redacted), []byte("password: set-again")), noEnv)
+		again := strings.NewReplacer("password: "+config.Redacted, "password: set-again",
+			"password_hash: "+config.Redacted, "password_hash: "+setAgainHash).Replace(string(out))
+		back, err := config.LoadBytes("effective.yaml", []byte(again), noEnv)
 		if err != nil {
 			t.Fatalf("%s: the effective config does not load: %v\n%s", f, err, out)
 		}
-		again, err := back.Effective()
+		out2, err := back.Effective()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(again) != string(out) {
-			t.Fatalf("%s: effective config differs after a round trip:\n%s\n---\n%s", f, out, again)
+		if string(out2) != string(out) {
+			t.Fatalf("%s: effective config differs after a round trip:\n%s\n---\n%s", f, out, out2)
 		}
 	}
 }

@@ -22,7 +22,6 @@ func TestExampleConfigsValidate(t *testing.T) {
 	// The examples take their secrets from the environment; without them
 	// validate refuses the packaged placeholders (TestPlaceholders).
 	t.Setenv("EDGEPLANE_WS_TOKEN", "example-secret")
-	t.Setenv("EDGEPLANE_SENSOR_PASSWORD", "example-sensor-secret")
 	t.Setenv("EDGEPLANE_DATA_DIR", t.TempDir()) // /var/lib is not every tester's to write
 	for _, f := range files {
 		c, err := config.Load(f)
