@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/edgeplane/edgeplane/decode"
+	"github.com/edgeplane/edgeplane/internal/tlsconf"
 	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/record"
 	"github.com/edgeplane/edgeplane/ring"
@@ -152,6 +153,11 @@ type ListenerTLS struct {
 
 // Enabled reports whether the listeners serve TLS.
 func (t *ListenerTLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Files returns the files tlsconf.Server loads.
+func (t *ListenerTLS) Files() tlsconf.ServerFiles {
+	return tlsconf.ServerFiles{CertFile: t.CertFile, KeyFile: t.KeyFile, CAFile: t.CAFile, VerifyClients: t.VerifyClients}
+}
 
 // Buffer configures the store-and-forward stream.
 type Buffer struct {

@@ -1,11 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/edgeplane/edgeplane/internal/tlsconf"
 )
 
 // The listeners' security: users and their secrets, TLS, and the rule
@@ -82,6 +86,13 @@ func (c *Config) validateListenerSecurity(ps *problems) {
 		ps.add(at+".verify_clients", "needs ca_file, the CAs client certificates are checked against")
 	case t.Enabled() && len(listeners) == 0:
 		ps.add(at, "no listener to serve: set nats.listen or nats.mqtt_listen")
+	case t.Enabled():
+		// What run loads (pipeline), loaded here: a certificate that does
+		// not match its key or a CA file without certificates is refused
+		// by validate, not at start.
+		if _, err := tlsconf.Server(t.Files()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			ps.add(at, "%v", err)
+		}
 	}
 	if !t.VerifyClients {
 		return

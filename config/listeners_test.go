@@ -61,6 +61,7 @@ func TestListenerSecurityRefused(t *testing.T) {
 	f("users without listener", "  auth: {users: [{user: a, password: ${PW}}]}\n", "nats.auth.users", "no listener")
 	f("cert without key", "  mqtt_listen: 127.0.0.1:1884\n  tls: {cert_file: "+cert+"}\n", "nats.tls", "go together")
 	f("verify without ca", "  mqtt_listen: 127.0.0.1:1884\n  tls: {cert_file: "+cert+", key_file: "+cert+", verify_clients: true}\n", "nats.tls.verify_clients", "needs ca_file")
+	f("not a certificate", "  mqtt_listen: 127.0.0.1:1884\n  tls: {cert_file: "+cert+", key_file: "+cert+"}\n", "nats.tls", "tls server cert")
 	f("tls without listener", "  tls: {cert_file: "+cert+", key_file: "+cert+"}\n", "nats.tls", "no listener")
 	f("ca without cert", "  mqtt_listen: 127.0.0.1:1884\n  tls: {ca_file: "+cert+"}\n", "nats.tls", "need the listeners' cert_file")
 	f("embedded source without client cert", "  mqtt_listen: 127.0.0.1:1884\n  tls: {cert_file: "+cert+", key_file: "+cert+", ca_file: "+cert+", verify_clients: true}\n",

@@ -49,7 +49,7 @@ func (g *Gateway) listenerSecrets(no *natsd.Options) error {
 		no.Users[i].Password = pw
 	}
 	if t := &n.TLS; t.Enabled() {
-		tc, err := tlsconf.Server(tlsconf.ServerFiles{CertFile: t.CertFile, KeyFile: t.KeyFile, CAFile: t.CAFile, VerifyClients: t.VerifyClients})
+		tc, err := tlsconf.Server(t.Files())
 		if err != nil {
 			return fmt.Errorf("nats tls: %w", err)
 		}
