@@ -130,7 +130,8 @@ type ListenerUser struct {
 	PasswordHash string `yaml:"password_hash"`
 	// Publish and Subscribe are the NATS subjects the user may publish
 	// and subscribe to (an MQTT topic a/b/c is the subject a.b.c, + is *,
-	// # is >). Default: any subject, less the JetStream API, $SYS and
+	// # is >; subscribing a.b.> also allows a.b, as MQTT's a/b/# matches
+	// a/b). Default: any subject, less the JetStream API, $SYS and
 	// edgeplane.>, which no listener client ever gets.
 	Publish   []string `yaml:"publish"`
 	Subscribe []string `yaml:"subscribe"`

@@ -54,8 +54,10 @@ type User struct {
 	Password string
 	// Publish and Subscribe are the NATS subjects (wildcards * and >) the
 	// user may publish and subscribe to; empty means any. An MQTT topic
-	// a/b/c is the subject a.b.c, + is *, # is >. Whatever they say,
-	// DeniedSubjects stay denied.
+	// a/b/c is the subject a.b.c, + is *, # is >; a subscribe permission
+	// a.b.> also allows a.b, as the MQTT filter a/b/# matches a/b.
+	// Whatever they say, the JetStream API, $SYS and edgeplane.> stay
+	// denied.
 	Publish, Subscribe []string
 }
 
@@ -70,12 +72,6 @@ var (
 	deniedPublish   = []string{"$JS.>", "$JSC.>", "$KV.>", "$O.>", "$SYS.>", "$NRG.>", "$MQTT.>", "edgeplane.>"}
 	deniedSubscribe = []string{"$JS.>", "$JSC.>", "$KV.>", "$O.>", "$SYS.>", "$NRG.>", "edgeplane.>"}
 )
-
-// DeniedSubjects returns the subjects a listener client may never publish
-// and subscribe to.
-func DeniedSubjects() (publish, subscribe []string) {
-	return slices.Clone(deniedPublish), slices.Clone(deniedSubscribe)
-}
 
 // ReservedUser reports whether name is used by the server itself and may
 // not name a configured user.
@@ -216,7 +212,7 @@ func configureAuth(so *server.Options, o *Options, ids *identities) error {
 			return fmt.Errorf("natsd: user %q has no password", u.Name)
 		}
 		so.Users = append(so.Users, &server.User{Username: u.Name, Password: u.Password, Account: sensors,
-			AllowedConnectionTypes: listener, Permissions: permissions(u.Publish, nil, u.Subscribe)})
+			AllowedConnectionTypes: listener, Permissions: permissions(u.Publish, nil, mqttParents(u.Subscribe))})
 	}
 	if o.AllowAnonymous || len(o.Users) == 0 {
 		so.Users = append(so.Users, &server.User{Username: AnonymousUser, Account: sensors,
@@ -224,6 +220,19 @@ func configureAuth(so *server.Options, o *Options, ids *identities) error {
 		so.NoAuthUser = AnonymousUser
 	}
 	return nil
+}
+
+// mqttParents adds, for each subject a.b.> of subs, the subject a.b: an
+// MQTT subscription to a/b/# also matches a/b, and the MQTT listener
+// subscribes both, so a permission written a.b.> must allow both.
+func mqttParents(subs []string) []string {
+	out := slices.Clone(subs)
+	for _, s := range subs {
+		if p, ok := strings.CutSuffix(s, ".>"); ok && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // permissions are a listener client's: pubAllow and subAllow (nil: any),

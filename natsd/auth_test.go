@@ -215,7 +215,7 @@ func TestListenerAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := start(t, natsd.Options{Listen: "127.0.0.1:0", MQTTListen: "127.0.0.1:0", Users: []natsd.User{
-		{Name: "s1", Password: "pw-one", Publish: []string{"city.>"}},
+		{Name: "s1", Password: "pw-one", Publish: []string{"city.>"}, Subscribe: []string{"cmd.s1.>"}},
 		{Name: "s2", Password: string(hash)},
 	}})
 	for _, tc := range []struct{ user, pw string }{{"", ""}, {"s1", "wrong"}, {"s2", string(hash)}, {"nobody", "pw-one"}} {
@@ -294,6 +294,17 @@ func TestListenerAuth(t *testing.T) {
 	mqttPublish(t, mc, "other/y", "{}")
 	mqttPublish(t, mc, "city/d2/air", "{}")
 	next("city.d2.air")
+	// Its subscribe permission: its own command topics (cmd/s1/# also
+	// subscribes cmd/s1, which cmd.s1.> allows), nothing else.
+	for filter, ok := range map[string]bool{"cmd/s1/#": true, "cmd/s1/+": true, "city/#": false} {
+		tok := mc.Subscribe(filter, 1, nil)
+		if !tok.WaitTimeout(5 * time.Second) {
+			t.Fatalf("subscribe %s: no SUBACK", filter)
+		}
+		if granted := tok.Error() == nil && !subAckFailed(tok); granted != ok {
+			t.Errorf("s1 subscribing %s: granted %v, want %v", filter, granted, ok)
+		}
+	}
 
 	mc2, err := mqttClient(t, s.MQTTAddr(), "s2-mqtt", "s2", "pw-two", nil)
 	if err != nil {
@@ -343,6 +354,19 @@ func TestListenerTLS(t *testing.T) {
 		t.Fatal("the pinned client accepted another certificate")
 	}
 
+	// verify_clients: a client certificate signed by the CA is required.
+	ca, caPool := selfSigned(t)
+	clientCert := issueClient(t, ca)
+	s3 := start(t, natsd.Options{MQTTListen: "127.0.0.1:0", TLS: &tls.Config{MinVersion: tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert}, ClientCAs: caPool, ClientAuth: tls.RequireAndVerifyClientCert}})
+	if _, err := mqttClient(t, s3.MQTTAddr(), "no-cert", "", "", &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}); err == nil {
+		t.Fatal("verify_clients: a client without certificate got in")
+	}
+	if _, err := mqttClient(t, s3.MQTTAddr(), "with-cert", "", "", &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool,
+		Certificates: []tls.Certificate{clientCert}}); err != nil {
+		t.Fatalf("verify_clients: a client with a certificate: %v", err)
+	}
+
 	natsURL := s.ClientURL()
 	if nc, err := nats.Connect(natsURL); err == nil {
 		nc.Close()
@@ -368,8 +392,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "gw"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -378,4 +401,21 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+}
+
+// issueClient returns a client certificate signed by ca.
+func issueClient(t *testing.T, ca tls.Certificate) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "sensor"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Leaf, &key.PublicKey, ca.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

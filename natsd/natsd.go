@@ -186,7 +186,7 @@ func (s *Server) Connect(name string, extra ...nats.Option) (*nats.Conn, error) 
 
 // ConnectSensors opens an in-process connection in SensorAccount, where
 // the listeners' clients publish: it may subscribe to their subjects
-// (less DeniedSubjects) and publish nothing.
+// (less the subjects denied to every listener client) and publish nothing.
 func (s *Server) ConnectSensors(name string, extra ...nats.Option) (*nats.Conn, error) {
 	return s.connect(s.ids.sensors, name, extra)
 }
