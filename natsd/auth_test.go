@@ -357,7 +357,7 @@ func TestListenerTLS(t *testing.T) {
 	// verify_clients: a client certificate signed by the CA is required.
 	ca, caPool := selfSigned(t)
 	clientCert := issueClient(t, ca)
-	s3 := start(t, natsd.Options{MQTTListen: "127.0.0.1:0", TLS: &tls.Config{MinVersion: tls.VersionTLS12,
+	s3 := start(t, natsd.Options{Listen: "127.0.0.1:0", MQTTListen: "127.0.0.1:0", TLS: &tls.Config{MinVersion: tls.VersionTLS12,
 		Certificates: []tls.Certificate{cert}, ClientCAs: caPool, ClientAuth: tls.RequireAndVerifyClientCert}})
 	if _, err := mqttClient(t, s3.MQTTAddr(), "no-cert", "", "", &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}); err == nil {
 		t.Fatal("verify_clients: a client without certificate got in")
@@ -365,6 +365,11 @@ func TestListenerTLS(t *testing.T) {
 	if _, err := mqttClient(t, s3.MQTTAddr(), "with-cert", "", "", &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool,
 		Certificates: []tls.Certificate{clientCert}}); err != nil {
 		t.Fatalf("verify_clients: a client with a certificate: %v", err)
+	}
+	if nc, err := s3.Connect("gateway"); err != nil {
+		t.Fatalf("verify_clients: in-process: %v", err)
+	} else {
+		nc.Close()
 	}
 
 	natsURL := s.ClientURL()
