@@ -142,7 +142,8 @@ func (c *Config) checkDataDir(ps *problems) {
 var placeholders = []string{"change-me", "changeme", "change_me"}
 
 // checkPlaceholders reports the packaged placeholder values still in the
-// file: the gateway id and the Kafka brokers must name real things.
+// file: the gateway id and the Kafka brokers must name real things, the
+// WebSocket token and listener passwords must be secrets.
 func (c *Config) checkPlaceholders(ps *problems) {
 	for _, p := range placeholders {
 		if strings.Contains(strings.ToLower(c.Gateway.ID), p) {
@@ -161,6 +162,14 @@ func (c *Config) checkPlaceholders(ps *problems) {
 		for _, p := range placeholders {
 			if c.Sources[i].Type == SourceWebSocket && strings.Contains(strings.ToLower(w.Token), p) {
 				ps.add(fmt.Sprintf("sources[%d].websocket.token", i), "the token is the packaged placeholder: set a secret (token_file, or ${VAR} from the environment)")
+				break
+			}
+		}
+	}
+	for i, u := range c.NATS.Auth.Users {
+		for _, p := range placeholders {
+			if strings.Contains(strings.ToLower(u.Password), p) {
+				ps.add(fmt.Sprintf("nats.auth.users[%d].password", i), "the password is the packaged placeholder: set a secret (password_file, password_hash, or ${VAR} from the environment)")
 				break
 			}
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -112,7 +113,17 @@ func compile(c *Config) (*Compiled, problems) {
 		MQTTAckWait: c.NATS.MQTTAckWait.D(),
 		MaxStore:    int64(c.NATS.MaxStore),
 		SyncAlways:  b.Sync == "always",
+		// Users' passwords from password_file and the TLS configuration
+		// are read at run time (pipeline).
+		AllowAnonymous: c.NATS.Auth.AllowAnonymous,
 	}
+	userPaths := map[string]string{"users": "auth.users"}
+	for i, u := range c.NATS.Auth.Users {
+		out.NATS.Users = append(out.NATS.Users, natsd.User{Name: u.User, Password: cmp.Or(u.Password, u.PasswordHash),
+			Publish: u.Publish, Subscribe: u.Subscribe})
+		userPaths[fmt.Sprintf("users[%d].name", i)] = fmt.Sprintf("auth.users[%d].user", i)
+	}
+	stageErrors(&ps, "nats", out.NATS.Validate(), userPaths)
 	out.Buffer = sink.BufferOptions{MaxBytes: int64(b.MaxBytes), MaxAge: b.MaxAge.D(), OnFull: b.OnFull,
 		DuplicateWindow: b.DuplicateWindow.D()}
 	if out.Buffer.MaxAge == 0 {

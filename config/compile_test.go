@@ -233,7 +233,12 @@ func TestDataDir(t *testing.T) {
 
 // TestEffectiveRoundTrip: `edgeplane config` prints every option with its
 // default; loading that output gives the same configuration (secrets,
-// which it redacts, aside), and the secrets do not appear in it.
+// which it redacts, aside), and the secrets do not appear in it. A
+// listener password or hash printed redacted is refused (it would be a
+// known password): the round trip sets them again.
+// setAgainHash is a bcrypt hash the round trip puts back for a redacted one.
+const setAgainHash = `"$2a$10$.oWgkFSWCpwPB0zSAESWFujg14wL443kioBevtPAqsqga/oeOOSIC"`
+
 func TestEffectiveRoundTrip(t *testing.T) {
 	t.Setenv("EDGEPLANE_WS_TOKEN", "S3CRET-ws-token")
 	t.Setenv("EDGEPLANE_HTTP_TOKEN", "example-http-secret")
@@ -251,16 +256,22 @@ func TestEffectiveRoundTrip(t *testing.T) {
 		if strings.Contains(string(out), "S3CRET") {
 			t.Fatalf("%s: a secret in the effective config:\n%s", f, out)
 		}
-		back, err := config.LoadBytes("effective.yaml", out, noEnv)
+		if _, err := config.LoadBytes("effective.yaml", out, noEnv); len(c.NATS.Auth.Users) > 0 &&
+			(err == nil || !strings.Contains(err.Error(), "set the real one")) {
+			t.Fatalf("%s: the effective config's redacted listener password was not refused: %v", f, err)
+		}
+		again := strings.NewReplacer("password: "+config.Redacted, "password: set-again",
+			"password_hash: "+config.Redacted, "password_hash: "+setAgainHash).Replace(string(out))
+		back, err := config.LoadBytes("effective.yaml", []byte(again), noEnv)
 		if err != nil {
 			t.Fatalf("%s: the effective config does not load: %v\n%s", f, err, out)
 		}
-		again, err := back.Effective()
+		out2, err := back.Effective()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(again) != string(out) {
-			t.Fatalf("%s: effective config differs after a round trip:\n%s\n---\n%s", f, out, again)
+		if string(out2) != string(out) {
+			t.Fatalf("%s: effective config differs after a round trip:\n%s\n---\n%s", f, out, out2)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/edgeplane/edgeplane/decode"
+	"github.com/edgeplane/edgeplane/internal/tlsconf"
 	"github.com/edgeplane/edgeplane/operators"
 	"github.com/edgeplane/edgeplane/record"
 	"github.com/edgeplane/edgeplane/ring"
@@ -102,6 +103,67 @@ type NATS struct {
 	// MaxStore bounds all JetStream file storage. Default: the server's.
 	MaxStore ByteSize `yaml:"max_store"`
 	Buffer   Buffer   `yaml:"buffer"`
+	// Auth says who may log in on the listeners (listen and mqtt_listen).
+	// Whatever it says, listener clients live in an account of their own
+	// and never reach the gateway's streams or the JetStream API.
+	Auth ListenerAuth `yaml:"auth"`
+	// TLS serves both listeners over TLS only.
+	TLS ListenerTLS `yaml:"tls"`
+}
+
+// ListenerAuth configures the listeners' users.
+type ListenerAuth struct {
+	// Users may log in on either listener. Once there are users, a client
+	// without credentials is refused unless allow_anonymous is true.
+	Users []ListenerUser `yaml:"users"`
+	// AllowAnonymous lets clients without credentials in (with the
+	// listener clients' restrictions). Without users, anonymous clients
+	// are let in anyway; a listener on an address other hosts can reach
+	// then needs allow_anonymous: true written explicitly. Default false.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
+}
+
+// ListenerUser is one user of the listeners (MQTT username, NATS user).
+type ListenerUser struct {
+	// User is the user name. Required, unique.
+	User string `yaml:"user"`
+	// Password, PasswordFile (a file holding it) or PasswordHash (its
+	// bcrypt hash, "$2a$…", as made by `htpasswd -nbB` or `nats server
+	// passwd`): exactly one. Use ${VAR} to take a value from the
+	// environment.
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+	PasswordHash string `yaml:"password_hash"`
+	// Publish and Subscribe are the NATS subjects the user may publish
+	// and subscribe to (an MQTT topic a/b/c is the subject a.b.c, + is *,
+	// # is >; subscribing a.b.> also allows a.b, as MQTT's a/b/# matches
+	// a/b). Default: any subject, less the JetStream API, $SYS and
+	// edgeplane.>, which no listener client ever gets.
+	Publish   []string `yaml:"publish"`
+	Subscribe []string `yaml:"subscribe"`
+}
+
+// ListenerTLS configures TLS on the listeners.
+type ListenerTLS struct {
+	// CertFile and KeyFile are the listeners' PEM certificate and key;
+	// setting them turns TLS on (both listeners then refuse plain
+	// connections).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// CAFile is a PEM file of the CAs client certificates are checked
+	// against (needed by verify_clients).
+	CAFile string `yaml:"ca_file"`
+	// VerifyClients requires every client to present a certificate signed
+	// by a CA of ca_file. Default false.
+	VerifyClients bool `yaml:"verify_clients"`
+}
+
+// Enabled reports whether the listeners serve TLS.
+func (t *ListenerTLS) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// Files returns the files tlsconf.Server loads.
+func (t *ListenerTLS) Files() tlsconf.ServerFiles {
+	return tlsconf.ServerFiles{CertFile: t.CertFile, KeyFile: t.KeyFile, CAFile: t.CAFile, VerifyClients: t.VerifyClients}
 }
 
 // Buffer configures the store-and-forward stream.

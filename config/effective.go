@@ -21,6 +21,11 @@ func (c *Config) Effective() ([]byte, error) {
 	}
 	redact(&d.Kafka.SASL.Password)
 	redact(&d.Gateway.HTTPToken)
+	d.NATS.Auth.Users = append([]ListenerUser(nil), c.NATS.Auth.Users...)
+	for i := range d.NATS.Auth.Users {
+		redact(&d.NATS.Auth.Users[i].Password)
+		redact(&d.NATS.Auth.Users[i].PasswordHash)
+	}
 	for i := range d.Sources {
 		redact(&d.Sources[i].MQTT.Password)
 		redact(&d.Sources[i].WebSocket.Token)

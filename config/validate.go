@@ -84,6 +84,7 @@ func (c *Config) validateNATS(ps *problems) {
 	if n.MQTTListen != "" {
 		checkHostPort(ps, "nats.mqtt_listen", n.MQTTListen)
 	}
+	c.validateListenerSecurity(ps)
 	b := &n.Buffer
 	if b.MaxBytes <= 0 {
 		ps.add("nats.buffer.max_bytes", "must be positive (at least 1MiB)")

@@ -55,7 +55,7 @@ func TestMQTTSubjectMapping(t *testing.T) {
 // exactly once across a queue group of two subscribers.
 func TestNATSSource(t *testing.T) {
 	ns := testenv.NATS(t, true)
-	nc, err := ns.Connect("ingest-test")
+	nc, err := ns.ConnectSensors("ingest-test")
 	if err != nil {
 		t.Fatal(err)
 	}

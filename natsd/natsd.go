@@ -1,6 +1,7 @@
 package natsd
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 )
 
 // Options configure the embedded server. The zero value is not usable:
@@ -41,6 +43,18 @@ type Options struct {
 	// ack of a QoS 1 message before redelivering it. 0 keeps the server's
 	// default (30s).
 	MQTTAckWait time.Duration
+	// Users may log in on the listeners (both of them), in SensorAccount
+	// with their own permissions.
+	Users []User
+	// AllowAnonymous lets a listener client that sends no credentials in
+	// as AnonymousUser (the restrictions of every listener client apply).
+	// Without Users anonymous clients are always let in: configuring users
+	// turns anonymous access off unless this is set.
+	AllowAnonymous bool
+	// TLS, when set, serves both listeners over TLS only; with ClientAuth
+	// tls.RequireAndVerifyClientCert they require a client certificate
+	// signed by ClientCAs. In-process connections skip TLS.
+	TLS *tls.Config
 	// ReadyTimeout bounds the wait for the server to start. Default 10s.
 	ReadyTimeout time.Duration
 	// Logger receives the server's notices and errors; nil silences them.
@@ -51,6 +65,7 @@ type Options struct {
 type Server struct {
 	srv  *server.Server
 	opts Options
+	ids  *identities
 }
 
 // Start starts the server and waits until it accepts connections.
@@ -67,6 +82,13 @@ func Start(o Options) (*Server, error) {
 	if err := os.MkdirAll(o.StoreDir, 0o750); err != nil {
 		return nil, fmt.Errorf("natsd: cannot create store dir: %w", err)
 	}
+	moved, err := moveMQTTState(o.StoreDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(moved) > 0 && o.Logger != nil {
+		o.Logger.Info("moved the MQTT listener's sessions to the sensors' account", "component", "nats", "streams", moved)
+	}
 	so := &server.Options{
 		ServerName:         o.ServerName,
 		JetStream:          true,
@@ -78,6 +100,22 @@ func Start(o Options) (*Server, error) {
 		NoSigs:             true,
 		NoLog:              o.Logger == nil,
 		MaxPayload:         8 << 20,
+	}
+	ids, err := newIdentities()
+	if err != nil {
+		return nil, fmt.Errorf("natsd: internal credentials: %w", err)
+	}
+	if err := configureAuth(so, &o, ids); err != nil {
+		return nil, err
+	}
+	if o.TLS != nil {
+		if len(o.TLS.Certificates) == 0 {
+			return nil, errors.New("natsd: tls needs a certificate")
+		}
+		verify := o.TLS.ClientAuth == tls.RequireAndVerifyClientCert
+		so.TLSConfig, so.TLSVerify, so.TLS = o.TLS, verify, true
+		so.MQTT.TLSConfig = o.TLS
+		so.TLSTimeout, so.MQTT.TLSTimeout = 5, 5
 	}
 	if o.Listen == "" {
 		so.DontListen = true
@@ -116,7 +154,11 @@ func Start(o Options) (*Server, error) {
 		srv.Shutdown()
 		return nil, fmt.Errorf("natsd: server not ready within %s", o.ReadyTimeout)
 	}
-	return &Server{srv: srv, opts: o}, nil
+	if err := enableGatewayJetStream(srv); err != nil {
+		srv.Shutdown()
+		return nil, err
+	}
+	return &Server{srv: srv, opts: o, ids: ids}, nil
 }
 
 func splitHostPort(hp string) (string, int, error) {
@@ -134,13 +176,31 @@ func splitHostPort(hp string) (string, int, error) {
 	return h, n, nil
 }
 
-// Connect opens an in-process client connection to the server: no socket,
-// no port. name identifies the client in the server's monitoring.
+// Connect opens an in-process client connection to the server in the
+// gateway's account (GatewayAccount): no socket, no port, and no listener
+// client can reach what it publishes or stores. name identifies the client
+// in the server's monitoring.
 func (s *Server) Connect(name string, extra ...nats.Option) (*nats.Conn, error) {
+	return s.connect(s.ids.gateway, name, extra)
+}
+
+// ConnectSensors opens an in-process connection in SensorAccount, where
+// the listeners' clients publish: it may subscribe to their subjects
+// (less the subjects denied to every listener client) and publish nothing.
+func (s *Server) ConnectSensors(name string, extra ...nats.Option) (*nats.Conn, error) {
+	return s.connect(s.ids.sensors, name, extra)
+}
+
+func (s *Server) connect(kp nkeys.KeyPair, name string, extra []nats.Option) (*nats.Conn, error) {
+	auth, err := nkeyOption(kp)
+	if err != nil {
+		return nil, fmt.Errorf("natsd: in-process connect: %w", err)
+	}
 	opts := append([]nats.Option{
 		nats.InProcessServer(s.srv),
 		nats.Name(name),
 		nats.MaxReconnects(-1),
+		auth,
 	}, extra...)
 	nc, err := nats.Connect("", opts...)
 	if err != nil {
@@ -150,12 +210,33 @@ func (s *Server) Connect(name string, extra ...nats.Option) (*nats.Conn, error) 
 }
 
 // MQTTAddr returns the address the MQTT listener is bound to ("" when off),
-// as tcp://host:port.
+// as tcp://host:port, or ssl://host:port with TLS.
 func (s *Server) MQTTAddr() string {
 	if s.opts.MQTTListen == "" {
 		return ""
 	}
+	if s.opts.TLS != nil {
+		return "ssl://" + s.opts.MQTTListen
+	}
 	return "tcp://" + s.opts.MQTTListen
+}
+
+// MQTTCredentials are the user name and password the gateway's own MQTT
+// clients log in with on the MQTT listener (InternalMQTTUser, in
+// SensorAccount, subscribe only). The password is random per run and
+// never written anywhere.
+func (s *Server) MQTTCredentials() (user, password string) {
+	return InternalMQTTUser, s.ids.mqttPassword
+}
+
+// MQTTClientTLS is a TLS client configuration for the gateway's own MQTT
+// clients on a TLS listener: it trusts exactly the listener's certificate.
+// Nil without TLS.
+func (s *Server) MQTTClientTLS() *tls.Config {
+	if s.opts.TLS == nil {
+		return nil
+	}
+	return pinnedTLS(&s.opts.TLS.Certificates[0])
 }
 
 func freePort(host string) (int, error) {

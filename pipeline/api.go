@@ -49,6 +49,7 @@ func (g *Gateway) registerAPI(mux *http.ServeMux, token string) {
 	h("GET /v1/pipelines/{name}/series", g.apiSeriesList)
 	h("GET /v1/pipelines/{name}/series/{key...}", g.apiSeries)
 	h("GET /v1/tap", g.apiTap)
+	h("GET /v1/deadletters", g.apiDeadLetters)
 	h("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s", r.Method, r.URL.Path))
 	})

@@ -15,15 +15,15 @@ import (
 // DeadLetter is one rejected payload read back from the dead-letter
 // stream (`edgeplane deadletters`).
 type DeadLetter struct {
-	Seq    uint64    // the stream's sequence number
-	Time   time.Time // when the stream stored it, shortly after the rejection
-	Source string
-	Topic  string
-	Reason string // a decode.Reason name: malformed, missing_field, …
+	Seq    uint64    `json:"seq"`  // the stream's sequence number
+	Time   time.Time `json:"time"` // when the stream stored it, shortly after the rejection
+	Source string    `json:"source"`
+	Topic  string    `json:"topic"`
+	Reason string    `json:"reason"` // a decode.Reason name: malformed, missing_field, …
 	// Payload is the rejected record's bytes (nil for a WebSocket message
 	// refused as too_large from its header). Valid only during the
-	// callback.
-	Payload []byte
+	// callback. In JSON (GET /v1/deadletters) it is base64.
+	Payload []byte `json:"payload"`
 }
 
 // ErrNoDeadLetterStream is returned by ReadDeadLetters when the store has

@@ -339,6 +339,9 @@ func (g *Gateway) startNATS() error {
 	} else {
 		no := g.plan.NATS
 		no.Logger = g.log
+		if err := g.listenerSecrets(&no); err != nil {
+			return err
+		}
 		unlock, err := LockStore(no.StoreDir)
 		if err != nil {
 			return fmt.Errorf("data_dir %s: %w", g.cfg.Gateway.DataDir, err)
@@ -408,7 +411,8 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 	case config.SourceMQTT:
 		err = g.newMQTTSource(sr, deliver, dl)
 	case config.SourceEmbedded:
-		if sr.nc, err = g.ns.Connect("edgeplane-ingest-" + sc.Name); err != nil {
+		// The sensors' account: where the listeners' clients publish.
+		if sr.nc, err = g.ns.ConnectSensors("edgeplane-ingest-" + sc.Name); err != nil {
 			return fmt.Errorf("source %s: %w", sc.Name, err)
 		}
 		o := sr.plan.Embedded
@@ -461,6 +465,17 @@ func (g *Gateway) newMQTTSource(sr *sourceRun, deliver ingest.Deliver, dl ingest
 	if m.TLS.Enabled {
 		if o.TLS, err = clientTLS(&m.TLS); err != nil {
 			return err
+		}
+	}
+	if sr.plan.EmbeddedBroker {
+		// The gateway's own listener: its own (subscribe-only) user unless
+		// the source names one, and its certificate pinned unless the
+		// source configures TLS.
+		if m.Username == "" {
+			o.Username, o.Password = g.ns.MQTTCredentials()
+		}
+		if o.TLS == nil {
+			o.TLS = g.ns.MQTTClientTLS()
 		}
 	}
 	o.DeadLetter, o.Logger = dl, g.log

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/nats-io/nats.go"
 
 	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/pipeline"
@@ -27,18 +25,18 @@ const DefaultDeadLetterMaxBytes = 512
 // cmdDeadletters prints the dead-letter stream of a gateway's data_dir.
 //
 // The store is read where it is safe to: while the gateway runs (it holds
-// the store's lock, pipeline.LockStore) through its NATS listener
-// (nats.listen; without one the running gateway's store cannot be reached
-// and the command says so); while it is stopped, by opening the store
-// in-process under the same lock (pipeline.OpenStore), so a gateway
-// starting meanwhile refuses to start instead of sharing the store. Either
-// way an ephemeral ordered consumer reads; nothing is acknowledged or
-// removed.
+// the store's lock, pipeline.LockStore) through its read API (GET
+// /v1/deadletters on gateway.http_listen, with gateway.http_token; the
+// NATS listener's clients are sensors and cannot reach JetStream); while
+// it is stopped, by opening the store in-process under the same lock
+// (pipeline.OpenStore), so a gateway starting meanwhile refuses to start
+// instead of sharing the store. Either way an ephemeral ordered consumer
+// reads; nothing is acknowledged or removed.
 func cmdDeadletters(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("deadletters", stderr)
 	file := fs.String("c", "", "config file or directory of the gateway (required)")
 	source := fs.String("source", "", "print only this source's dead letters")
-	follow := fs.Bool("follow", false, "keep printing new dead letters until interrupted (needs the running gateway and nats.listen)")
+	follow := fs.Bool("follow", false, "keep printing new dead letters until interrupted (needs the running gateway)")
 	asJSON := fs.Bool("json", false, "print NDJSON: one object per dead letter")
 	maxBytes := fs.Int("max-bytes", DefaultDeadLetterMaxBytes, "print at most this many bytes of each payload (0: all); a cut payload is marked truncated")
 	if err := fs.Parse(args); err != nil {
@@ -65,76 +63,78 @@ func cmdDeadletters(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	nc, closeStore, running, err := connectStore(cfg, plan)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	if *follow && !running {
-		fmt.Fprintln(stderr, "edgeplane deadletters: the gateway is not running; printing what its store holds (nothing new can arrive)")
-		*follow = false
-	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	p := dlPrinter{w: w, json: *asJSON, max: *maxBytes}
-	err = pipeline.ReadDeadLetters(ctx, nc, pipeline.DeadLetterQuery{Source: *source, Follow: *follow}, func(dl *pipeline.DeadLetter) error {
+	print := func(dl *pipeline.DeadLetter) error {
 		p.print(dl)
 		if *follow { // a line as soon as it arrives
 			return w.Flush()
 		}
 		return nil
-	})
+	}
+	st, err := pipeline.OpenStore(plan)
+	if errors.Is(err, pipeline.ErrStoreInUse) {
+		return readRunning(ctx, cfg, *file, *source, *follow, print)
+	}
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	nc, err := st.Server().Connect("edgeplane-deadletters")
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if *follow {
+		fmt.Fprintln(stderr, "edgeplane deadletters: the gateway is not running; printing what its store holds (nothing new can arrive)")
+		*follow = false
+	}
+	err = pipeline.ReadDeadLetters(ctx, nc, pipeline.DeadLetterQuery{Source: *source}, print)
 	if errors.Is(err, pipeline.ErrNoDeadLetterStream) {
-		fmt.Fprintf(stderr, "edgeplane deadletters: %v (data_dir %s): the gateway has not started on it yet\n", err, cfg.Gateway.DataDir)
+		fmt.Fprintf(stderr, "edgeplane deadletters: %v (data_dir %s): no source has dead_letter: true, or the gateway has not started on it yet\n", err, cfg.Gateway.DataDir)
 		return nil
 	}
 	return err
 }
 
-// connectStore connects to the store of cfg's gateway: over nats.listen
-// when the gateway runs, else by opening the store in-process. close
-// releases what it opened.
-func connectStore(cfg *config.Config, plan *config.Compiled) (nc *nats.Conn, close func(), running bool, err error) {
-	st, err := pipeline.OpenStore(plan)
-	if err == nil {
-		nc, err := st.Server().Connect("edgeplane-deadletters")
-		if err != nil {
-			st.Close()
-			return nil, nil, false, err
+// readRunning reads a running gateway's dead letters through its read
+// API (GET /v1/deadletters), found from its config file.
+func readRunning(ctx context.Context, cfg *config.Config, file, source string, follow bool, fn func(*pipeline.DeadLetter) error) error {
+	if cfg.Gateway.HTTPListen == "off" {
+		return fmt.Errorf("the gateway is running and holds its store (data_dir %s), and gateway.http_listen is off: it can be read only through the gateway's read API, or once the gateway is stopped", cfg.Gateway.DataDir)
+	}
+	fs := newFlagSet("deadletters", io.Discard)
+	client := apiFlags(fs)
+	if err := fs.Parse([]string{"-c", file}); err != nil {
+		return err
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	path := "/v1/deadletters?source=" + url.QueryEscape(source)
+	if follow {
+		path += "&follow=1"
+	}
+	resp, err := c.get(ctx, path)
+	if err != nil {
+		return fmt.Errorf("the gateway is running; reading its dead letters through its read API: %w", err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var dl pipeline.DeadLetter
+		if err := dec.Decode(&dl); err != nil {
+			if errors.Is(err, io.EOF) || ctx.Err() != nil {
+				return nil
+			}
+			return err
 		}
-		return nc, func() { nc.Close(); st.Close() }, false, nil
+		if err := fn(&dl); err != nil {
+			return err
+		}
 	}
-	if !errors.Is(err, pipeline.ErrStoreInUse) {
-		return nil, nil, false, err
-	}
-	url, err := natsURL(cfg.NATS.Listen)
-	if err != nil {
-		return nil, nil, true, fmt.Errorf("the gateway is running and holds its store (data_dir %s): %w", cfg.Gateway.DataDir, err)
-	}
-	nc, err = nats.Connect(url, nats.Name("edgeplane-deadletters"), nats.Timeout(5*time.Second))
-	if err != nil {
-		return nil, nil, true, fmt.Errorf("the gateway is running; cannot connect to its NATS listener %s: %w", url, err)
-	}
-	return nc, nc.Close, true, nil
-}
-
-// natsURL is the URL to reach a NATS listener configured as listen
-// (host:port) from this host.
-func natsURL(listen string) (string, error) {
-	if listen == "" {
-		return "", errors.New("it can be read only through the gateway's NATS listener, and nats.listen is not set: set it (e.g. 127.0.0.1:4222) and restart the gateway, or stop the gateway to read its store directly")
-	}
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return "", fmt.Errorf("nats.listen %q: %w", listen, err)
-	}
-	if port == "0" || port == "-1" {
-		return "", fmt.Errorf("nats.listen %q picks a free port at start, which cannot be found from here: set a fixed port", listen)
-	}
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
-		host = "127.0.0.1"
-	}
-	return "nats://" + net.JoinHostPort(host, port), nil
 }
 
 // dlPrinter prints dead letters as text lines or NDJSON.

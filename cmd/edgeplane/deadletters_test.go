@@ -18,8 +18,7 @@ const deadLetterConfig = `
 gateway:
   id: gw-dead
   data_dir: %s
-  http_listen: 127.0.0.1:0
-%s
+  http_listen: %s
 kafka:
   brokers: ["127.0.0.1:9"]
 sources:
@@ -47,13 +46,12 @@ var deadLine = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z sourc
 
 // TestDeadletters: payloads two WebSocket sources reject are printed with
 // their time, source, topic, reason and payload — from the running
-// gateway over its NATS listener, with --source, --json, --max-bytes and
+// gateway through its read API, with --source, --json, --max-bytes and
 // --follow, then from the stopped gateway's store in-process.
 func TestDeadletters(t *testing.T) {
 	dataDir := t.TempDir()
 	wsA, wsB := testenv.FreeAddr(t), testenv.FreeAddr(t)
-	natsListen := "nats:\n  listen: " + testenv.FreeAddr(t)
-	f := writeConfig(t, fmt.Sprintf(deadLetterConfig, dataDir, natsListen, wsA, wsB))
+	f := writeConfig(t, fmt.Sprintf(deadLetterConfig, dataDir, testenv.FreeAddr(t), wsA, wsB))
 	_, logs, stop := startRun(t, f)
 
 	sendWS := func(addr, topic string, msgs ...string) {
@@ -135,11 +133,11 @@ func TestDeadletters(t *testing.T) {
 	if code, _, errOut := runCLI("deadletters", "-c", f, "--source", "nope"); code != 1 || !strings.Contains(errOut, `no source "nope"`) {
 		t.Fatalf("--source nope: exit %d %s", code, errOut)
 	}
-	// The same gateway without nats.listen: its store cannot be reached
-	// while it runs, and the command says why.
-	noListen := writeConfig(t, fmt.Sprintf(deadLetterConfig, dataDir, "", wsA, wsB))
-	if code, _, errOut := runCLI("deadletters", "-c", noListen); code != 1 || !strings.Contains(errOut, "nats.listen is not set") {
-		t.Fatalf("running gateway without nats.listen: exit %d %s", code, errOut)
+	// The same gateway without its HTTP listener: its store cannot be
+	// reached while it runs, and the command says why.
+	noListen := writeConfig(t, fmt.Sprintf(deadLetterConfig, dataDir, "\"off\"", wsA, wsB))
+	if code, _, errOut := runCLI("deadletters", "-c", noListen); code != 1 || !strings.Contains(errOut, "gateway.http_listen is off") {
+		t.Fatalf("running gateway without its HTTP listener: exit %d %s", code, errOut)
 	}
 
 	// --follow prints a dead letter that arrives while it runs.
