@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"slices"
 	"strconv"
@@ -103,6 +104,9 @@ func cmdDeadletters(ctx context.Context, args []string, stdout, stderr io.Writer
 func readRunning(ctx context.Context, cfg *config.Config, file, source string, follow bool, fn func(*pipeline.DeadLetter) error) error {
 	if cfg.Gateway.HTTPListen == "off" {
 		return fmt.Errorf("the gateway is running and holds its store (data_dir %s), and gateway.http_listen is off: it can be read only through the gateway's read API, or once the gateway is stopped", cfg.Gateway.DataDir)
+	}
+	if _, port, err := net.SplitHostPort(cfg.Gateway.HTTPListen); err == nil && port == "0" {
+		return fmt.Errorf("the gateway is running and holds its store (data_dir %s); its read API listens on gateway.http_listen %s, a port picked at start that cannot be found from here: set a fixed port", cfg.Gateway.DataDir, cfg.Gateway.HTTPListen)
 	}
 	fs := newFlagSet("deadletters", io.Discard)
 	client := apiFlags(fs)
