@@ -22,6 +22,10 @@ const (
 	DefaultTelemetryTopic  = "edgeplane.telemetry"
 	DefaultTelemetryEvery  = time.Minute
 	DefaultBufferMaxBytes  = 1 << 30
+	// DeadLetterMaxBytes is what the dead-letter stream (EDGEPLANE_DEADLETTER)
+	// reserves of JetStream's storage; it exists only when a source has
+	// dead_letter on.
+	DeadLetterMaxBytes     = 64 << 20
 	DefaultBufferMaxAge    = 7 * 24 * time.Hour
 	DefaultDuplicateWindow = 2 * time.Minute
 	DefaultCompression     = "zstd"
