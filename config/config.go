@@ -100,7 +100,11 @@ type NATS struct {
 
 // Buffer configures the store-and-forward stream.
 type Buffer struct {
-	// MaxBytes bounds the backlog on disk. Default 1GiB.
+	// MaxBytes bounds the backlog on disk. Default 1GiB, or less where
+	// JetStream's storage limit (nats.max_store, else 75% of data_dir's
+	// free space) is small: 80% of what the limit leaves after the
+	// dead-letter stream (BufferMaxBytesFor). Validate reports a value
+	// that does not fit.
 	MaxBytes ByteSize `yaml:"max_bytes"`
 	// MaxAge drops frames older than this. Default 168h (7 days).
 	MaxAge Duration `yaml:"max_age"`

@@ -46,6 +46,7 @@ func (c *Config) validate() problems {
 	}
 	c.checkListeners(&ps)
 	c.checkDataDir(&ps)
+	c.checkDiskBudget(&ps)
 	c.checkPlaceholders(&ps)
 	return ps
 }

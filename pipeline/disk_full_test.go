@@ -245,3 +245,38 @@ func TestDiskFullStop(t *testing.T) {
 		t.Fatalf("stop error does not name the failed store: %v", err)
 	}
 }
+
+// TestSmallDiskStarts: on an 8 MiB data_dir a config that leaves
+// buffer.max_bytes out gets a default that fits (4 MiB) and starts, with
+// no dead-letter stream reserving space; with a dead-letter source,
+// validate says the 64 MiB stream does not fit, with the arithmetic.
+func TestSmallDiskStarts(t *testing.T) {
+	dir := testenv.Tmpfs(t, 8<<20)
+	text := strings.Replace(diskFullConfig, "max_bytes: 2MiB, ", "", 1)
+	cfg, err := config.LoadBytes("small.yaml", []byte(fmt.Sprintf(text, filepath.Join(dir, "data"), "push_back")), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NATS.Buffer.MaxBytes != 4<<20 {
+		t.Fatalf("default max_bytes on 8 MiB: %d, want 4 MiB", cfg.NATS.Buffer.MaxBytes)
+	}
+	g, err := pipeline.New(cfg, pipeline.Options{Logger: quietLog(), KafkaBrokers: testenv.Kafka(t).ListenAddrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := g.Start(ctx); err != nil {
+		t.Fatalf("start on 8 MiB: %v", err)
+	}
+	if err := g.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	dl := strings.Replace(text, "    type: embedded\n", "    type: embedded\n    dead_letter: true\n", 1)
+	_, err = config.LoadBytes("small.yaml", []byte(fmt.Sprintf(dl, filepath.Join(dir, "data2"), "push_back")), os.LookupEnv)
+	if err == nil || !strings.Contains(err.Error(), "dead-letter stream's 64.0 MiB") {
+		t.Fatalf("dead letters on 8 MiB: want the budget reported, got %v", err)
+	}
+	t.Log(err)
+}
