@@ -25,14 +25,26 @@ import (
 // and the 2.15 file store then deadlocks on its own lock (compactLocked →
 // flushPendingMsgs → rebuildState).
 
-// StoreError returns the write error the server holds for stream, in any
-// account, or for JetStream as a whole (not enabled, mid-reset); nil when
-// the stream is healthy. It reads the server's own health check.
+// StoreError returns the write error the server holds for stream (or for
+// one of its consumers), in any account, or for JetStream as a whole (not
+// enabled, mid-reset); nil when the stream is healthy. It runs the
+// server's own health check on that stream only, found by its directory
+// (<store>/jetstream/<account>/streams/<stream>), so it stays cheap however
+// many MQTT sessions the server holds.
 func (s *Server) StoreError(stream string) error {
-	hs := s.srv.Healthz(&server.HealthzOptions{Details: true})
-	for _, e := range hs.Errors {
-		if e.Stream == stream || e.Type == server.HealthzErrorJetStream {
-			return errors.New(e.Error)
+	if !s.srv.JetStreamEnabled() {
+		return errors.New("natsd: jetstream is not enabled")
+	}
+	cfg := s.srv.JetStreamConfig()
+	if cfg == nil {
+		return errors.New("natsd: jetstream is not enabled")
+	}
+	dirs, _ := filepath.Glob(filepath.Join(cfg.StoreDir, "*", "streams", stream))
+	for _, d := range dirs {
+		acc := filepath.Base(filepath.Dir(filepath.Dir(d)))
+		hs := s.srv.Healthz(&server.HealthzOptions{Account: acc, Stream: stream, Details: true})
+		if len(hs.Errors) > 0 {
+			return errors.New(hs.Errors[0].Error)
 		}
 	}
 	return nil
