@@ -89,6 +89,11 @@ func (c *Config) defaultBufferMaxBytes() ByteSize {
 	return ByteSize(BufferMaxBytesFor(limit, c.usesDeadLetters()))
 }
 
+// BufferMaxBytesDerived reports whether buffer.max_bytes was left out and
+// derived from the disk when the config was loaded. The figure moves with
+// the free space, so a reload keeps the running value instead.
+func (c *Config) BufferMaxBytesDerived() bool { return c.bufferDerived }
+
 // checkDiskBudget reports streams that would not fit JetStream's storage
 // limit, with the arithmetic.
 func (c *Config) checkDiskBudget(ps *problems) {

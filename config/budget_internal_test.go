@@ -61,10 +61,10 @@ func TestDiskBudget(t *testing.T) {
 	if err != nil {
 		t.Fatalf("default max_bytes on 8 MiB: %v", err)
 	}
-	if c.NATS.Buffer.MaxBytes != 4<<20 {
-		t.Fatalf("default max_bytes on 8 MiB: %d, want 4 MiB", c.NATS.Buffer.MaxBytes)
+	if c.NATS.Buffer.MaxBytes != 4<<20 || !c.BufferMaxBytesDerived() {
+		t.Fatalf("default max_bytes on 8 MiB: %d (derived %v), want 4 MiB", c.NATS.Buffer.MaxBytes, c.BufferMaxBytesDerived())
 	}
-	if _, err := loadBudget(t, "buffer: {max_bytes: 4MiB}", false); err != nil {
+	if c, err := loadBudget(t, "buffer: {max_bytes: 4MiB}", false); err != nil || c.BufferMaxBytesDerived() {
 		t.Fatalf("4 MiB on 8 MiB: %v", err)
 	}
 	f := func(nats string, dl bool, wantPath string, wantMsg ...string) {

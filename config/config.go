@@ -25,6 +25,9 @@ type Config struct {
 	// path (pipelines[0].window.size): it tells an option left out, which
 	// takes its default, from one set to its zero value, which is kept.
 	pos map[string]Pos
+	// bufferDerived says buffer.max_bytes was left out and derived from
+	// the disk (see BufferMaxBytesDerived).
+	bufferDerived bool
 }
 
 // Pos is where an option stands in a configuration file.

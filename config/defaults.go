@@ -72,6 +72,7 @@ func (c *Config) ApplyDefaults(hostname string) {
 	b := &c.NATS.Buffer
 	if d.unset("nats.buffer.max_bytes", b.MaxBytes == 0) {
 		b.MaxBytes = c.defaultBufferMaxBytes()
+		c.bufferDerived = true
 	}
 	dur(d, "nats.buffer.max_age", &b.MaxAge, DefaultBufferMaxAge)
 	str(d, "nats.buffer.sync", &b.Sync, "default")

@@ -248,7 +248,8 @@ func TestDiskFullStop(t *testing.T) {
 
 // TestSmallDiskStarts: on an 8 MiB data_dir a config that leaves
 // buffer.max_bytes out gets a default that fits (4 MiB) and starts, with
-// no dead-letter stream reserving space; with a dead-letter source,
+// no dead-letter stream reserving space, and a reload keeps it though the
+// free space moved; with a dead-letter source,
 // validate says the 64 MiB stream does not fit, with the arithmetic.
 func TestSmallDiskStarts(t *testing.T) {
 	dir := testenv.Tmpfs(t, 8<<20)
@@ -268,6 +269,21 @@ func TestSmallDiskStarts(t *testing.T) {
 	defer cancel()
 	if err := g.Start(ctx); err != nil {
 		t.Fatalf("start on 8 MiB: %v", err)
+	}
+	// With less free space the same file derives a smaller default; a
+	// reload keeps the running value rather than asking for a restart.
+	if err := os.WriteFile(filepath.Join(dir, "other"), make([]byte, 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	next, err := config.LoadBytes("small.yaml", []byte(fmt.Sprintf(text, filepath.Join(dir, "data"), "push_back")), os.LookupEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.NATS.Buffer.MaxBytes >= cfg.NATS.Buffer.MaxBytes {
+		t.Fatalf("with 2 MiB less free the default is %d, was %d", next.NATS.Buffer.MaxBytes, cfg.NATS.Buffer.MaxBytes)
+	}
+	if err := g.Reload(ctx, next); err != nil {
+		t.Fatalf("reload of the same file: %v", err)
 	}
 	if err := g.Stop(ctx); err != nil {
 		t.Fatal(err)
