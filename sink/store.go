@@ -59,6 +59,27 @@ type storeWatch struct {
 
 	mu        sync.Mutex
 	recovered chan struct{} // closed when the failed store works again
+
+	// Reset pacing, used by the watcher goroutine only: a store that fails
+	// again soon after a reset (a failing device rather than a full disk),
+	// or a reset that fails, waits twice as long before the next, up to
+	// maxResetBackoff, so JetStream is not restarted twice a second.
+	lastReset, notBefore time.Time
+	backoff              time.Duration
+}
+
+const (
+	minResetBackoff = time.Second
+	maxResetBackoff = 30 * time.Second
+	// refailWithin is how soon after a reset a new failure counts as the
+	// same trouble.
+	refailWithin = 10 * time.Second
+)
+
+// slower doubles the reset backoff and schedules the next reset after it.
+func (w *storeWatch) slower(now time.Time) {
+	w.backoff = min(max(2*w.backoff, minResetBackoff), maxResetBackoff)
+	w.notBefore = now.Add(w.backoff)
 }
 
 type storeFailure struct {
@@ -160,6 +181,14 @@ func (b *Buffer) checkStore(sc StoreControl, rl *ratelog.Logger) {
 		}
 		rl.Log(slog.LevelError, "store failed", "buffer store failed; refusing frames until it can be reopened",
 			"stream", b.opts.Stream, "err", err)
+		if now := time.Now(); now.Sub(w.lastReset) < refailWithin {
+			w.slower(now)
+		} else {
+			w.backoff = 0
+		}
+	}
+	if time.Now().Before(w.notBefore) {
+		return
 	}
 	free, err := sc.FreeBytes()
 	if err != nil {
@@ -181,9 +210,12 @@ func (b *Buffer) checkStore(sc StoreControl, rl *ratelog.Logger) {
 	}
 	b.mu.Unlock()
 	if err != nil {
-		rl.Warn("buffer store not reopened; retrying", "stream", b.opts.Stream, "free_bytes", free, "err", err)
+		w.slower(time.Now())
+		rl.Warn("buffer store not reopened; retrying", "stream", b.opts.Stream, "free_bytes", free, "err", err,
+			"retry_in", w.backoff)
 		return
 	}
+	w.lastReset = time.Now()
 	f := w.failed.Load()
 	w.noteRecovered()
 	rl.Log(slog.LevelInfo, "store recovered", "buffer store reopened; storing again", "stream", b.opts.Stream,
