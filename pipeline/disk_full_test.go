@@ -199,8 +199,18 @@ func TestDiskFullRecovers(t *testing.T) {
 			}
 			return nil
 		})
+		after := r.g.Snapshot()
 		t.Logf("recovered %s after the space returned; %d aggregates buffered before, %d now",
-			time.Since(freed).Round(time.Millisecond), before, r.g.Snapshot().AggregatesBuffered)
+			time.Since(freed).Round(time.Millisecond), before, after.AggregatesBuffered)
+		// Ingestion goes on: new readings arrive and new windows are stored.
+		testenv.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+			s := r.g.Snapshot()
+			if s.Readings < after.Readings+200 || s.AggregatesBuffered < after.AggregatesBuffered+100 {
+				return fmt.Errorf("readings %d → %d, aggregates buffered %d → %d", after.Readings, s.Readings,
+					after.AggregatesBuffered, s.AggregatesBuffered)
+			}
+			return nil
+		})
 
 		// Every aggregate acknowledged reaches Kafka.
 		r.stop()
