@@ -26,6 +26,9 @@ type Config struct {
 	// path (pipelines[0].window.size): it tells an option left out, which
 	// takes its default, from one set to its zero value, which is kept.
 	pos map[string]Pos
+	// bufferDerived says buffer.max_bytes was left out and derived from
+	// the disk (see BufferMaxBytesDerived).
+	bufferDerived bool
 }
 
 // Pos is where an option stands in a configuration file.
@@ -168,7 +171,11 @@ func (t *ListenerTLS) Files() tlsconf.ServerFiles {
 
 // Buffer configures the store-and-forward stream.
 type Buffer struct {
-	// MaxBytes bounds the backlog on disk. Default 1GiB.
+	// MaxBytes bounds the backlog on disk. Default 1GiB, or less where
+	// JetStream's storage limit (nats.max_store, else 75% of data_dir's
+	// free space) is small: 80% of what the limit leaves after the
+	// dead-letter stream (BufferMaxBytesFor). Validate reports a value
+	// that does not fit.
 	MaxBytes ByteSize `yaml:"max_bytes"`
 	// MaxAge drops frames older than this. Default 168h (7 days).
 	MaxAge Duration `yaml:"max_age"`

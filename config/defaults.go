@@ -21,7 +21,13 @@ const (
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultTelemetryTopic  = "edgeplane.telemetry"
 	DefaultTelemetryEvery  = time.Minute
-	DefaultBufferMaxBytes  = 1 << 30
+	// DefaultBufferMaxBytes is buffer.max_bytes where the disk allows it;
+	// on smaller storage the default is BufferMaxBytesFor the storage limit.
+	DefaultBufferMaxBytes = 1 << 30
+	// DeadLetterMaxBytes is what the dead-letter stream (EDGEPLANE_DEADLETTER)
+	// reserves of JetStream's storage; it exists only when a source has
+	// dead_letter on.
+	DeadLetterMaxBytes     = 64 << 20
 	DefaultBufferMaxAge    = 7 * 24 * time.Hour
 	DefaultDuplicateWindow = 2 * time.Minute
 	DefaultCompression     = "zstd"
@@ -66,7 +72,10 @@ func (c *Config) ApplyDefaults(hostname string) {
 	dur(d, "gateway.telemetry_interval", &g.TelemetryInterval, DefaultTelemetryEvery)
 
 	b := &c.NATS.Buffer
-	num(d, "nats.buffer.max_bytes", &b.MaxBytes, DefaultBufferMaxBytes)
+	if d.unset("nats.buffer.max_bytes", b.MaxBytes == 0) {
+		b.MaxBytes = c.defaultBufferMaxBytes()
+		c.bufferDerived = true
+	}
 	dur(d, "nats.buffer.max_age", &b.MaxAge, DefaultBufferMaxAge)
 	str(d, "nats.buffer.sync", &b.Sync, "default")
 	dur(d, "nats.buffer.duplicate_window", &b.DuplicateWindow, DefaultDuplicateWindow)

@@ -47,6 +47,7 @@ func (c *Config) validate() problems {
 	}
 	c.checkListeners(&ps)
 	c.checkDataDir(&ps)
+	c.checkDiskBudget(&ps)
 	c.checkPlaceholders(&ps)
 	return ps
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 
+	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/decode"
 
 	"github.com/nats-io/nats.go"
@@ -24,7 +26,7 @@ const (
 	deadLetterStream   = "EDGEPLANE_DEADLETTER"
 	deadLetterSubject  = "edgeplane.deadletter"
 	deadLetterQueue    = 1024
-	deadLetterMaxBytes = 64 << 20
+	deadLetterMaxBytes = config.DeadLetterMaxBytes
 	// The headers of a dead letter; its source is the subject's last
 	// token, its time the stream's timestamp.
 	deadLetterReasonHeader = "reason"
@@ -38,6 +40,12 @@ type deadMsg struct {
 }
 
 type deadLetters struct {
+	// streamMu guards streamOpen: the stream is created when the first
+	// source with dead_letter on starts (at Start or a reload), so a
+	// config without dead letters reserves no space for them.
+	streamMu   sync.Mutex
+	streamOpen bool
+
 	ch      chan deadMsg
 	sent    atomic.Uint64
 	dropped atomic.Uint64
@@ -60,7 +68,22 @@ func (d *deadLetters) hook(string) ingest.DeadLetter {
 	}
 }
 
-// openDeadLetterStream creates the bounded stream the dead letters land in.
+// openStream creates the dead-letter stream unless it was already.
+func (d *deadLetters) openStream(ctx context.Context, nc *nats.Conn) error {
+	d.streamMu.Lock()
+	defer d.streamMu.Unlock()
+	if d.streamOpen {
+		return nil
+	}
+	if err := openDeadLetterStream(ctx, nc); err != nil {
+		return err
+	}
+	d.streamOpen = true
+	return nil
+}
+
+// openDeadLetterStream creates the bounded stream the dead letters land in;
+// it reserves DeadLetterMaxBytes of JetStream's storage.
 func openDeadLetterStream(ctx context.Context, nc *nats.Conn) error {
 	js, err := jetstream.New(nc)
 	if err != nil {

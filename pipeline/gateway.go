@@ -36,6 +36,10 @@ type Options struct {
 	KafkaStallAfter time.Duration
 }
 
+// storeCheckInterval is how often the buffer's store is checked for a
+// failed write (see sink.Buffer.WatchStore).
+const storeCheckInterval = 500 * time.Millisecond
+
 // Gateway is a running edgeplane: the embedded NATS server, the sources,
 // pipelines, buffer and forwarder of one config.
 type Gateway struct {
@@ -227,15 +231,12 @@ func (g *Gateway) Start(ctx context.Context) (err error) {
 		return err
 	}
 	g.setStarting("starting the Kafka forwarder")
+	go g.buf.WatchStore(g.runCtx, g.ns, storeCheckInterval, g.log)
 	if err := g.startKafka(ctx); err != nil {
 		return err
 	}
 	for _, p := range g.pipes {
 		g.startPipe(p)
-	}
-	g.setStarting("opening the dead-letter stream")
-	if err := openDeadLetterStream(ctx, g.nc); err != nil {
-		return err
 	}
 	go g.dead.run(g.runCtx, g.nc)
 	g.setStarting("starting the sources")
@@ -404,6 +405,9 @@ func (g *Gateway) startSource(ctx context.Context, sr *sourceRun) error {
 	deliver := func(b *decode.Batch) { sr.deliver(g.runCtx, b) }
 	var dl ingest.DeadLetter
 	if sc.DeadLetter {
+		if err := g.dead.openStream(ctx, g.nc); err != nil {
+			return fmt.Errorf("source %s: %w", sc.Name, err)
+		}
 		dl = g.dead.hook(sc.Name)
 	}
 	var err error
@@ -535,6 +539,11 @@ func (g *Gateway) stop(ctx context.Context) error {
 	}
 	var err error
 	if len(errs) > 0 {
+		if g.buf != nil {
+			if failed, why := g.buf.StoreProblem(); failed {
+				errs = append(errs, errors.New(why))
+			}
+		}
 		err = fmt.Errorf("shutdown timeout: some aggregates were not stored: %w", errors.Join(errs...))
 	}
 	g.abort()

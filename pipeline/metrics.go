@@ -137,6 +137,7 @@ func (m *gatewayMetrics) rebuild() {
 		c("edgeplane_sink_frames_buffered_total", l, "Frames of the pipeline acknowledged into the JetStream buffer.", p.wstats.Frames.Load)
 		c("edgeplane_sink_publish_retries_total", l, "JetStream publish attempts of the pipeline that failed and were retried.", p.wstats.Retries.Load)
 		c("edgeplane_sink_push_back_total", l, "Publish retries of the pipeline because the JetStream buffer was full (push_back).", p.wstats.PushBackWaits.Load)
+		c("edgeplane_sink_store_waits_total", l, "Publish retries of the pipeline because the JetStream buffer's store had failed (a full disk).", p.wstats.StoreWaits.Load)
 		c("edgeplane_sink_aggregates_lost_on_shutdown_total", l, "Aggregates of the pipeline never acknowledged into JetStream because the writer was cancelled.", p.wstats.LostOnShutdown.Load)
 		c("edgeplane_sink_frame_bytes_total", l, "Frame bytes of the pipeline acknowledged into the JetStream buffer.", p.wstats.Bytes.Load)
 		c("edgeplane_sink_late_events_buffered_total", l, "Late events of the pipeline acknowledged into the JetStream buffer.", p.lateStats.Aggregates.Load)
@@ -186,6 +187,18 @@ func (m *gatewayMetrics) rebuild() {
 	ga("edgeplane_sink_buffer_messages", "", "Frames in the JetStream buffer.", func() float64 { return m.buffer().messages })
 	ga("edgeplane_sink_buffer_bytes", "", "Bytes in the JetStream buffer.", func() float64 { return m.buffer().bytes })
 	ga("edgeplane_sink_buffer_oldest_age_seconds", "", "Age of the oldest frame in the JetStream buffer.", func() float64 { return m.buffer().oldestAge })
+	storeCount := func(i int) func() uint64 {
+		return func() uint64 {
+			if g.buf == nil {
+				return 0
+			}
+			f, r, s := g.buf.StoreCounts()
+			return [3]uint64{f, r, s}[i]
+		}
+	}
+	c("edgeplane_sink_buffer_store_failures_total", "", "Times the JetStream buffer's store failed to write (a full disk) and refused frames until reopened.", storeCount(0))
+	c("edgeplane_sink_buffer_store_refused_total", "", "Frames the JetStream buffer refused while its store had failed (the writers retry them).", storeCount(1))
+	c("edgeplane_sink_buffer_store_resets_total", "", "Times the JetStream buffer's failed store was reopened and stored again.", storeCount(2))
 	ga("edgeplane_gateway_uptime_seconds", "", "Time since the gateway started.", func() float64 {
 		if !g.up.Load() {
 			return 0
@@ -313,6 +326,11 @@ func (g *Gateway) Ready() Readiness {
 	}
 	if g.ns == nil || !g.ns.JetStreamReady() {
 		r.Problems = append(r.Problems, "jetstream is not ready")
+	}
+	if g.buf != nil {
+		if failed, why := g.buf.StoreProblem(); failed {
+			r.Problems = append(r.Problems, why)
+		}
 	}
 	if g.fwd != nil {
 		if stalled, why := g.fwd.Stall(); stalled {

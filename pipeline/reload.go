@@ -45,6 +45,13 @@ func (g *Gateway) Reload(ctx context.Context, next *config.Config) error {
 
 func (g *Gateway) reload(ctx context.Context, next *config.Config) error {
 	prev := g.cfg
+	// buffer.max_bytes left out is derived from the free disk
+	// (config.BufferMaxBytesFor), which moves while the gateway runs: keep
+	// the running value, or every reload on small storage would be a
+	// change needing a restart.
+	if next.BufferMaxBytesDerived() && prev.BufferMaxBytesDerived() {
+		next.NATS.Buffer.MaxBytes = prev.NATS.Buffer.MaxBytes
+	}
 	plan, err := config.Compile(next)
 	if err != nil {
 		return err

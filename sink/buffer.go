@@ -123,6 +123,7 @@ type Buffer struct {
 
 	duplicates atomic.Uint64 // publishes JetStream recognised as retries
 	full       atomic.Uint64 // publishes refused because the stream was full
+	store      storeWatch    // the store's health (see WatchStore)
 }
 
 // Frame kinds: the subject token that says what a frame's items are.
@@ -200,6 +201,7 @@ func OpenBuffer(ctx context.Context, nc *nats.Conn, o BufferOptions) (*Buffer, e
 		return nil, fmt.Errorf("sink: create stream %s: %w", o.Stream, err)
 	}
 	b := &Buffer{js: js, stream: st, opts: o}
+	b.store.kick = make(chan struct{}, 1)
 	held, err := b.held(ctx)
 	if err != nil {
 		return nil, err
@@ -267,6 +269,9 @@ func (b *Buffer) Publish(ctx context.Context, subject string, frame []byte, id s
 func (b *Buffer) publish(ctx context.Context, subject string, frame []byte, id string, retry bool) error {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
+	if err := b.store.refuse(); err != nil {
+		return err
+	}
 	ack, err := b.js.Publish(ctx, subject, frame, jetstream.WithMsgID(id))
 	if err != nil {
 		var apiErr *jetstream.APIError
@@ -274,6 +279,9 @@ func (b *Buffer) publish(ctx context.Context, subject string, frame []byte, id s
 			b.full.Add(1)
 			return fmt.Errorf("%w: %v", ErrBufferFull, err)
 		}
+		// A store that failed to write answers no publish: have the
+		// watcher look (WatchStore).
+		b.store.publishFailed()
 		return fmt.Errorf("sink: publish to %s: %w", subject, err)
 	}
 	if ack.Duplicate {
@@ -362,6 +370,11 @@ type BufferState struct {
 	// retries JetStream recognised, refusals because the stream was full
 	// (push_back).
 	Published, Duplicates, Full uint64
+	// StoreFailures counts the times the stream's store failed to write
+	// (a full disk), StoreRefused the publishes refused meanwhile
+	// (ErrStoreFailed), StoreResets the times it was reopened and worked
+	// again (see WatchStore).
+	StoreFailures, StoreRefused, StoreResets uint64
 	// PublishedAggregates and PublishedLateEvents are the items stored.
 	PublishedAggregates, PublishedLateEvents uint64
 	// Forwarded… count frames and items the forwarder removed after
@@ -395,6 +408,9 @@ func (b *Buffer) State(ctx context.Context) (BufferState, error) {
 		Published:           b.published.frames.Load(),
 		Duplicates:          b.duplicates.Load(),
 		Full:                b.full.Load(),
+		StoreFailures:       b.store.failures.Load(),
+		StoreRefused:        b.store.refused.Load(),
+		StoreResets:         b.store.resets.Load(),
 		PublishedAggregates: b.published.aggs.Load(),
 		PublishedLateEvents: b.published.late.Load(),
 		ForwardedFrames:     b.forwarded.frames.Load(),

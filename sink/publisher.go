@@ -18,6 +18,7 @@ type WriterStats struct {
 	Bytes          atomic.Uint64 // frame bytes acknowledged: what the buffer stores on disk
 	Retries        atomic.Uint64 // publish attempts that failed and were retried
 	PushBackWaits  atomic.Uint64 // retries because the buffer was full (push_back)
+	StoreWaits     atomic.Uint64 // retries because the buffer's store had failed (a full disk; see Buffer.WatchStore)
 	LostOnShutdown atomic.Uint64 // items never acknowledged because the writer was cancelled
 }
 
@@ -53,15 +54,23 @@ func (p *publisher) publish(ctx context.Context, frame []byte, n int) error {
 			return ctx.Err()
 		}
 		full := errors.Is(err, ErrBufferFull)
-		ambiguous = ambiguous || !full
+		failed := errors.Is(err, ErrStoreFailed) // not sent at all
+		ambiguous = ambiguous || !full && !failed
 		p.stats.Retries.Add(1)
-		if full {
+		var recovered <-chan struct{}
+		switch {
+		case full:
 			p.stats.PushBackWaits.Add(1)
+		case failed:
+			p.stats.StoreWaits.Add(1)
+			recovered = p.buf.store.recoveredCh()
 		}
-		p.logRetry(full, err)
+		p.logRetry(full, failed, err)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
+			t.Stop()
+		case <-recovered:
 			t.Stop()
 		case <-t.C:
 		}
@@ -74,11 +83,16 @@ func (p *publisher) publish(ctx context.Context, frame []byte, n int) error {
 }
 
 // logRetry logs a failed publish, at most one line per
-// ratelog.DefaultInterval for a full buffer and one for other errors,
+// ratelog.DefaultInterval for a full buffer, one for a failed store and one
+// for other errors,
 // each with the count of the retries not logged.
-func (p *publisher) logRetry(full bool, err error) {
+func (p *publisher) logRetry(full, failed bool, err error) {
 	if p.rl == nil {
 		p.rl = ratelog.New(p.log, ratelog.DefaultInterval)
+	}
+	if failed {
+		p.rl.Warn("buffer store failed; waiting for it to recover", "kind", p.kind, "err", err)
+		return
 	}
 	if full {
 		p.rl.Warn("buffer full; waiting for room (push_back)", "kind", p.kind)

@@ -2,6 +2,7 @@
 // an embedded nats-server with JetStream on a temp dir (and its MQTT
 // listener), an in-process kfake Kafka cluster — and offers a polling
 // helper in place of sleeps, Kafka consumers (Consume, ConsumeUntil),
-// realistic aggregates for sink tests and benchmarks (CityAggregates) and
-// RaceEnabled for allocation budgets. It is imported by tests only.
+// realistic aggregates for sink tests and benchmarks (CityAggregates),
+// RaceEnabled for allocation budgets, and a small tmpfs to fill (Tmpfs,
+// FillDisk) for the full-disk tests. It is imported by tests only.
 package testenv
