@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -134,7 +135,8 @@ func startGateway(ctx context.Context, cfg *config.Config, o pipeline.Options) (
 	return g, nil
 }
 
-// serveHTTP serves /metrics, /healthz and /readyz on gateway.http_listen.
+// serveHTTP serves /metrics, /healthz and /readyz on gateway.http_listen,
+// and /debug/pprof/ with gateway.pprof.
 func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (stop func(), err error) {
 	if cfg.Gateway.HTTPListen == "off" {
 		return func() {}, nil
@@ -143,16 +145,35 @@ func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (stop 
 	if err != nil {
 		return nil, fmt.Errorf("http listen %s: %w", cfg.Gateway.HTTPListen, err)
 	}
-	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	h, endpoints := g.Handler(), "/metrics /healthz /readyz"
+	if cfg.Gateway.Pprof {
+		h, endpoints = withPprof(h), endpoints+" /debug/pprof/"
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/metrics /healthz /readyz")
+	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", endpoints)
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// withPprof serves Go's profiles under /debug/pprof/ (gateway.pprof;
+// validation keeps it to a loopback listener) and everything else with h.
+// The handlers are registered here, not taken from http.DefaultServeMux,
+// which this process never serves.
+func withPprof(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // and the named profiles: heap, goroutine, allocs, …
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
