@@ -32,7 +32,36 @@ func TestCoarseClock(t *testing.T) {
 }
 
 func BenchmarkNowMs(b *testing.B) {
+	b.ReportAllocs()
 	for b.Loop() {
 		NowMs()
+	}
+}
+
+// TestClockSleepsUnread: a tick without a read since the previous one
+// stops the ticker; the next read is current (it reads the real clock) and
+// starts the ticker again, which moves the clock on.
+func TestClockSleepsUnread(t *testing.T) {
+	NowMs()
+	deadline := time.Now().Add(5 * time.Second)
+	for state.Load() != asleep {
+		if time.Now().After(deadline) {
+			t.Fatalf("ticker still running 5s after the last read (state %d)", state.Load())
+		}
+		time.Sleep(Resolution)
+	}
+	before := time.Now().UnixMilli()
+	got := NowMs()
+	if after := time.Now().UnixMilli(); got < before || got > after {
+		t.Fatalf("first read after sleeping: NowMs() = %d, real clock %d..%d", got, before, after)
+	}
+	if s := state.Load(); s&asleep != 0 {
+		t.Fatalf("a read left the ticker asleep (state %d)", s)
+	}
+	for nowMs.Load() == got {
+		if time.Now().After(deadline.Add(5 * time.Second)) {
+			t.Fatalf("woken ticker does not move the clock from %d", got)
+		}
+		time.Sleep(Resolution)
 	}
 }

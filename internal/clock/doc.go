@@ -1,7 +1,9 @@
 // Package clock is a coarse wall clock for hot paths: reading it is one
 // atomic load instead of a time.Now call per message. It ticks every
-// Resolution while the process runs (started on first use), which costs a
-// hundred wake-ups a second and nothing else.
+// Resolution while it is read (started on first use): a tick that finds
+// no read since the one before stops the ticker, and the next read takes
+// the real clock itself and starts it again. A process under traffic pays
+// a hundred wake-ups a second; an idle one pays none.
 //
 // # Tests under testing/synctest
 //
