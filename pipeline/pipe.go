@@ -381,7 +381,7 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 	s.sinkCtx = sinkCtx
 	buf := make([]record.Sample, 1024)
 	for {
-		err := s.ring.Wait(context.Background(), 200*time.Millisecond)
+		err := s.ring.Wait(context.Background(), s.waitTimeout())
 		s.now = clock.NowMs()
 		if n := s.ring.Drain(buf); n > 0 {
 			s.op.Process(buf[:n], s.now)
@@ -407,6 +407,19 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 		s.p.log.Error("final flush failed", "err", err)
 	}
 	s.publishStats()
+}
+
+// shardIdleWait is how long a shard with no frame pending parks in its
+// ring's Wait: readings, watermark markers and Close wake it at once, so
+// the timeout only bounds how stale its published stats may get. A
+// pending frame needs the flush linger checked: 200 ms then.
+const shardIdleWait = 5 * time.Second
+
+func (s *shardRun) waitTimeout() time.Duration {
+	if s.pending() > 0 {
+		return 200 * time.Millisecond
+	}
+	return shardIdleWait
 }
 
 // publishStats makes the shard's counters readable by the metrics handler.
