@@ -10,7 +10,7 @@
 #                           deploy/arm64/edgeplane.service; "off" for none)
 #   FOOTPRINT_MAX_MIB       the bound on each gateway binary (default 26): above it,
 #                           or when a binary links plotting or font modules, exit 1.
-#                           Issue #17 asks for 22; at 6b26869+bench/sim the binaries
+#                           Issue #17 asks for 22; at e8d1605 (2026-12-05) the binaries
 #                           are 25.9 / 23.7 MiB, and without the demo's in-process
 #                           Kafka (kfake) still 23.1 / 21.2 MiB: 22 MiB on amd64
 #                           needs cuts beyond the demo.
