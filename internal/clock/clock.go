@@ -32,23 +32,30 @@ func NowMs() int64 {
 	return nowMsSlow()
 }
 
+// wakeGapMs: a read while the ticker sleeps wakes it when the clock was
+// last set (by the ticker or by such a read) less than this ago, so reads
+// that come often (traffic) get the ticker back and rare ones (an idle
+// process's periodic checks) only read the real clock.
+const wakeGapMs = 100
+
 // nowMsSlow is the first read after a tick (it marks the clock read) and
-// every read while the ticker sleeps (it reads the real clock and wakes
-// the ticker).
+// every read while the ticker sleeps (it reads the real clock, and wakes
+// the ticker if reads come often).
 func nowMsSlow() int64 {
 	old := state.Or(read)
 	if old&asleep == 0 {
 		return nowMs.Load()
 	}
+	now := time.Now().UnixMilli()
 	// Exactly one reader flips asleep off and wakes the ticker; every
 	// reader until the ticker runs again reads the real clock itself.
-	if state.CompareAndSwap(asleep|read, read) {
+	if now-nowMs.Load() < wakeGapMs && state.CompareAndSwap(asleep|read, read) {
 		select {
 		case wake <- struct{}{}:
 		default: // cannot happen: one wake per sleep
 		}
 	}
-	return storeMax(time.Now().UnixMilli())
+	return storeMax(now)
 }
 
 // storeMax moves the clock to ms unless it is already later, so that
@@ -66,8 +73,8 @@ func storeMax(ms int64) int64 {
 }
 
 // start runs the ticker: it sets the clock every Resolution while the
-// clock is read, and stops after a tick without a read until the next
-// read wakes it, so an idle process pays nothing for it.
+// clock is read, and stops after a tick without a read until reads come
+// often again (wakeGapMs), so an idle process pays nothing for it.
 func start() {
 	nowMs.Store(time.Now().UnixMilli())
 	state.Store(read)

@@ -39,8 +39,9 @@ func BenchmarkNowMs(b *testing.B) {
 }
 
 // TestClockSleepsUnread: a tick without a read since the previous one
-// stops the ticker; the next read is current (it reads the real clock) and
-// starts the ticker again, which moves the clock on.
+// stops the ticker; a rare read is current (it reads the real clock) and
+// leaves it asleep, a second one soon after starts it again, and the
+// ticker then moves the clock on.
 func TestClockSleepsUnread(t *testing.T) {
 	NowMs()
 	deadline := time.Now().Add(5 * time.Second)
@@ -50,13 +51,21 @@ func TestClockSleepsUnread(t *testing.T) {
 		}
 		time.Sleep(Resolution)
 	}
+	// A rare read: the clock was last set a second ago.
+	nowMs.Add(-1000)
 	before := time.Now().UnixMilli()
 	got := NowMs()
 	if after := time.Now().UnixMilli(); got < before || got > after {
 		t.Fatalf("first read after sleeping: NowMs() = %d, real clock %d..%d", got, before, after)
 	}
+	if s := state.Load(); s&asleep == 0 {
+		t.Fatalf("a rare read woke the ticker (state %d)", s)
+	}
+	if again := NowMs(); again < got {
+		t.Fatalf("second read %d before the first %d", again, got)
+	}
 	if s := state.Load(); s&asleep != 0 {
-		t.Fatalf("a read left the ticker asleep (state %d)", s)
+		t.Fatalf("two reads in a row left the ticker asleep (state %d)", s)
 	}
 	for nowMs.Load() == got {
 		if time.Now().After(deadline.Add(5 * time.Second)) {
