@@ -99,6 +99,6 @@ tarball:
 qemu-arm64:
 	.ci/qemu-arm64.sh
 
-## footprint: binary sizes, idle RSS/CPU (FOOTPRINT_IDLE_SECONDS, default 60), RSS/CPU at 2000 msg/s
+## footprint: binary sizes (fails above FOOTPRINT_MAX_MIB), idle RSS/CPU (FOOTPRINT_IDLE_SECONDS, default 60), RSS/CPU at 2000 msg/s; FOOTPRINT_SIZES_ONLY=1: sizes only
 footprint:
 	.ci/footprint.sh

@@ -8,6 +8,13 @@
 #   FOOTPRINT_LOAD_RATE     simulated messages per second under load (default 2000)
 #   FOOTPRINT_GOMEMLIMIT    GOMEMLIMIT of the gateway-alone run (default 200MiB, as in
 #                           deploy/arm64/edgeplane.service; "off" for none)
+#   FOOTPRINT_MAX_MIB       the bound on each gateway binary (default 26): above it,
+#                           or when a binary links plotting or font modules, exit 1.
+#                           Issue #17 asks for 22; at e8d1605 (2026-12-05) the binaries
+#                           are 25.9 / 23.7 MiB, and without the demo's in-process
+#                           Kafka (kfake) still 23.1 / 21.2 MiB: 22 MiB on amd64
+#                           needs cuts beyond the demo.
+#   FOOTPRINT_SIZES_ONLY    1: the binaries and their bound only (CI, .ci/run)
 #
 # Idle: `edgeplane run` with the packaged config (deploy/arm64/edgeplane.yaml:
 # embedded MQTT listener, one source, one pipeline) on loopback, its Kafka
@@ -62,19 +69,34 @@ sample() {
 	echo "$min $((sum / n)) $max $r $(awk -v d=$((t1 - t0)) -v c="$clk" -v n="$n" 'BEGIN { printf "%.2f", 100 * d / c / n }')"
 }
 
-echo "== binaries (make build, make arm64)"
+max_mib=${FOOTPRINT_MAX_MIB:-26}
+echo "== binaries (make build, make arm64: CGO_ENABLED=0, -trimpath -s -w), bound ${max_mib} MiB"
 make -s build arm64 >/dev/null
+over=0
 for b in bin/edgeplane bin/linux-arm64/edgeplane; do
-	printf '%-28s %9d bytes  %6.1f MiB  gzip -9: %5.1f MiB  (%s)\n' "$b" "$(stat -c %s "$b")" \
-		"$(awk -v s="$(stat -c %s "$b")" 'BEGIN { print s / 1048576 }')" \
+	size=$(stat -c %s "$b")
+	printf '%-28s %9d bytes  %6.1f MiB  gzip -9: %5.1f MiB  (%s)\n' "$b" "$size" \
+		"$(awk -v s="$size" 'BEGIN { print s / 1048576 }')" \
 		"$(awk -v s="$(gzip -9c "$b" | wc -c)" 'BEGIN { print s / 1048576 }')" \
 		"$(file -b "$b" 2>/dev/null | cut -d, -f1-2 || echo ?)"
+	if [ "$size" -gt $((max_mib * 1048576)) ]; then
+		echo "footprint: $b is above ${max_mib} MiB" >&2
+		over=1
+	fi
+	# The modules linked, from the binary's build info: bench's chart
+	# (gonum/plot) and its fonts belong in bin/edgebench only.
+	if go version -m "$b" | grep -i -E 'gonum\.org/v1/plot|go-fonts|go-pdf|go-latex|svgo|x/image'; then
+		echo "footprint: $b links plotting or font modules (above)" >&2
+		over=1
+	fi
 done
+[ "$over" -eq 0 ] || exit 1
+[ "${FOOTPRINT_SIZES_ONLY:-0}" != 1 ] || exit 0
 
 echo "== idle: edgeplane run, packaged config, Kafka unreachable, no traffic, ${idle_s}s (after ${warmup}s warm-up)"
 sed -e "s#/var/lib/edgeplane#$tmp/idle#" -e 's#0\.0\.0\.0:9464#127.0.0.1:0#' \
 	-e 's#0\.0\.0\.0:1883#127.0.0.1:0#' -e 's#kafka\.example\.internal:9092#127.0.0.1:1#' \
-	-e 's#log_level: info#log_level: warn#' deploy/arm64/edgeplane.yaml >"$tmp/idle.yaml"
+	-e 's#log_level: info#log_level: warn#' -e 's#gw-change-me#idle-gw#' deploy/arm64/edgeplane.yaml >"$tmp/idle.yaml"
 bin/edgeplane validate -c "$tmp/idle.yaml" >/dev/null
 bin/edgeplane run -c "$tmp/idle.yaml" 2>"$tmp/idle.log" &
 pid=$!

@@ -1,12 +1,12 @@
 // Package bench is edgeplane's load generator and accounting benchmark,
-// the library behind cmd/edgebench (and the demo's simulator). It answers,
+// the library behind cmd/edgebench. It answers,
 // on the device itself: how many readings per second does a gateway hold,
 // at what CPU and memory, with what latency, and is every reading counted?
 //
 // Files, one concept each:
 //
-//   - profiles.go, sensors.go: smart-city sensor profiles (PAYLOADS.md) and
-//     the series of a run; payload encoders for json, senml and ttn.
+//   - sensors.go: the series of a run, from the sensor profiles of
+//     bench/sim (PAYLOADS.md); payload encoders for json, senml and ttn.
 //   - generator.go: per-worker message production with intended faults
 //     (out of order, late, duplicate, malformed) and event-time skew.
 //   - pacer.go: the precise rate pacer (count from elapsed time, bursts).
@@ -30,13 +30,16 @@
 //     baseline.go: the bare paho subscriber ceiling.
 //   - report.go, report_md.go, chart.go, progress.go: JSON and Markdown
 //     reports, the SVG chart (gonum/plot), the live progress line.
-//   - sim.go: the simple steady simulator the demo uses.
 //
 // The generators and the accounting talk to a gateway only over the wire
 // (MQTT or WebSocket in, Kafka and /metrics out), as devices and a central
 // consumer would. stack.go alone imports config and pipeline, to start
 // edgeplane in-process for the embedded target and read
 // pipeline.Gateway.Snapshot.
+//
+// The demo's simulator and the profiles live in bench/sim, which the
+// gateway binary links; this package (reports, the gonum/plot chart and
+// its fonts) is linked by cmd/edgebench only.
 //
 // Concurrency: a generator, its ledger and its pacer belong to one
 // publishing goroutine; ledgers are merged after the workers stop. The

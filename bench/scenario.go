@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/edgeplane/edgeplane/bench/sim"
 )
 
 // Transports a scenario publishes over.
@@ -213,7 +215,7 @@ func (sc *Scenario) Validate() error {
 		add("sensors.format %q: want json, senml or ttn", sc.Sensors.Format)
 	}
 	for _, t := range sc.Sensors.Types {
-		if _, ok := Profiles[t]; !ok {
+		if _, ok := sim.Profiles[t]; !ok {
 			add("sensors.types: unknown profile %q (have %v)", t, profileNames())
 		}
 	}
@@ -263,7 +265,7 @@ func joinLines(p []string) string {
 
 func profileNames() []string {
 	var n []string
-	for k := range Profiles {
+	for k := range sim.Profiles {
 		n = append(n, k)
 	}
 	sort.Strings(n)

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/edgeplane/edgeplane/bench/sim"
 )
 
 // Payload formats the generators encode (PAYLOADS.md).
@@ -67,7 +69,7 @@ type Series struct {
 	Key string
 	// Topic is the MQTT topic it publishes on.
 	Topic   string
-	Profile *Profile
+	Profile *sim.Profile
 	SkewMs  int64
 	Values  []float64
 }
@@ -91,9 +93,9 @@ func NewSensorSet(spec SensorSpec) (*SensorSet, error) {
 	}
 	ss := &SensorSet{Spec: spec, byKey: make(map[string]int32, spec.Series), fields: map[string]int{}}
 	rng := rand.New(rand.NewPCG(spec.Seed, 7))
-	profs := make([]*Profile, len(spec.Types))
+	profs := make([]*sim.Profile, len(spec.Types))
 	for i, t := range spec.Types {
-		p, ok := Profiles[t]
+		p, ok := sim.Profiles[t]
 		if !ok {
 			return nil, fmt.Errorf("bench: unknown sensor profile %q", t)
 		}
@@ -153,8 +155,8 @@ func (ss *SensorSet) FieldIndex(name []byte) int {
 func (ss *SensorSet) Readings(i int32) int { return len(ss.Series[i].Profile.Fields) }
 
 // Types returns the distinct profiles in the set, in spec order.
-func (ss *SensorSet) Types() []*Profile {
-	var out []*Profile
+func (ss *SensorSet) Types() []*sim.Profile {
+	var out []*sim.Profile
 	seen := map[string]bool{}
 	for i := range ss.Series {
 		p := ss.Series[i].Profile
@@ -180,7 +182,7 @@ func (s *Series) advance(rng *rand.Rand) {
 	}
 }
 
-func appendValue(dst []byte, f *FieldGen, v float64) []byte {
+func appendValue(dst []byte, f *sim.FieldGen, v float64) []byte {
 	if f.Decimals == 0 && !f.Counter {
 		v = math.Round(v)
 	}

@@ -101,6 +101,20 @@ func hostsOverlap(a, b string) bool {
 		(b == "localhost" && ia != nil && ia.IsLoopback())
 }
 
+// loopbackListen reports whether the listener address hp (host:port) is
+// reachable from this host only: 127.0.0.0/8, ::1 or localhost.
+func loopbackListen(hp string) bool {
+	h, _, err := net.SplitHostPort(hp)
+	if err != nil {
+		return false
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
 // checkDataDir reports a data_dir that cannot be used: a path through a
 // file, or a directory (or the nearest existing parent) this process
 // cannot write. It creates nothing.

@@ -87,6 +87,9 @@ type Gateway struct {
 	// TelemetryInterval between status events. Default 60s; "off" or a
 	// negative value disables them.
 	TelemetryInterval Duration `yaml:"telemetry_interval"`
+	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
+	// HTTPListen, which must then be a loopback address. Default false.
+	Pprof bool `yaml:"pprof"`
 }
 
 // NATS configures the embedded nats-server.

@@ -243,3 +243,29 @@ func FuzzLoad(f *testing.F) {
 	}
 	f.Fuzz(loadBounded)
 }
+
+// TestPprofLoopbackOnly: gateway.pprof is off by default and refused
+// unless gateway.http_listen is a loopback address.
+func TestPprofLoopbackOnly(t *testing.T) {
+	c, err := config.LoadBytes("base.yaml", []byte(base), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Gateway.Pprof {
+		t.Fatal("pprof on by default")
+	}
+	with := func(listen string) string {
+		return strings.Replace(base, "  id: gw1\n", "  id: gw1\n  pprof: true\n  http_listen: \""+listen+"\"\n", 1)
+	}
+	for _, listen := range []string{"127.0.0.1:9464", "127.0.0.2:0", "[::1]:9464", "localhost:9464"} {
+		if _, err := config.LoadBytes("ok.yaml", []byte(with(listen)), noEnv); err != nil {
+			t.Errorf("pprof with http_listen %s refused: %v", listen, err)
+		}
+	}
+	for _, listen := range []string{"0.0.0.0:9464", ":9464", "[::]:9464", "192.168.1.10:9464", "gw.example:9464", "off"} {
+		ps := problems(t, with(listen), nil)
+		if len(ps) != 1 || ps[0].Path != "gateway.pprof" || !strings.Contains(ps[0].Msg, "loopback") || ps[0].Line != 3 {
+			t.Errorf("pprof with http_listen %s: problems %v, want one at gateway.pprof (line 3)", listen, ps)
+		}
+	}
+}

@@ -61,6 +61,9 @@ func (c *Config) validateGateway(ps *problems) {
 		checkHostPort(ps, "gateway.http_listen", g.HTTPListen)
 	}
 	c.checkHTTPToken(ps)
+	if g.Pprof && !loopbackListen(g.HTTPListen) {
+		ps.add("gateway.pprof", "needs gateway.http_listen on a loopback address (127.0.0.1, ::1 or localhost), not %q: profiles show memory contents", g.HTTPListen)
+	}
 	switch g.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

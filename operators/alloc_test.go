@@ -18,7 +18,19 @@ func (e *countEmitter) Late(*record.Sample)      { e.late++ }
 // allocConfigs are the steady-state shapes measured for zero allocations:
 // every window kind, both modes, with lateness, the full aggregate set and
 // quantiles, and the stateless chain.
+// allocConfigs are the configurations the allocation tests run, each in
+// pipeline scope and (name + "/series") in series scope, whose short idle
+// timeout makes the wall-clock fallback run too.
 func allocConfigs() map[string]Config {
+	m := pipelineAllocConfigs()
+	for name, c := range pipelineAllocConfigs() {
+		c.Watermark, c.IdleTimeout = SeriesScope, 50
+		m[name+"/series"] = c
+	}
+	return m
+}
+
+func pipelineAllocConfigs() map[string]Config {
 	all := Count | Sum | Min | Max | Mean | First | Last | Variance | Stddev | Rate
 	return map[string]Config{
 		"tumbling":       {Kind: record.Tumbling, Size: 100, OutOfOrder: 20, AllowedLateness: 50},

@@ -43,6 +43,11 @@ func BenchmarkShard(b *testing.B) {
 		{"tumbling/p50p99", Config{Kind: record.Tumbling, Size: 1000, OutOfOrder: 200, Aggregates: basic, Quantiles: []float64{0.5, 0.99}}},
 		{"hopping", Config{Kind: record.Hopping, Size: 1000, Advance: 250, OutOfOrder: 200, Aggregates: basic}},
 		{"session", Config{Kind: record.Session, Gap: 300, OutOfOrder: 200, Aggregates: basic}},
+		// Per-series time (WINDOWS.md D): the same streams, each series by
+		// its own watermark.
+		{"tumbling/scope=series", Config{Kind: record.Tumbling, Size: 1000, OutOfOrder: 200, Aggregates: basic, Watermark: SeriesScope, IdleTimeout: 30_000}},
+		{"hopping/scope=series", Config{Kind: record.Hopping, Size: 1000, Advance: 250, OutOfOrder: 200, Aggregates: basic, Watermark: SeriesScope, IdleTimeout: 30_000}},
+		{"session/scope=series", Config{Kind: record.Session, Gap: 300, OutOfOrder: 200, Aggregates: basic, Watermark: SeriesScope, IdleTimeout: 30_000}},
 	}
 	for _, series := range []int{10_000, 100_000} {
 		for _, tc := range cases {
@@ -74,6 +79,7 @@ func BenchmarkShard(b *testing.B) {
 				}
 				b.StopTimer()
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+				b.ReportMetric(float64(sh.stateBytes())/float64(series), "state-B/series")
 				st := sh.Stats()
 				if st.RefusedWindows != 0 {
 					b.Fatalf("refused %d", st.RefusedWindows)

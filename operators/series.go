@@ -2,6 +2,7 @@ package operators
 
 import (
 	"math"
+	"unsafe"
 
 	"github.com/edgeplane/edgeplane/record"
 )
@@ -220,6 +221,19 @@ func (s *Shard) scanSeries(nowMs int64) {
 	sc.active, sc.idleN, sc.maxLagMs, sc.minWM = active, idle, lag, minWM
 }
 
+// NextWallCheck returns the wall clock (ms) at which Advance next has
+// something to do for an idle series in SeriesScope — a series may have
+// gone idle, or an idle series' window may be due — and false when no
+// series has open windows (or in PipelineScope). Like Process, it belongs
+// to the shard's goroutine.
+func (s *Shard) NextWallCheck() (int64, bool) {
+	if !s.perSeries {
+		return 0, false
+	}
+	at, _, ok := s.sc.wall.peek()
+	return at, ok
+}
+
 // SeriesWatermark returns series ser's watermark in SeriesScope, or the
 // shard's pipeline watermark in PipelineScope. Like Process, it belongs to
 // the shard's goroutine.
@@ -228,4 +242,17 @@ func (s *Shard) SeriesWatermark(ser uint32) int64 {
 		return s.sc.st[ser].wm
 	}
 	return s.cur
+}
+
+// stateBytes is the memory NewShard preallocated for window, timer,
+// sketch and per-series time state (the sketches' bucket arrays counted
+// only when touched), for the benchmarks' bytes per series.
+func (s *Shard) stateBytes() int {
+	n := cap(s.slots)*int(unsafe.Sizeof(slot{})) + cap(s.keys)*int(unsafe.Sizeof(keyState{}))
+	n += cap(s.timers.at)*8 + cap(s.timers.owner)*4 + cap(s.timers.pos)*4
+	n += cap(s.sc.st)*int(unsafe.Sizeof(seriesTime{})) + cap(s.sc.wall.at)*8 + cap(s.sc.wall.owner)*4 + cap(s.sc.wall.pos)*4
+	n += cap(s.purged)*int(unsafe.Sizeof(purgedSpan{})) + cap(s.rets)*int(unsafe.Sizeof(retraction{}))
+	n += cap(s.sketches)*int(unsafe.Sizeof(Sketch{})) + cap(s.skFree)*4
+	n += s.chain.stateBytes()
+	return n
 }

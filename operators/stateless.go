@@ -185,3 +185,8 @@ func UnitConversion(from, to string) (scale, offset float64, err error) {
 	}
 	return a.scale / b.scale, (a.offset - b.offset) / b.scale, nil
 }
+
+// stateBytes is the chain's per-key state (deadband and dedup), in bytes.
+func (c *chain) stateBytes() int {
+	return (cap(c.dbLast)+cap(c.dbTime)+cap(c.ddTime))*8 + cap(c.ddNext)
+}

@@ -411,7 +411,7 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 	s.sinkCtx = sinkCtx
 	buf := make([]record.Sample, 1024)
 	for {
-		err := s.in.waited(s.ring.Wait(s.in.ctx, 200*time.Millisecond))
+		err := s.in.waited(s.ring.Wait(s.in.ctx, s.waitTimeout()))
 		s.now = clock.NowMs()
 		if n := s.ring.Drain(buf); n > 0 {
 			s.in.track(buf[:n], s.now)
@@ -439,6 +439,27 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 		s.p.log.Error("final flush failed", "err", err)
 	}
 	s.publishStats()
+}
+
+// shardIdleWait is how long a shard with no frame pending parks in its
+// ring's Wait: readings, watermark markers and Close wake it at once, so
+// the timeout only bounds how stale its published stats may get. A
+// pending frame needs the flush linger checked: 200 ms then. In series
+// scope a quiet series' windows close by the wall clock: the shard wakes
+// when the next one is due (operators.Shard.NextWallCheck), and the
+// gauges' once-a-second recount bounds the park to a second while any
+// series has open windows.
+const shardIdleWait = 5 * time.Second
+
+func (s *shardRun) waitTimeout() time.Duration {
+	if s.pending() > 0 {
+		return 200 * time.Millisecond
+	}
+	if at, ok := s.op.NextWallCheck(); ok {
+		d := time.Duration(at-clock.NowMs()) * time.Millisecond
+		return min(max(d, time.Millisecond), time.Second)
+	}
+	return shardIdleWait
 }
 
 // publishStats makes the shard's counters readable by the metrics handler.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/edgeplane/edgeplane/bench"
+	"github.com/edgeplane/edgeplane/bench/sim"
 	"github.com/edgeplane/edgeplane/internal/version"
 )
 
@@ -223,7 +224,7 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	if err := f.fs.Parse(args); err != nil {
 		return errUsage
 	}
-	sim, err := bench.NewSimulator(bench.SimOptions{
+	simulator, err := sim.New(sim.Options{
 		Broker: f.broker, Rate: f.rate, QoS: byte(f.qos), Types: strings.Split(f.types, ","),
 		Districts: f.districts, SensorsPerType: f.per, MaxDisorder: f.disorder,
 	})
@@ -235,11 +236,11 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, f.duration)
 	defer cancel()
 	start := time.Now()
-	if err := sim.Run(ctx); err != nil {
+	if err := simulator.Run(ctx); err != nil {
 		return err
 	}
 	el := time.Since(start).Seconds()
 	fmt.Fprintf(stdout, "edgebench: sent %d messages in %.1fs (%.0f msg/s), %d failed, %d sensors\n",
-		sim.Sent.Load(), el, float64(sim.Sent.Load())/el, sim.Failed.Load(), sim.Sensors())
+		simulator.Sent.Load(), el, float64(simulator.Sent.Load())/el, simulator.Failed.Load(), simulator.Sensors())
 	return nil
 }

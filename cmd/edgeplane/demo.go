@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/edgeplane/edgeplane/bench"
+	"github.com/edgeplane/edgeplane/bench/sim"
 	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/configs"
 	"github.com/edgeplane/edgeplane/pipeline"
@@ -69,14 +69,14 @@ func cmdDemo(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "demo: gateway %s; MQTT listener %s; metrics http://%s/metrics\n",
 		cfg.Gateway.ID, g.MQTTAddr(), httpAddr)
 
-	sim, err := bench.NewSimulator(bench.SimOptions{Broker: g.MQTTAddr(), Rate: *rate, QoS: 1, MaxDisorder: time.Second})
+	simulator, err := sim.New(sim.Options{Broker: g.MQTTAddr(), Rate: *rate, QoS: 1, MaxDisorder: time.Second})
 	if err != nil {
 		_ = g.Stop(context.Background())
 		return err
 	}
-	fmt.Fprintf(stdout, "demo: simulating %d sensors at %.0f msg/s; Ctrl-C to stop\n", sim.Sensors(), *rate)
+	fmt.Fprintf(stdout, "demo: simulating %d sensors at %.0f msg/s; Ctrl-C to stop\n", simulator.Sensors(), *rate)
 	simDone := make(chan error, 1)
-	go func() { simDone <- sim.Run(ctx) }()
+	go func() { simDone <- simulator.Run(ctx) }()
 
 	var topics []string
 	for _, p := range cfg.Pipelines {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -148,7 +149,8 @@ func launch(ctx context.Context, cfg *config.Config, o pipeline.Options, log *sl
 }
 
 // serveHTTP serves /metrics, /healthz, /readyz and the read API (/v1/) on
-// gateway.http_listen and returns the address it listens on.
+// gateway.http_listen, and /debug/pprof/ with gateway.pprof; it returns
+// the address it listens on.
 func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (addr string, stop func(), err error) {
 	if cfg.Gateway.HTTPListen == "off" {
 		return "", func() {}, nil
@@ -157,17 +159,36 @@ func serveHTTP(cfg *config.Config, g *pipeline.Gateway, log *slog.Logger) (addr 
 	if err != nil {
 		return "", nil, fmt.Errorf("http listen %s: %w", cfg.Gateway.HTTPListen, err)
 	}
-	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	h, endpoints := g.Handler(), "/metrics /healthz /readyz /v1/"
+	if cfg.Gateway.Pprof {
+		h, endpoints = withPprof(h), endpoints+" /debug/pprof/"
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	srv.RegisterOnShutdown(g.CloseTaps) // live taps never go idle by themselves
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
 		}
 	}()
-	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", "/metrics /healthz /readyz /v1/")
+	log.Info("http listening", "addr", ln.Addr().String(), "endpoints", endpoints)
 	return ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// withPprof serves Go's profiles under /debug/pprof/ (gateway.pprof;
+// validation keeps it to a loopback listener) and everything else with h.
+// The handlers are registered here, not taken from http.DefaultServeMux,
+// which this process never serves.
+func withPprof(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", pprof.Index) // and the named profiles: heap, goroutine, allocs, …
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }

@@ -1,4 +1,4 @@
-package bench
+package sim
 
 import (
 	"context"
@@ -13,8 +13,8 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
-// SimOptions configure a Simulator.
-type SimOptions struct {
+// Options configure a Simulator.
+type Options struct {
 	// Broker is the MQTT broker URL.
 	Broker string
 	// ClientID of the publishing connection. Default "edgebench-sim".
@@ -37,7 +37,7 @@ type SimOptions struct {
 
 // Simulator publishes smart-city readings over MQTT at a steady rate.
 type Simulator struct {
-	opts    SimOptions
+	opts    Options
 	sensors []sensor
 	rng     *rand.Rand
 	Sent    atomic.Uint64
@@ -50,10 +50,10 @@ type sensor struct {
 	values  []float64
 }
 
-// NewSimulator prepares the sensors; Run connects and publishes.
-func NewSimulator(o SimOptions) (*Simulator, error) {
+// New prepares the sensors; Run connects and publishes.
+func New(o Options) (*Simulator, error) {
 	if o.Broker == "" {
-		return nil, errors.New("bench: simulator needs a broker")
+		return nil, errors.New("sim: simulator needs a broker")
 	}
 	if o.ClientID == "" {
 		o.ClientID = "edgebench-sim"
@@ -74,7 +74,7 @@ func NewSimulator(o SimOptions) (*Simulator, error) {
 	for _, t := range o.Types {
 		p, ok := Profiles[t]
 		if !ok {
-			return nil, fmt.Errorf("bench: unknown sensor profile %q", t)
+			return nil, fmt.Errorf("sim: unknown sensor profile %q", t)
 		}
 		for d := 1; d <= o.Districts; d++ {
 			for i := 1; i <= o.SensorsPerType; i++ {
@@ -100,7 +100,7 @@ func (s *Simulator) Run(ctx context.Context) error {
 	select {
 	case <-tok.Done():
 		if err := tok.Error(); err != nil {
-			return fmt.Errorf("bench: connect %s: %w", s.opts.Broker, err)
+			return fmt.Errorf("sim: connect %s: %w", s.opts.Broker, err)
 		}
 	case <-ctx.Done():
 		return nil
