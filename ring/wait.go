@@ -202,15 +202,13 @@ var calibratedPause = sync.OnceValue(func() uint64 {
 	best := time.Duration(math.MaxInt64)
 	for range 5 {
 		t := time.Now()
-		//lint:ignore SA4017 the time it takes is the point
 		pause(n)
 		best = min(best, time.Since(t))
 	}
 	return max(1, uint64(n)*uint64(lingerPoll)/uint64(max(best, 1)))
 })
 
-// pause spins n iterations on registers. It returns their sum only so
-// that the loop is not optimized away.
+// pause spins n iterations on registers.
 //
 //go:noinline
 func pause(n uint64) (x uint64) {
@@ -235,7 +233,6 @@ func (w *waiter) lingerWait(ready func() (n uint64, closed bool)) {
 		return
 	}
 	for range w.lingerPolls {
-		//lint:ignore SA4017 the time it takes is the point
 		pause(w.pauseIters)
 		if n, closed = ready(); n >= w.batch || closed {
 			return
