@@ -105,10 +105,9 @@ type Options struct {
 	// (BatchTarget records already queued), when the ring is closed, or when
 	// it is idle (an idle consumer parks as before; after it is woken it
 	// lingers at most once). While lingering the consumer reads the
-	// producers' index every 250ns and spins on registers in between, so
-	// the lingering itself does not slow the producers down. It reads no
-	// clock: BatchLinger becomes a count of polls and of spins between
-	// them, the spin calibrated once per process, so it is approximate.
+	// producers' index only a few times (it paces its polls by the
+	// producers' observed rate, reading just the clock in between), so the
+	// lingering itself does not slow the producers down.
 	//
 	// 0 means DefaultBatchLinger (5µs); a negative value disables lingering
 	// (Wait returns as soon as one record is ready). Lingering is also

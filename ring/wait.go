@@ -2,7 +2,6 @@ package ring
 
 import (
 	"context"
-	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -50,10 +49,8 @@ type waiter struct {
 	closeOnce sync.Once
 	spin      int
 	linger    time.Duration // Options.BatchLinger; 0: disabled
-	// lingerPolls polls, pauseIters spins apart, make up linger.
-	lingerPolls, pauseIters uint64
-	batch                   uint64      // Options.BatchTarget, capped
-	timer                   *time.Timer // consumer-only; reused so Wait does not allocate
+	batch     uint64        // Options.BatchTarget, capped
+	timer     *time.Timer   // consumer-only; reused so Wait does not allocate
 }
 
 func (w *waiter) init(c config) {
@@ -67,10 +64,6 @@ func (w *waiter) init(c config) {
 	w.space = make(chan struct{}, 1)
 	w.done = make(chan struct{})
 	w.spin = spin
-	if w.linger > 0 {
-		w.lingerPolls = uint64((w.linger + lingerPoll - 1) / lingerPoll)
-		w.pauseIters = calibratedPause()
-	}
 	w.timer = time.NewTimer(time.Hour)
 	w.timer.Stop()
 }
@@ -186,57 +179,47 @@ func (w *waiter) consumerWait(ctx context.Context, timeout time.Duration, poll f
 	}
 }
 
-// lingerPoll is the interval at which a lingering consumer re-reads the
-// producers' index. Every read pulls that cache line away from the
+// lingerPoll is the first interval at which a lingering consumer re-reads
+// the producers' index. Every read pulls that cache line away from the
 // producers (their next claim or publish then misses on it), so the
-// consumer does not hammer it; in between it spins on registers only (no
-// clock read, no shared memory), for a count calibrated once per process
-// (calibratedPause).
+// consumer does not hammer it: after the first poll it estimates the
+// producers' rate and sleeps-spins (reading only the clock, which touches no
+// shared memory) until the target should be reached, a handful of polls per
+// batch at most.
 const lingerPoll = 250 * time.Nanosecond
-
-// calibratedPause is how many iterations of pause take about lingerPoll here:
-// the fastest of a few timed runs, measured at the first construction of a
-// lingering ring.
-var calibratedPause = sync.OnceValue(func() uint64 {
-	const n = 1 << 14
-	best := time.Duration(math.MaxInt64)
-	for range 5 {
-		t := time.Now()
-		pause(n)
-		best = min(best, time.Since(t))
-	}
-	return max(1, uint64(n)*uint64(lingerPoll)/uint64(max(best, 1)))
-})
-
-// pause spins n iterations on registers.
-//
-//go:noinline
-func pause(n uint64) (x uint64) {
-	for i := range n {
-		x += i
-	}
-	return x
-}
 
 // lingerWait implements Options.BatchLinger. ready reports how many records
 // the ring holds (an estimate is fine: it only decides when to stop waiting)
 // and whether it is closed. lingerWait returns at once if nothing is ready,
 // and otherwise once w.batch records are ready, the ring is closed, or
-// w.lingerPolls polls lingerPoll apart (about w.linger) have passed. It
-// never blocks, never parks and never reads the clock.
+// w.linger has passed. It never blocks and never parks, so it adds at most
+// w.linger to Wait.
 func (w *waiter) lingerWait(ready func() (n uint64, closed bool)) {
-	if w.lingerPolls == 0 {
+	if w.linger <= 0 {
 		return
 	}
-	n, closed := ready()
-	if n == 0 || n >= w.batch || closed {
+	n0, closed := ready()
+	if n0 == 0 || n0 >= w.batch || closed {
 		return
 	}
-	for range w.lingerPolls {
-		pause(w.pauseIters)
-		if n, closed = ready(); n >= w.batch || closed {
+	start := time.Now()
+	next := min(lingerPoll, w.linger)
+	for {
+		d := time.Since(start)
+		if d < next {
+			continue
+		}
+		n, closed := ready()
+		if n >= w.batch || closed || d >= w.linger {
 			return
 		}
+		// Poll again when, at the rate seen so far, the target should be
+		// reached; at least lingerPoll/2 later, at most at the deadline.
+		wait := lingerPoll
+		if n > n0 {
+			wait = time.Duration(uint64(d) / (n - n0) * (w.batch - n))
+		}
+		next = min(d+max(wait, lingerPoll/2), w.linger)
 	}
 }
 
