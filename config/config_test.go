@@ -263,9 +263,13 @@ func TestPprofLoopbackOnly(t *testing.T) {
 		}
 	}
 	for _, listen := range []string{"0.0.0.0:9464", ":9464", "[::]:9464", "192.168.1.10:9464", "gw.example:9464", "off"} {
-		ps := problems(t, with(listen), nil)
-		if len(ps) != 1 || ps[0].Path != "gateway.pprof" || !strings.Contains(ps[0].Msg, "loopback") || ps[0].Line != 3 {
-			t.Errorf("pprof with http_listen %s: problems %v, want one at gateway.pprof (line 3)", listen, ps)
+		// (Off loopback the read API wants a token too: a second problem.)
+		found := false
+		for _, p := range problems(t, with(listen), nil) {
+			found = found || p.Path == "gateway.pprof" && strings.Contains(p.Msg, "loopback") && p.Line == 3
+		}
+		if !found {
+			t.Errorf("pprof with http_listen %s: no problem at gateway.pprof (line 3)", listen)
 		}
 	}
 }
