@@ -112,27 +112,9 @@ func (s *Shard) sketchOf(i int32) *Sketch {
 	return &s.sketches[i]
 }
 
-// partial fills an aggregate as emit does, without counting or emitting,
-// and passes it to fn. It uses emit's record (free between batches: emit
-// overwrites it whole), so inspection does not allocate.
+// partial fills an aggregate as emit does (fillAgg), without counting or
+// emitting, and passes it to fn. It uses emit's record (free between
+// batches: emit overwrites it whole), so inspection does not allocate.
 func (s *Shard) partial(key int32, start, end int64, a *acc, sk *Sketch, rev, late uint32, fn func(*record.Aggregate)) {
-	g := &s.agg
-	*g = record.Aggregate{
-		Series:   uint32(key / s.fields),
-		Field:    uint16(key % s.fields),
-		Kind:     s.kind,
-		Revision: rev,
-		Late:     late,
-		Start:    start,
-		End:      end,
-	}
-	a.fill(g, s.set)
-	if sk != nil && sk.count > 0 {
-		g.NQ = uint8(len(s.quant))
-		for i, q := range s.quant {
-			g.Q[i] = q
-			g.QV[i] = sk.Quantile(q)
-		}
-	}
-	fn(g)
+	fn(s.fillAgg(key, start, end, a, sk, rev, late))
 }

@@ -574,6 +574,20 @@ func (s *Shard) freeSlot(i int32) {
 // emit fills the shard's result record from a (and sk, may be nil) and
 // passes it to the emitter.
 func (s *Shard) emit(key int32, start, end int64, a *acc, sk *Sketch, rev, late uint32, final bool) {
+	g := s.fillAgg(key, start, end, a, sk, rev, late)
+	if final {
+		g.Flags |= record.AggFinal
+	}
+	s.c[cEmitted]++
+	if rev > 0 {
+		s.c[cRefired]++
+	}
+	s.out.Emit(g)
+}
+
+// fillAgg fills the shard's result record with the window [start, end)
+// of key from a (and sk, may be nil) and returns it.
+func (s *Shard) fillAgg(key int32, start, end int64, a *acc, sk *Sketch, rev, late uint32) *record.Aggregate {
 	g := &s.agg
 	*g = record.Aggregate{
 		Series:   uint32(key / s.fields),
@@ -584,9 +598,6 @@ func (s *Shard) emit(key int32, start, end int64, a *acc, sk *Sketch, rev, late 
 		Start:    start,
 		End:      end,
 	}
-	if final {
-		g.Flags |= record.AggFinal
-	}
 	a.fill(g, s.set)
 	if sk != nil && sk.count > 0 {
 		g.NQ = uint8(len(s.quant))
@@ -595,11 +606,7 @@ func (s *Shard) emit(key int32, start, end int64, a *acc, sk *Sketch, rev, late 
 			g.QV[i] = sk.Quantile(q)
 		}
 	}
-	s.c[cEmitted]++
-	if rev > 0 {
-		s.c[cRefired]++
-	}
-	s.out.Emit(g)
+	return g
 }
 
 // floorMod returns a mod m in [0, m).
