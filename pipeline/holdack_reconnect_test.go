@@ -153,7 +153,11 @@ pipelines:
 // breaks. paho reconnects with its persistent session and the listener
 // redelivers every unacknowledged message (after its mqtt_ack_wait). The
 // redelivered readings of stored windows are counted as replays, none as
-// late, and Kafka has each window once with its full count.
+// late, and Kafka has each window once with its full count. (Without the
+// reconnect raising the replay floor, the 300 redelivered readings count
+// as late.) mqtt_ack_wait (10s) only has to exceed the time from the
+// first publish to the cut (about a second), or the listener would
+// redeliver on the frozen connection.
 func TestHeldAcksReplayAfterReconnect(t *testing.T) {
 	kc := testenv.Kafka(t)
 	px := newAckProxy(t)
