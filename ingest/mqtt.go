@@ -120,6 +120,8 @@ type MQTTSource struct {
 	conns    []*mqttConn
 	quiesced atomic.Bool
 	staleMs  atomic.Int64 // StaleTimeout; atomic so tests can shorten it
+	// epoch counts the network connections opened (see Epoch).
+	epoch atomic.Uint64
 
 	mu      sync.Mutex // guards started, stopped
 	started bool
@@ -283,6 +285,14 @@ func (s *MQTTSource) AckThrough(seq uint64) int {
 	}
 	return n
 }
+
+// Epoch returns the number of network connections the source has opened
+// so far, over all its connections. It moves when a connection is dialed,
+// before paho reads anything from it: a Deliver call that sees a value
+// newer than the last one it saw may carry a message the broker
+// redelivers because its acknowledgement was lost with an earlier
+// connection.
+func (s *MQTTSource) Epoch() uint64 { return s.epoch.Load() }
 
 // Unacked returns the number of messages held unacknowledged.
 func (s *MQTTSource) Unacked() int {

@@ -221,6 +221,7 @@ func (c *mqttConn) open(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 	wc := &watchConn{Conn: nc, br: bufio.NewReaderSize(nc, 16<<10)}
 	wc.lastRead.Store(clock.NowMs())
 	c.net.Store(wc)
+	c.s.epoch.Add(1)
 	return wc, nil
 }
 

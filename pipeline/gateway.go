@@ -105,6 +105,11 @@ type sourceRun struct {
 	targets  []target
 	retiring []*holdQueue // held acks: queues of pipelines a reload is draining
 	acker    *holdAcker   // held acks only
+	// epoch is the MQTT source's connection epoch the held-ack pipelines'
+	// replay floors were last raised for (holdack.go); epochMu serializes
+	// raising them.
+	epoch   atomic.Uint64
+	epochMu sync.Mutex
 }
 
 func (sc *sourceRun) holdsAcks() bool {
@@ -113,6 +118,11 @@ func (sc *sourceRun) holdsAcks() bool {
 
 func (sr *sourceRun) deliver(ctx context.Context, b *decode.Batch) {
 	sr.mu.RLock()
+	if sr.acker != nil {
+		if e := sr.mqtt.Epoch(); e != sr.epoch.Load() {
+			sr.newEpoch(e)
+		}
+	}
 	for _, t := range sr.targets {
 		rel := t.p.deliver(ctx, t.idx, b)
 		if t.hq != nil {
@@ -120,6 +130,24 @@ func (sr *sourceRun) deliver(ctx context.Context, b *decode.Batch) {
 		}
 	}
 	sr.mu.RUnlock()
+}
+
+// newEpoch raises the replay floors of the held-ack pipelines after the
+// source opened a new connection, before anything of it is delivered
+// (other receive goroutines wait on epochMu or see the floors raised).
+// The caller holds sr.mu read-locked.
+func (sr *sourceRun) newEpoch(e uint64) {
+	sr.epochMu.Lock()
+	defer sr.epochMu.Unlock()
+	if e <= sr.epoch.Load() {
+		return
+	}
+	for _, t := range sr.targets {
+		if t.hq != nil {
+			t.p.raiseReplayFloor()
+		}
+	}
+	sr.epoch.Store(e)
 }
 
 // targetsFor lists the pipelines of pipes that read source sc; with held

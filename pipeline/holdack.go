@@ -31,6 +31,16 @@ import (
 // whose windows are already in JetStream — and counts them as replayed.
 // Every message of a window not yet stored is unacked, so the broker
 // redelivers all of it and the window is rebuilt whole.
+//
+// A lost connection loses the PUBACKs in flight on it, and the broker
+// redelivers those messages on the next one (persistent session) even
+// though their windows may be stored. So when a held-ack source opens a
+// new network connection (ingest.MQTTSource.Epoch moved), the first
+// delivery that sees it raises the replay floor of the source's pipelines
+// to their persisted stored watermark, before any message of the new
+// connection reaches them: redeliveries of stored windows are replays
+// after a reconnect as after a restart. Readings of windows still open
+// when the connection was lost are delivered twice (at least once).
 
 // holdQueue is one (source, pipeline) queue of delivered messages.
 type holdQueue struct {
@@ -196,7 +206,7 @@ func (p *pipe) windowSpec() string { return p.plan.Operators.Spec() }
 func (p *pipe) loadStored(dataDir string) {
 	p.stateFile = filepath.Join(dataDir, "state", p.cfg.Name+".stored")
 	p.persisted = math.MinInt64
-	p.replayFloor = math.MinInt64
+	p.replayFloor.Store(math.MinInt64)
 	b, err := os.ReadFile(p.stateFile)
 	if err != nil {
 		return
@@ -212,8 +222,21 @@ func (p *pipe) loadStored(dataDir string) {
 		p.log.Warn("bad stored watermark file; ignored", "file", p.stateFile, "err", err)
 		return
 	}
-	p.persisted, p.replayFloor = v, v
+	p.persisted = v
+	p.replayFloor.Store(v)
 	p.log.Info("held acks: readings of windows stored before the restart will be dropped as replays", "stored_watermark_ms", v)
+}
+
+// raiseReplayFloor raises the replay floor to the persisted stored
+// watermark (a held-ack source reconnected) and returns the floor.
+func (p *pipe) raiseReplayFloor() int64 {
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
+	if p.persisted > p.replayFloor.Load() {
+		p.replayFloor.Store(p.persisted)
+		p.log.Info("held acks: source reconnected; redelivered readings of windows already stored will be dropped as replays", "stored_watermark_ms", p.persisted)
+	}
+	return p.replayFloor.Load()
 }
 
 // writeFileSync replaces name with data durably: temp file, fsync, rename.

@@ -103,7 +103,7 @@ func (m *gatewayMetrics) rebuild() {
 	for _, p := range g.pipes {
 		l := labels("pipeline", p.cfg.Name)
 		c("edgeplane_ingest_series_refused_total", l, "Readings the pipeline refused because its series table is full.", p.seriesRefused.Load)
-		c("edgeplane_ingest_replayed_total", l, "Redelivered readings the pipeline dropped after a restart because their windows were already stored (held acks).", p.replayed.Load)
+		c("edgeplane_ingest_replayed_total", l, "Redelivered readings the pipeline dropped after a restart or a reconnect of the source because their windows were already stored (held acks).", p.replayed.Load)
 		ga("edgeplane_sink_stored_watermark_seconds", l, "Event time up to which the pipeline's aggregates are stored in JetStream, in seconds since the Unix epoch.",
 			func() float64 { return float64(p.storedWM()) / 1e3 })
 		ga("edgeplane_ingest_series", l, "Series known to the pipeline's series table.", func() float64 { return float64(p.series.Len()) })

@@ -64,12 +64,15 @@ type pipe struct {
 
 	// Held acks (holdack.go): held is set when a hold_acks source feeds
 	// the pipeline.
-	held        bool
-	drained     atomic.Bool // drained by a reload: everything it had is stored
-	stateFile   string
-	stateMu     sync.Mutex
-	persisted   int64 // stored watermark last written to stateFile
-	replayFloor int64 // persisted value at start: readings at or below it are replays
+	held      bool
+	drained   atomic.Bool // drained by a reload: everything it had is stored
+	stateFile string
+	stateMu   sync.Mutex
+	persisted int64 // stored watermark last written to stateFile
+	// replayFloor: readings released at or below it are replays. The
+	// persisted value at start, raised to the persisted value when a
+	// held-ack source reconnects (raiseReplayFloor).
+	replayFloor atomic.Int64
 	replayed    atomic.Uint64
 
 	// taps are the live taps on this pipeline (tap.go); nil when none.
@@ -217,7 +220,8 @@ func newPipe(pp *config.PipelinePlan, log *slog.Logger) (*pipe, error) {
 	p := pp.Config
 	np := &pipe{cfg: p, plan: pp, log: log.With("pipeline", p.Name), series: record.NewSeriesTable(p.MaxSeries),
 		fields: pp.Fields, fieldMap: pp.FieldMap, tagRules: pp.TagRules,
-		persisted: math.MinInt64, replayFloor: math.MinInt64}
+		persisted: math.MinInt64}
+	np.replayFloor.Store(math.MinInt64)
 	np.lateLog = ratelog.New(np.log, ratelog.DefaultInterval)
 	oc := pp.Operators
 	np.wm = operators.NewWatermarks(&oc)
@@ -276,6 +280,7 @@ func (p *pipe) deliver(ctx context.Context, src int, b *decode.Batch) (release i
 		cur = -1
 	)
 	now := clock.NowMs()
+	floor := p.replayFloor.Load()
 	for i := range b.Readings {
 		r := &b.Readings[i]
 		if int(r.Field) >= len(fm) || fm[r.Field] < 0 {
@@ -292,9 +297,10 @@ func (p *pipe) deliver(ctx context.Context, src int, b *decode.Batch) (release i
 		}
 		if p.held {
 			rel := p.release(r.Time)
-			if rel <= p.replayFloor {
-				// Its window was stored before a crash; the broker
-				// redelivered the message because its ack was held.
+			if rel <= floor {
+				// Its window was stored before a crash or a lost
+				// connection; the broker redelivered the message
+				// because its ack was held.
 				p.replayed.Add(1)
 				continue
 			}
