@@ -6,59 +6,70 @@ import (
 	"github.com/edgeplane/edgeplane/record"
 )
 
-// StateMemory is the memory a pipeline's shards preallocate, by part, in
-// bytes: what NewShard makes for c.Shards shards of c.
+// StateMemory is the memory a pipeline's shards preallocate, in bytes:
+// what NewShard makes for Shards shards of a Config, as counts and unit
+// sizes so that a message can show the arithmetic. Every shard holds
+// Keys = MaxSeries × Fields keys (series ids index the state directly),
+// Slots window (or pane) slots (StateBudget), Series per-series clocks
+// (SeriesScope only) and Sketches quantile sketches (SketchBudget).
 type StateMemory struct {
-	// Windows is the window (or pane) slots of StateBudget, the per-key
-	// state (MaxSeries × Fields keys per shard: list heads and firing
-	// cursors), the timers, the per-series time of SeriesScope, the
-	// sessions' purged spans and pending retractions, and the stateless
-	// chain's per-key state (deadband, dedup).
-	Windows int64
-	// Sketches is the quantile sketch pool (SketchBudget sketches per
-	// shard). The pages of a sketch not yet used may not be resident, but
-	// the Go heap counts the whole allocation against its limit.
-	Sketches int64
+	Shards                int64
+	Keys, KeyBytes        int64 // per key: list head, firing cursor, timer, session span, chain state
+	Slots, SlotBytes      int64 // per slot: the window's state (and its timer for sessions)
+	Series, SeriesBytes   int64 // per series: its clock and wall-clock timer
+	OtherBytes            int64 // per shard: the sessions' pending retractions
+	Sketches, SketchBytes int64 // per sketch, with its free-list entry
 }
 
-// Total is Windows + Sketches.
-func (m StateMemory) Total() int64 { return m.Windows + m.Sketches }
+// Windows is the window state of all shards: keys, slots, per-series
+// clocks and the stateless chain's per-key state (deadband, dedup).
+func (m StateMemory) Windows() int64 {
+	return m.Shards * (m.Keys*m.KeyBytes + m.Slots*m.SlotBytes + m.Series*m.SeriesBytes + m.OtherBytes)
+}
+
+// SketchPool is the quantile sketch pool of all shards. The pages of a
+// sketch not yet used may not be resident, but the Go heap counts the
+// whole allocation against its limit.
+func (m StateMemory) SketchPool() int64 { return m.Shards * m.Sketches * m.SketchBytes }
+
+// Total is Windows + SketchPool.
+func (m StateMemory) Total() int64 { return m.Windows() + m.SketchPool() }
 
 // StateMemory returns the memory NewShard preallocates for c.Shards shards
-// of c (after defaults), computed from the same sizing NewShard uses:
-// a built shard's stateBytes × Shards. It is meaningful only for a c
-// that Validate accepts.
+// of c (after defaults), from the same sizing NewShard uses: it equals a
+// built shard's stateBytes × Shards. It is meaningful only for a c that
+// Validate accepts.
 func (c *Config) StateMemory() StateMemory {
 	d := c.withDefaults()
-	keys := int64(d.MaxSeries) * int64(d.Fields)
-	slots := int64(d.StateBudget)
-	var w int64
-	w += slots * int64(unsafe.Sizeof(slot{}))
-	w += keys * int64(unsafe.Sizeof(keyState{}))
 	// timerHeap: at (int64) and owner (int32) with room for every owner,
 	// pos (int32) per owner.
 	const timerBytes = 8 + 4 + 4
+	m := StateMemory{
+		Shards:   int64(d.Shards),
+		Keys:     int64(d.MaxSeries) * int64(d.Fields),
+		KeyBytes: int64(unsafe.Sizeof(keyState{})),
+		Slots:    int64(d.StateBudget), SlotBytes: int64(unsafe.Sizeof(slot{})),
+	}
 	if d.Kind == record.Session {
-		w += slots * timerBytes
-		w += keys*int64(unsafe.Sizeof(purgedSpan{})) + maxPendingRetractions*int64(unsafe.Sizeof(retraction{}))
+		m.SlotBytes += timerBytes
+		m.KeyBytes += int64(unsafe.Sizeof(purgedSpan{}))
+		m.OtherBytes = maxPendingRetractions * int64(unsafe.Sizeof(retraction{}))
 	} else {
-		w += keys * timerBytes
+		m.KeyBytes += timerBytes
 	}
 	if d.seriesScope() {
-		w += int64(d.MaxSeries) * (int64(unsafe.Sizeof(seriesTime{})) + timerBytes)
+		m.Series, m.SeriesBytes = int64(d.MaxSeries), int64(unsafe.Sizeof(seriesTime{}))+timerBytes
 	}
 	if len(d.Deadbands) > 0 {
-		w += keys * (8 + 8) // last value, last time
+		m.KeyBytes += 8 + 8 // last value, last time
 	}
 	if d.Dedup {
-		w += keys * (DedupDepth*8 + 1) // recent times, ring cursor
+		m.KeyBytes += DedupDepth*8 + 1 // recent times, ring cursor
 	}
-	var sk int64
 	if d.Aggregates&Quantiles != 0 {
-		sk = int64(d.SketchBudget) * (int64(sketchBytes) + 4) // + free list
+		m.Sketches, m.SketchBytes = int64(d.SketchBudget), int64(sketchBytes)+4
 	}
-	n := int64(d.Shards)
-	return StateMemory{Windows: w * n, Sketches: sk * n}
+	return m
 }
 
 // StateBytes is StateMemory().Total().

@@ -45,14 +45,14 @@ func TestStateMemoryMatchesShard(t *testing.T) {
 		if got := m.Total(); got != want {
 			t.Errorf("%s: StateMemory %+v = %d B, built shard %d B × %d shards = %d B", name, m, got, sh.stateBytes(), d.Shards, want)
 		}
-		if (m.Sketches > 0) != (len(c.Quantiles) > 0) {
-			t.Errorf("%s: sketches %d B with quantiles %v", name, m.Sketches, c.Quantiles)
+		if (m.SketchPool() > 0) != (len(c.Quantiles) > 0) {
+			t.Errorf("%s: sketches %d B with quantiles %v", name, m.SketchPool(), c.Quantiles)
 		}
 	}
 	// The sketch cap bounds the pool: 1 MiB over 2 shards.
 	c := base()
 	c.Quantiles, c.MaxSketchMemory = []float64{0.5}, 1<<20
-	if got := c.StateMemory().Sketches; got > 1<<20+(1<<20)/int64(sketchBytes)*4 {
+	if got := c.StateMemory().SketchPool(); got > 1<<20+(1<<20)/int64(sketchBytes)*4 {
 		t.Errorf("sketches %d B, want about max_sketch_memory 1 MiB", got)
 	}
 }
