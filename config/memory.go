@@ -132,3 +132,17 @@ func shards(n int64) string {
 	}
 	return fmt.Sprintf("%d shards", n)
 }
+
+// MemoryMaxHeadroom is what a cgroup limit (the systemd unit's MemoryMax,
+// a container's --memory) needs above gateway.memory_limit: the Go limit
+// is soft (the heap overshoots it briefly while the collector catches up)
+// and counts only the Go runtime's memory, while the cgroup also charges
+// the executable's mapped pages (process_resident_memory_file_bytes, 23 MiB
+// for the demo on linux/amd64) and the page cache of JetStream's files,
+// which the kernel reclaims before it kills.
+const MemoryMaxHeadroom = 64 << 20
+
+// MemoryMax is the cgroup memory limit for a gateway.memory_limit of
+// limit: limit + MemoryMaxHeadroom. The packaged unit's MemoryMax is
+// MemoryMax of the packaged memory_limit (deploy/config_test.go checks it).
+func MemoryMax(limit int64) int64 { return limit + MemoryMaxHeadroom }
