@@ -153,6 +153,10 @@ func compile(c *Config) (*Compiled, problems) {
 			out.Pipelines = append(out.Pipelines, pp)
 		}
 	}
+	if len(ps) == 0 {
+		// The estimate is meaningful only for options the stages accept.
+		out.Memory().check(&ps)
+	}
 	return out, ps
 }
 

@@ -90,6 +90,20 @@ type Gateway struct {
 	// Pprof serves Go's profiles (net/http/pprof) under /debug/pprof/ on
 	// HTTPListen, which must then be a loopback address. Default false.
 	Pprof bool `yaml:"pprof"`
+	// MemoryLimit is the Go runtime's soft memory limit
+	// (runtime/debug.SetMemoryLimit), set at start unless the GOMEMLIMIT
+	// environment variable is set, which then wins. Validation refuses a
+	// config whose preallocated state (windows, sketches and rings of
+	// every pipeline, MemoryEstimate) plus the fixed part
+	// (FixedMemoryBytes: runtime, nats-server, franz-go) exceeds it.
+	// Default 256MiB (DefaultMemoryLimit): a quarter of a 1 GB gateway,
+	// which shares the device with the OS page cache JetStream's file
+	// store relies on and with other services; the default pipelines need
+	// well under half of it, leaving the rest for what cannot be sized in
+	// advance (message buffers, the Kafka client's in-flight batches,
+	// garbage between collections). The systemd unit's MemoryMax sits
+	// above it (deploy/arm64).
+	MemoryLimit ByteSize `yaml:"memory_limit"`
 }
 
 // NATS configures the embedded nats-server.

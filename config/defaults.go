@@ -21,6 +21,9 @@ const (
 	DefaultShutdownTimeout = 15 * time.Second
 	DefaultTelemetryTopic  = "edgeplane.telemetry"
 	DefaultTelemetryEvery  = time.Minute
+	// DefaultMemoryLimit is gateway.memory_limit's default: a quarter of
+	// a 1 GB device (see Gateway.MemoryLimit).
+	DefaultMemoryLimit = 256 << 20
 	// DefaultBufferMaxBytes is buffer.max_bytes where the disk allows it;
 	// on smaller storage the default is BufferMaxBytesFor the storage limit.
 	DefaultBufferMaxBytes = 1 << 30
@@ -70,6 +73,9 @@ func (c *Config) ApplyDefaults(hostname string) {
 	dur(d, "gateway.shutdown_timeout", &g.ShutdownTimeout, DefaultShutdownTimeout)
 	str(d, "gateway.telemetry_topic", &g.TelemetryTopic, DefaultTelemetryTopic)
 	dur(d, "gateway.telemetry_interval", &g.TelemetryInterval, DefaultTelemetryEvery)
+	if d.unset("gateway.memory_limit", g.MemoryLimit == 0) {
+		g.MemoryLimit = DefaultMemoryLimit
+	}
 
 	b := &c.NATS.Buffer
 	if d.unset("nats.buffer.max_bytes", b.MaxBytes == 0) {

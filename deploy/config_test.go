@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"path"
 	"strings"
@@ -84,8 +85,24 @@ func TestPackagedConfig(t *testing.T) {
 			t.Errorf("edgeplane.service lacks %s=", k)
 		}
 	}
-	if !strings.Contains(strings.Join(u["Environment"], " "), "GOMEMLIMIT=") {
-		t.Error("edgeplane.service sets no GOMEMLIMIT")
+	// One number: the unit's MemoryMax is config.MemoryMax of the packaged
+	// gateway.memory_limit, which the gateway sets as the Go soft limit;
+	// a GOMEMLIMIT in the unit would override it.
+	if strings.Contains(strings.Join(u["Environment"], " "), "GOMEMLIMIT=") {
+		t.Error("edgeplane.service sets GOMEMLIMIT, which overrides gateway.memory_limit")
+	}
+	c, _ := config.LoadBytes("arm64/edgeplane.yaml", []byte(edited), os.LookupEnv)
+	if !strings.Contains(string(raw), "memory_limit: ") {
+		t.Error("the packaged config does not write gateway.memory_limit")
+	}
+	mm := one("MemoryMax")
+	var max int64
+	if _, err := fmt.Sscanf(mm, "%dM", &max); err != nil || !strings.HasSuffix(mm, "M") {
+		t.Fatalf("MemoryMax=%s, want a size in M", mm)
+	}
+	if want := config.MemoryMax(int64(c.Gateway.MemoryLimit)); max<<20 != want {
+		t.Errorf("MemoryMax=%s, want gateway.memory_limit %d MiB + %d MiB headroom = %dM", mm,
+			c.Gateway.MemoryLimit>>20, config.MemoryMaxHeadroom>>20, want>>20)
 	}
 
 	var pkg struct {

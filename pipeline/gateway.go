@@ -225,6 +225,14 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	return g, nil
 }
 
+// Memory returns the memory estimate of the running configuration
+// (config.Compiled.Memory).
+func (g *Gateway) Memory() config.MemoryEstimate {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.plan.Memory()
+}
+
 // Start brings the gateway up: NATS, buffer, Kafka client and forwarder,
 // shard goroutines, then the sources. If it fails, everything it started
 // is stopped again.

@@ -68,6 +68,10 @@ func (m *gatewayMetrics) rebuild() {
 	ga := func(name, lbl, help string, f func() float64) {
 		list = append(list, series{name: name, typ: "gauge", help: help, labels: lbl, read: func() string { return formatFloat(f()) }})
 	}
+	// gb adds a gauge of bytes, written as an integer.
+	gb := func(name, lbl, help string, n int64) {
+		list = append(list, series{name: name, typ: "gauge", help: help, labels: lbl, read: func() string { return formatUint(uint64(n)) }})
+	}
 
 	for _, sr := range g.sources {
 		l := labels("source", sr.cfg.Name)
@@ -212,6 +216,19 @@ func (m *gatewayMetrics) rebuild() {
 	c("edgeplane_gateway_telemetry_sent_total", "", "Status telemetry events sent to Kafka.", g.telemetrySent.Load)
 	c("edgeplane_gateway_telemetry_failed_total", "", "Status telemetry events that could not be sent.", g.telemetryFailed.Load)
 	c("edgeplane_gateway_reload_failures_total", "", "Config reloads refused (the file did not validate or did not apply).", g.reloadFailures.Load)
+	mem := g.plan.Memory()
+	for _, pm := range mem.Pipelines {
+		for _, part := range []struct {
+			name string
+			n    int64
+		}{{"windows", pm.Windows()}, {"sketches", pm.Sketches()}, {"rings", pm.Rings()}} {
+			gb("edgeplane_memory_state_bytes", labels("pipeline", pm.Name, "component", part.name),
+				"Memory the pipeline preallocates, by component (windows: window slots and per-key state; sketches: the quantile sketch pool; rings: records with every producer lane taken), as validation estimates it against gateway.memory_limit.",
+				part.n)
+		}
+	}
+	gb("edgeplane_memory_fixed_bytes", "", "The part of the memory estimate that does not depend on the pipelines (runtime, nats-server, franz-go's produce buffer).", mem.Fixed)
+	gb("edgeplane_memory_limit_bytes", "", "gateway.memory_limit; go_memlimit_bytes is the Go soft limit in effect (GOMEMLIMIT wins when set).", mem.Limit)
 	m.listMu.Lock()
 	m.list = list
 	m.listMu.Unlock()

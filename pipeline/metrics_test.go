@@ -10,6 +10,7 @@ import (
 
 	"github.com/VictoriaMetrics/metrics"
 
+	"github.com/edgeplane/edgeplane/config"
 	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
@@ -75,6 +76,19 @@ func TestMetricsExposition(t *testing.T) {
 		return nil
 	})
 
+	// The memory estimate validation checks against gateway.memory_limit
+	// (default 256 MiB), by pipeline and component.
+	mem := g.Memory()
+	var noise config.PipelineMemory
+	for _, pm := range mem.Pipelines {
+		if pm.Name == "noise1s" {
+			noise = pm
+		}
+	}
+	if mem.Limit != config.DefaultMemoryLimit || noise.Windows() <= 0 || noise.Rings() <= 0 {
+		t.Fatalf("memory estimate %+v", mem)
+	}
+
 	srv := httptest.NewServer(g.Handler())
 	defer srv.Close()
 	for _, meta := range []bool{false, true} {
@@ -107,6 +121,12 @@ func TestMetricsExposition(t *testing.T) {
 			"# TYPE process_io_read_bytes_total counter",
 			"# TYPE go_cgo_calls_total counter",
 			"# HELP go_memlimit_bytes ",
+			"# HELP edgeplane_memory_state_bytes ",
+			fmt.Sprintf("edgeplane_memory_limit_bytes %d", mem.Limit),
+			fmt.Sprintf("edgeplane_memory_fixed_bytes %d", mem.Fixed),
+			fmt.Sprintf(`edgeplane_memory_state_bytes{pipeline="noise1s",component="windows"} %d`, noise.Windows()),
+			fmt.Sprintf(`edgeplane_memory_state_bytes{pipeline="noise1s",component="sketches"} %d`, noise.Sketches()),
+			fmt.Sprintf(`edgeplane_memory_state_bytes{pipeline="noise1s",component="rings"} %d`, noise.Rings()),
 		} {
 			if !strings.HasSuffix(want, " ") {
 				want += "\n" // a whole line

@@ -57,6 +57,10 @@ type SASLOptions struct {
 	Username, Password string
 }
 
+// DefaultKafkaMaxBufferedBytes is KafkaOptions.MaxBufferedBytes's
+// default; config's memory estimate counts it (config.FixedMemoryBytes).
+const DefaultKafkaMaxBufferedBytes = 32 << 20
+
 // NewKafkaClient returns a producer client: acks from all in-sync replicas,
 // idempotent writes (franz-go's default), Java-compatible murmur2 key
 // partitioning, small linger.
@@ -71,7 +75,7 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 		o.MaxBufferedRecords = 20000
 	}
 	if o.MaxBufferedBytes <= 0 {
-		o.MaxBufferedBytes = 32 << 20
+		o.MaxBufferedBytes = DefaultKafkaMaxBufferedBytes
 	}
 	if o.MetadataMinAge <= 0 {
 		o.MetadataMinAge = 250 * time.Millisecond

@@ -132,6 +132,7 @@ func launch(ctx context.Context, cfg *config.Config, o pipeline.Options, log *sl
 	if err != nil {
 		return nil, "", nil, err
 	}
+	applyMemoryLimit(g.Memory(), log)
 	addr, stopHTTP, err = serveHTTP(cfg, g, log)
 	if err != nil {
 		return nil, "", nil, err

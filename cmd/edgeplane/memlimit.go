@@ -1,0 +1,31 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"runtime/debug"
+
+	"github.com/edgeplane/edgeplane/config"
+)
+
+// applyMemoryLimit sets the Go runtime's soft memory limit to
+// gateway.memory_limit, unless the GOMEMLIMIT environment variable is set:
+// the runtime has read it at start, and it wins. It logs which limit is in
+// effect, with the estimate validation checked against memory_limit, and
+// returns the limit in effect.
+func applyMemoryLimit(m config.MemoryEstimate, log *slog.Logger) int64 {
+	attrs := []any{"memory_limit", m.Limit, "state_bytes", m.State(), "fixed_bytes", m.Fixed}
+	if env, ok := os.LookupEnv("GOMEMLIMIT"); ok && env != "" {
+		cur := debug.SetMemoryLimit(-1)
+		log.Info("memory limit from GOMEMLIMIT; gateway.memory_limit not applied",
+			append([]any{"GOMEMLIMIT", env, "limit_bytes", cur}, attrs...)...)
+		if cur < m.Total() {
+			log.Warn("GOMEMLIMIT is below the memory the pipelines' bounds need; the garbage collector will run hard",
+				"limit_bytes", cur, "need_bytes", m.Total())
+		}
+		return cur
+	}
+	debug.SetMemoryLimit(m.Limit)
+	log.Info("memory limit set from gateway.memory_limit", attrs...)
+	return m.Limit
+}
