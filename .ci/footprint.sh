@@ -8,12 +8,16 @@
 #   FOOTPRINT_LOAD_RATE     simulated messages per second under load (default 2000)
 #   FOOTPRINT_GOMEMLIMIT    GOMEMLIMIT of the gateway-alone run (default 200MiB, as in
 #                           deploy/arm64/edgeplane.service; "off" for none)
-#   FOOTPRINT_MAX_MIB       the bound on each gateway binary (default 26): above it,
+#   FOOTPRINT_MAX_MIB       the bound on each gateway binary (default 27): above it,
 #                           or when a binary links plotting or font modules, exit 1.
 #                           Issue #17 asks for 22; at e8d1605 (2026-12-05) the binaries
 #                           are 25.9 / 23.7 MiB, and without the demo's in-process
 #                           Kafka (kfake) still 23.1 / 21.2 MiB: 22 MiB on amd64
-#                           needs cuts beyond the demo.
+#                           needs cuts beyond the demo. The listener accounts and
+#                           users (nkeys, jwt, bcrypt), the read API, tap and top
+#                           brought them to 26.3 / 24.1 MiB at 7eb3202
+#                           (2026-12-06): the bound is 27 so that CI catches
+#                           growth; 22 is still open (#17).
 #   FOOTPRINT_SIZES_ONLY    1: the binaries and their bound only (CI, .ci/run)
 #
 # Idle: `edgeplane run` with the packaged config (deploy/arm64/edgeplane.yaml:
@@ -69,7 +73,7 @@ sample() {
 	echo "$min $((sum / n)) $max $r $(awk -v d=$((t1 - t0)) -v c="$clk" -v n="$n" 'BEGIN { printf "%.2f", 100 * d / c / n }')"
 }
 
-max_mib=${FOOTPRINT_MAX_MIB:-26}
+max_mib=${FOOTPRINT_MAX_MIB:-27}
 echo "== binaries (make build, make arm64: CGO_ENABLED=0, -trimpath -s -w), bound ${max_mib} MiB"
 make -s build arm64 >/dev/null
 over=0
