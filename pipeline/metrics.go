@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeplane/edgeplane/config"
+
 	"github.com/edgeplane/edgeplane/decode"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -216,7 +218,10 @@ func (m *gatewayMetrics) rebuild() {
 	c("edgeplane_gateway_telemetry_sent_total", "", "Status telemetry events sent to Kafka.", g.telemetrySent.Load)
 	c("edgeplane_gateway_telemetry_failed_total", "", "Status telemetry events that could not be sent.", g.telemetryFailed.Load)
 	c("edgeplane_gateway_reload_failures_total", "", "Config reloads refused (the file did not validate or did not apply).", g.reloadFailures.Load)
-	mem := g.plan.Memory()
+	var mem config.MemoryEstimate
+	if g.plan != nil { // nil only in tests that build a bare Gateway
+		mem = g.plan.Memory()
+	}
 	for _, pm := range mem.Pipelines {
 		for _, part := range []struct {
 			name string
