@@ -5,7 +5,7 @@ import (
 	"unsafe"
 )
 
-type rec32 struct{ a, b, c, d int64 }
+type rec32 [4]int64 // 32 bytes, like record.Sample
 
 // TestMPSCMaxBytes checks the bound against the ring's own arrays after
 // every lane has been taken.
