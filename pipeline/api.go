@@ -178,9 +178,12 @@ type KafkaInfo struct {
 
 func (g *Gateway) apiGateway(w http.ResponseWriter, _ *http.Request) {
 	ready := g.Ready()
+	// Start writes started, the sources' src and fwd: read them only once
+	// the gateway is up (Gateway.up orders those writes before).
+	up := g.up.Load()
 	g.mu.Lock()
 	gi := GatewayInfo{ID: g.cfg.Gateway.ID, Time: time.Now().UnixMilli(), Ready: ready, Pipelines: []string{}, Sources: []SourceInfo{}}
-	if !g.started.IsZero() {
+	if up && !g.started.IsZero() {
 		gi.UptimeSeconds = time.Since(g.started).Seconds()
 	}
 	for _, p := range g.pipes {
@@ -188,7 +191,7 @@ func (g *Gateway) apiGateway(w http.ResponseWriter, _ *http.Request) {
 	}
 	for _, sr := range g.sources {
 		si := SourceInfo{Name: sr.cfg.Name, Type: sr.cfg.Type.String()}
-		if sr.src != nil {
+		if up && sr.src != nil {
 			st := sr.src.SourceStats()
 			si.Connected = st.Connected.Load()
 			si.Messages, si.Records, si.Readings = st.Messages.Load(), st.Records.Load(), st.Readings.Load()
@@ -210,7 +213,7 @@ func (g *Gateway) apiGateway(w http.ResponseWriter, _ *http.Request) {
 		LateEvents: uint64(b.late), OldestAgeSeconds: b.oldestAge}
 	f := g.m.fwdStats()
 	gi.Kafka = KafkaInfo{Records: f.records, Errors: f.recordErrors}
-	if g.fwd != nil {
+	if up && g.fwd != nil {
 		gi.Kafka.Items = g.fwd.Stats.Items.Load()
 		gi.Kafka.DrainRate = g.fwd.Stats.DrainRate()
 		gi.Kafka.Failing = g.fwd.Stats.Failing.Load()

@@ -195,7 +195,7 @@ func (m *gatewayMetrics) rebuild() {
 	ga("edgeplane_sink_buffer_oldest_age_seconds", "", "Age of the oldest frame in the JetStream buffer.", func() float64 { return m.buffer().oldestAge })
 	storeCount := func(i int) func() uint64 {
 		return func() uint64 {
-			if g.buf == nil {
+			if !g.up.Load() || g.buf == nil { // Start writes g.buf
 				return 0
 			}
 			f, r, s := g.buf.StoreCounts()
