@@ -44,7 +44,7 @@ trap 'rm -rf "$tmp"' EXIT
 # The example configs take their secrets and data_dir from the
 # environment; the packaged one must be refused as shipped (its
 # placeholders) and accepted once they are set, as an operator does.
-export EDGEPLANE_WS_TOKEN=ci-secret EDGEPLANE_DATA_DIR="$tmp/data"
+export EDGEPLANE_WS_TOKEN=ci-secret EDGEPLANE_HTTP_TOKEN=ci-http-secret EDGEPLANE_DATA_DIR="$tmp/data"
 packaged="$tmp/edgeplane.yaml"
 sed -e 's/id: gw-change-me/id: gw-ci/' -e 's/kafka.example.internal/127.0.0.1/' \
 	-e "s#/var/lib/edgeplane#$tmp/data#" deploy/arm64/edgeplane.yaml >"$packaged"
