@@ -73,6 +73,14 @@ func (s *Server) ResetJetStream() error {
 	if err := s.srv.ShutdownJetStream(); err != nil {
 		return fmt.Errorf("natsd: stop jetstream: %w", err)
 	}
+	// nats-server (2.15.2) replaces its JetStream API queues in
+	// setJetStreamExportSubs without its lock, while the API goroutines
+	// of the first start read them under s.mu.RLock (once, when they
+	// began; they keep their own queues, idle from then on). Taking s.mu
+	// for writing here (HTTPHandler does nothing else) orders those reads
+	// before the new writes: without it the race detector flagged the
+	// reset about once in two `make test` runs.
+	_ = s.srv.HTTPHandler()
 	if err := s.srv.EnableJetStream(&cfg); err != nil {
 		return fmt.Errorf("natsd: restart jetstream: %w", err)
 	}
