@@ -63,7 +63,13 @@ func newMQTTConn(s *MQTTSource, idx int, id string, dc *decode.Options) (*mqttCo
 		SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(o.MaxReconnectInterval).
 		SetOrderMatters(true).
-		SetResumeSubs(true).
+		// No ResumeSubs: onConnect subscribes on every connection. With
+		// it, paho stores onConnect's SUBSCRIBE and its resume, running
+		// at the same time, may send it again under the same packet id
+		// and complete onConnect's token before any SUBACK (seen: Start
+		// returned before the broker had the subscription, and QoS 1
+		// messages published right after were never delivered).
+		SetResumeSubs(false).
 		SetAutoAckDisabled(o.HoldAcks).
 		SetCustomOpenConnectionFn(c.open).
 		SetOnConnectHandler(c.onConnect).
@@ -110,8 +116,19 @@ func (c *mqttConn) onConnect(cl mqtt.Client) {
 		return
 	}
 	if st, ok := tok.(*mqtt.SubscribeToken); ok {
-		for t, r := range st.Result() {
-			if r == 0x80 {
+		res := st.Result()
+		for _, t := range topics {
+			r, acked := res[t]
+			switch {
+			case !acked:
+				// A token completed without this filter's SUBACK: the
+				// broker may not have the subscription yet.
+				c.s.rl.Error("mqtt subscribe completed without the broker's SUBACK; reconnecting to retry", "client_id", c.id, "topic", t)
+				if wc := c.net.Load(); wc != nil {
+					wc.kill()
+				}
+				return
+			case r == 0x80:
 				c.s.rl.Error("mqtt subscription refused by the broker", "client_id", c.id, "topic", t)
 			}
 		}
