@@ -329,7 +329,7 @@ func (s *Shard) onAlignedTimer(key int32) {
 // flushAligned emits every open window with data, final, and drops all
 // panes.
 func (s *Shard) flushAligned() {
-	for key := range s.keys {
+	for key := range s.readyKeys() {
 		k := &s.keys[key]
 		if k.head < 0 {
 			continue

@@ -13,7 +13,7 @@ func (s *Shard) Fields() int { return int(s.fields) }
 // OpenSlots returns how many window (or pane) slots the series's fields
 // hold: its open state. 0 for an unknown series.
 func (s *Shard) OpenSlots(series uint32) int {
-	if series >= s.series {
+	if series >= s.ready {
 		return 0
 	}
 	n := 0
@@ -31,7 +31,7 @@ func (s *Shard) OpenSlots(series uint32) int {
 // fired and still accept late readings (allowed lateness) are included:
 // their partial aggregate is their last emission plus what came since.
 func (s *Shard) OpenWindows(series uint32, fn func(a *record.Aggregate)) {
-	if series >= s.series {
+	if series >= s.ready {
 		return
 	}
 	for f := int32(0); f < s.fields; f++ {

@@ -62,11 +62,9 @@ type seriesClock struct {
 const scanEvery = 1000
 
 func newSeriesClock(series int, idle int64) seriesClock {
-	c := seriesClock{st: make([]seriesTime, series), wall: newTimerHeap(series), idle: idle, minWM: NoWatermark}
-	for i := range c.st {
-		c.st[i] = seriesTime{max: NoWatermark, seen: NoWatermark, wm: NoWatermark, next: math.MaxInt64}
-	}
-	return c
+	// Shard.prepare initialises st and the wall heap's owners as series
+	// arrive.
+	return seriesClock{st: make([]seriesTime, series), wall: newTimerHeap(series), idle: idle, minWM: NoWatermark}
 }
 
 // processSeries is Process in SeriesScope.
@@ -87,6 +85,9 @@ func (s *Shard) processSeries(batch []record.Sample, nowMs int64) {
 		if smp.Series >= s.series {
 			s.c[cRefusedSeries]++
 			continue
+		}
+		if smp.Series >= s.ready {
+			s.prepare(smp.Series)
 		}
 		st := &sc.st[smp.Series]
 		s.cur = st.wm
@@ -200,7 +201,7 @@ func (s *Shard) scanSeries(nowMs int64) {
 	sc.nextScan = nowMs + scanEvery
 	var active, idle, lag int64
 	minWM := int64(math.MaxInt64)
-	for i := range sc.st {
+	for i := range s.ready {
 		st := &sc.st[i]
 		if st.seen == NoWatermark {
 			continue
@@ -238,7 +239,7 @@ func (s *Shard) NextWallCheck() (int64, bool) {
 // shard's pipeline watermark in PipelineScope. Like Process, it belongs to
 // the shard's goroutine.
 func (s *Shard) SeriesWatermark(ser uint32) int64 {
-	if s.perSeries && ser < uint32(len(s.sc.st)) {
+	if s.perSeries && ser < s.ready {
 		return s.sc.st[ser].wm
 	}
 	return s.cur

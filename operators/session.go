@@ -214,7 +214,7 @@ func (s *Shard) onSessionTimer(i int32) {
 
 // flushSessions emits every open session, final, and drops them.
 func (s *Shard) flushSessions() {
-	for key := range s.keys {
+	for key := range s.readyKeys() {
 		k := &s.keys[key]
 		for k.head >= 0 {
 			i := k.head

@@ -162,10 +162,17 @@ type Shard struct {
 	// The last window and pane ranges seen by addAligned (alignCache).
 	winC, paneC alignCache
 
-	chain  chain
-	slots  []slot
-	free   int32
-	keys   []keyState
+	chain chain
+	slots []slot
+	free  int32 // the free list of returned slots, -1 = empty
+	// fresh is the first slot never handed out: slots at and above it
+	// are untouched, so their memory pages stay out of the process's
+	// resident set until the shard needs them (residency.go).
+	fresh int32
+	keys  []keyState
+	// ready is the number of series whose keys (and, in SeriesScope,
+	// series clocks) are initialised; prepare grows it in chunks.
+	ready  uint32
 	timers timerHeap
 
 	sketches []Sketch
@@ -239,19 +246,7 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 	if d.Mode == Final {
 		s.fireDelay = d.AllowedLateness
 	}
-	for i := range s.keys {
-		s.keys[i] = keyState{head: -1, tail: -1, cursor: NoWatermark}
-	}
-	for i := range s.slots {
-		s.slots[i].next = int32(i + 1)
-		s.slots[i].sk = -1
-	}
-	if len(s.slots) > 0 {
-		s.slots[len(s.slots)-1].next = -1
-		s.free = 0
-	} else {
-		s.free = -1
-	}
+	s.free = -1 // slots come from fresh until some are returned
 	if d.Kind == record.Session {
 		s.timers = newTimerHeap(len(s.slots))
 		s.purged = make([]purgedSpan, keys)
@@ -346,6 +341,9 @@ func (s *Shard) assign(smp *record.Sample, nowMs int64) {
 	if smp.Series >= s.series {
 		s.c[cRefusedSeries]++
 		return
+	}
+	if smp.Series >= s.ready {
+		s.prepare(smp.Series)
 	}
 	if int32(smp.Field) >= s.fields {
 		s.c[cRefusedField]++
@@ -502,13 +500,22 @@ func (s *Shard) late(smp *record.Sample) {
 // when the key's MaxOpenWindows or the pool is exhausted.
 func (s *Shard) allocSlot(key int32) int32 {
 	k := &s.keys[key]
-	if k.n >= s.maxOpen || s.free < 0 {
+	i := s.free
+	switch {
+	case k.n >= s.maxOpen:
+		i = -1
+	case i >= 0:
+		s.free = s.slots[i].next
+	case s.fresh < int32(len(s.slots)):
+		i = s.fresh
+		s.fresh++
+		s.freshSlot(i)
+	}
+	if i < 0 {
 		s.c[cRefusedWindows]++
 		return -1
 	}
-	i := s.free
 	sl := &s.slots[i]
-	s.free = sl.next
 	*sl = slot{prev: -1, next: -1, sk: -1, key: key}
 	if s.set&Quantiles != 0 {
 		if n := len(s.skFree); n > 0 {

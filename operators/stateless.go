@@ -81,20 +81,28 @@ func newChain(c *Config, keys int) chain {
 			each(db.Field, func(i int) { ch.deadband[i] = db })
 		}
 		ch.dbLast = make([]float64, keys)
-		ch.dbTime = make([]int64, keys)
-		for i := range ch.dbTime {
-			ch.dbTime[i] = NoWatermark
-		}
+		ch.dbTime = make([]int64, keys) // initKeys, as keys come into use
 	}
 	if c.Dedup {
 		ch.active, ch.dedup = true, true
-		ch.ddTime = make([]int64, keys*DedupDepth)
-		for i := range ch.ddTime {
-			ch.ddTime[i] = NoWatermark
-		}
+		ch.ddTime = make([]int64, keys*DedupDepth) // initKeys
 		ch.ddNext = make([]uint8, keys)
 	}
 	return ch
+}
+
+// initKeys initialises the per-key state of keys [from, to) (residency.go).
+func (ch *chain) initKeys(from, to int) {
+	if ch.dbOn {
+		for i := from; i < to; i++ {
+			ch.dbTime[i] = NoWatermark
+		}
+	}
+	if ch.dedup {
+		for i := from * DedupDepth; i < to*DedupDepth; i++ {
+			ch.ddTime[i] = NoWatermark
+		}
+	}
 }
 
 // apply runs the chain on s (whose field and key are in range), rewriting

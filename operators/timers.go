@@ -13,15 +13,20 @@ type timerHeap struct {
 }
 
 func newTimerHeap(owners int) timerHeap {
-	h := timerHeap{
+	// The owners' positions are set to -1 (not queued) by initOwners as
+	// owners come into use (residency.go), not here.
+	return timerHeap{
 		at:    make([]int64, 0, owners),
 		owner: make([]int32, 0, owners),
 		pos:   make([]int32, owners),
 	}
-	for i := range h.pos {
+}
+
+// initOwners marks owners [from, to) as not queued.
+func (h *timerHeap) initOwners(from, to int) {
+	for i := from; i < to; i++ {
 		h.pos[i] = -1
 	}
-	return h
 }
 
 // peek returns the earliest firing time and its owner; ok is false when the

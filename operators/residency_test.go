@@ -1,0 +1,116 @@
+package operators
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/edgeplane/edgeplane/record"
+)
+
+// residencyChild is the environment variable that makes
+// TestShardResidentFollowsSeries run its measurement in this process.
+const residencyChild = "EDGEPLANE_OPERATORS_RESIDENCY_CHILD"
+
+type residency struct {
+	Virtual           int64 // StateMemory().Total(): what the shard allocated
+	AfterNew, After1k int64 // resident growth (bytes) after NewShard, after 1,000 series
+}
+
+// TestShardResidentFollowsSeries: a shard sized for 100,000 series (about
+// 300 MB of allocated state, per Config.StateMemory) adds only a
+// few MB to the resident set until series arrive, and its resident state
+// then grows with the series seen. It measures VmRSS in a child process,
+// whose heap has never been reused: a reused span is zeroed by the Go
+// runtime, which makes it resident whatever the shard does.
+func TestShardResidentFollowsSeries(t *testing.T) {
+	if os.Getenv(residencyChild) == "1" {
+		residencyMeasure(t)
+		return
+	}
+	if raceEnabled {
+		t.Skip("the race detector's shadow memory follows the heap's pages: measured without -race")
+	}
+	if strconv.IntSize == 32 {
+		t.Skip("300 MB of address space is too much to ask of a 32-bit process")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestShardResidentFollowsSeries$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), residencyChild+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	var r residency
+	found := false
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		if _, js, ok := strings.Cut(sc.Text(), "RESIDENCY "); ok {
+			if err := json.Unmarshal([]byte(js), &r); err != nil {
+				t.Fatal(err)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("child printed no measurement:\n%s", out)
+	}
+	t.Logf("allocated %d MiB; resident +%.1f MiB after NewShard, +%.1f MiB after 1,000 series",
+		r.Virtual>>20, float64(r.AfterNew)/(1<<20), float64(r.After1k)/(1<<20))
+	if r.Virtual < 200<<20 {
+		t.Fatalf("the shard allocates %d MiB: the test needs a large one", r.Virtual>>20)
+	}
+	// Before this change NewShard wrote every key, slot and timer: the
+	// whole allocation was resident at once.
+	if r.AfterNew > 8<<20 {
+		t.Errorf("NewShard made %.1f MiB resident of %d MiB allocated; want the untouched state out of the resident set", float64(r.AfterNew)/(1<<20), r.Virtual>>20)
+	}
+	if r.After1k > 16<<20 {
+		t.Errorf("1,000 series made %.1f MiB resident; want it to follow the series seen", float64(r.After1k)/(1<<20))
+	}
+}
+
+func residencyMeasure(t *testing.T) {
+	c := Config{Kind: record.Hopping, Size: 60_000, Advance: 10_000, OutOfOrder: 5_000, MaxSeries: 100_000, Fields: 2,
+		Aggregates: Count | Sum | Min | Max, Dedup: true, Deadbands: []Deadband{{Field: AllFields, Threshold: 0.1}},
+		Watermark: SeriesScope, IdleTimeout: 60_000}
+	r := residency{Virtual: c.StateMemory().Total()}
+	rss0 := vmRSS(t)
+	sh, err := NewShard(&c, NewWatermarks(&c), &countEmitter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.AfterNew = vmRSS(t) - rss0
+	batch := make([]record.Sample, 0, 2000)
+	for ser := range uint32(1000) {
+		for f := range uint16(2) {
+			batch = append(batch, record.Sample{Series: ser, Field: f, Time: 1_000, Value: float64(ser)})
+		}
+	}
+	sh.Process(batch, 2_000)
+	r.After1k = vmRSS(t) - rss0
+	b, _ := json.Marshal(r)
+	t.Logf("RESIDENCY %s", b)
+}
+
+// vmRSS returns the process's resident set in bytes.
+func vmRSS(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS in /proc/self/status")
+	return 0
+}
