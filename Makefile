@@ -13,21 +13,26 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 all: build
 
-## build: build bin/edgeplane and bin/edgebench for this machine
+## build: build bin/edgeplane (the gateway), bin/edgeplane-demo (the gateway plus the demo's in-process Kafka and simulated sensors: -tags demo) and bin/edgebench for this machine
 build:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/edgeplane ./cmd/edgeplane
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -tags demo -o $(BIN)/edgeplane-demo ./cmd/edgeplane
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/edgebench ./cmd/edgebench
 
 ## run: build and run the demo — embedded NATS + MQTT, in-process Kafka, simulated sensors (Ctrl-C stops)
 run: build
-	./$(BIN)/edgeplane demo $(DEMO_ARGS)
+	./$(BIN)/edgeplane-demo demo $(DEMO_ARGS)
 
 demo: run
 
 ## test: go vet and every test with the race detector (real NATS, MQTT and Kafka-protocol servers in-process), uncached
 test:
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) vet -tags demo ./cmd/edgeplane
+	@# -tags demo: the demo's tests too (cmd/edgeplane/demo_test.go); the
+	@# gateway build's own (demo_off_test.go) runs below.
+	$(GO) test -race -count=1 -timeout 20m -tags demo ./...
+	$(GO) test -count=1 -run 'GatewayHasNoDemo|GatewayLinksNoReporting' ./cmd/edgeplane
 	@# Allocation budgets (and the 1,000-connection WebSocket test) skip
 	@# themselves under -race, whose instrumentation allocates: run them plain.
 	$(GO) test -count=1 -run 'Alloc|ManyConnections' ./...
@@ -80,11 +85,13 @@ clean:
 ## arm64: static linux/arm64 binaries in bin/linux-arm64/
 arm64:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm64/edgeplane ./cmd/edgeplane
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -tags demo -o $(BIN)/linux-arm64/edgeplane-demo ./cmd/edgeplane
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm64/edgebench ./cmd/edgebench
 
 ## arm: static linux/arm binaries (GOARM=7: 32-bit Raspberry Pi OS, ARMv7 boards) in bin/linux-arm/
 arm:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm/edgeplane ./cmd/edgeplane
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(GOFLAGS_BUILD) -tags demo -o $(BIN)/linux-arm/edgeplane-demo ./cmd/edgeplane
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/linux-arm/edgebench ./cmd/edgebench
 
 ## deb: dist/edgeplane_<version>_arm64.deb with nfpm (builds bin/linux-arm64 if missing; GOARCH=arm for armhf)

@@ -22,8 +22,8 @@ for tool in promtool curl; do
 done
 step "$(promtool --version 2>&1 | head -1)"
 
-step "go build -o bin/edgeplane ./cmd/edgeplane"
-go build -o bin/edgeplane ./cmd/edgeplane # the flags of make test: its build cache
+step "go build -tags demo -o bin/edgeplane-demo ./cmd/edgeplane"
+go build -tags demo -o bin/edgeplane-demo ./cmd/edgeplane # the flags of make test: its build cache
 
 tmp=$(mktemp -d)
 pid=
@@ -42,7 +42,7 @@ grep -q "^  http_listen: $addr\$" "$tmp/demo.yaml" || {
 	exit 1
 }
 step "edgeplane demo --duration 120s (metrics on http://$addr/metrics)"
-bin/edgeplane demo -c "$tmp/demo.yaml" --data "$tmp/data" --duration 120s --quiet >"$tmp/demo.out" 2>&1 &
+bin/edgeplane-demo demo -c "$tmp/demo.yaml" --data "$tmp/data" --duration 120s --quiet >"$tmp/demo.out" 2>&1 &
 pid=$!
 
 # Wait for /metrics, then for aggregates in Kafka (so the latency histogram

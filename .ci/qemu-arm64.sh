@@ -63,7 +63,7 @@ validate_all "${qemu[@]}" "$bin"
 
 step "edgeplane demo --duration 20s (the built-in demo config; HTTP on 127.0.0.1:8088)"
 set +e
-timeout 90 "${qemu[@]}" "$bin" demo --duration 20s --quiet --data "$tmp/data" >"$tmp/demo.out" 2>&1
+timeout 90 "${qemu[@]}" "$bin-demo" demo --duration 20s --quiet --data "$tmp/data" >"$tmp/demo.out" 2>&1
 rc=$?
 set -e
 grep -v '^demo: kafka ' "$tmp/demo.out" | tail -n 6

@@ -1,3 +1,9 @@
+//go:build demo
+
+// The demo (an in-process Kafka cluster and a sensor simulator around the
+// gateway) is built only with -tags demo, as bin/edgeplane-demo: the
+// gateway binary shipped to devices carries neither (demo_off.go).
+
 package main
 
 import (

@@ -27,7 +27,7 @@ Usage:
   edgeplane reload   -c FILE     validate FILE, then make the running gateway re-read it (SIGHUP)
   edgeplane test     -c FILE [FILE...|-]
                                  run payloads through the pipelines in-process (no servers): readings, rejects, --windows records
-  edgeplane demo     [flags]     run the whole stack in-process with simulated sensors
+  edgeplane demo     [flags]     run the whole stack in-process with simulated sensors (bin/edgeplane-demo, built with -tags demo)
   edgeplane decode   [flags]     turn compact-format records into JSON lines (a file, stdin, or a Kafka topic)
   edgeplane config   -c FILE     print the effective config: every default filled in, secrets redacted
   edgeplane deadletters -c FILE [--source S] [--follow] [--json] [--max-bytes N]

@@ -1,3 +1,5 @@
+//go:build demo
+
 package main
 
 import (
@@ -5,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,5 +85,35 @@ func TestSchemaCommand(t *testing.T) {
 		if err := cmdSchema(args, &out, &errOut); !errors.Is(err, errUsage) || !strings.Contains(errOut.String(), "usage: edgeplane schema") {
 			t.Errorf("schema %v: err %v, stderr %q", args, err, errOut.String())
 		}
+	}
+}
+
+// TestDemoForwardsAggregates runs `edgeplane demo` briefly: the whole
+// stack in-process, simulated sensors, aggregates read back from Kafka.
+func TestDemoForwardsAggregates(t *testing.T) {
+	src, err := os.ReadFile("../../configs/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := strings.Replace(string(src), "http_listen: 127.0.0.1:8088", "http_listen: 127.0.0.1:0", 1)
+	cfg = strings.Replace(cfg, "size: 10s", "size: 2s", -1)
+	f := filepath.Join(dir, "demo.yaml")
+	if err := os.WriteFile(f, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI("demo", "-c", f, "--data", filepath.Join(dir, "data"), "--duration", "8s", "--quiet", "--rate", "200")
+	if code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", code, out, errOut)
+	}
+	m := regexp.MustCompile(`demo: read (\d+) aggregates back from Kafka`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no read-back line:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(m[1]); n == 0 {
+		t.Fatalf("no aggregates read back:\n%s", out)
+	}
+	if !strings.Contains(out, "received") || !strings.Contains(out, "forwarded to Kafka") {
+		t.Fatalf("no status lines:\n%s", out)
 	}
 }
