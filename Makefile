@@ -51,6 +51,7 @@ test-short:
 e2e:
 	$(GO) test -race -tags e2e -timeout 15m -run 'Mosquitto|HeldAcks' ./pipeline/
 	EDGEPLANE_REQUIRE_MOSQUITTO=1 $(GO) test -race -timeout 10m -run 'MQTTSharedSubscription|MQTTHoldAcks|MQTTTLSAndPassword' ./ingest/
+	EDGEPLANE_REQUIRE_MOSQUITTO=1 $(GO) test -timeout 10m -run 'PeersScenarioThroughMosquitto' ./bench/
 	$(GO) test -race -tags e2e -timeout 15m -run 'Outage60s|Crash10|TopicRecreated45s' ./sink/
 
 ## bench-e2e: the standard end-to-end benchmark (edgeplane as a subprocess); report in bench/results/

@@ -2,12 +2,8 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"math"
-	"sync/atomic"
 	"time"
-
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
 // BaselineResult is the MQTT ingest ceiling of the host: what a bare paho
@@ -25,6 +21,10 @@ type BaselineResult struct {
 	QoS         int            `json:"qos"`
 	Connections int            `json:"connections"`
 	TopicPrefix string         `json:"topic_prefix"`
+	// Process: the subscriber ran as a process of its own (edgebench
+	// subscribe, decoding every payload with encoding/json), and each
+	// step has its CPU and memory figures.
+	Process bool `json:"process"`
 }
 
 // BaselineStep is one baseline measurement.
@@ -36,6 +36,9 @@ type BaselineStep struct {
 	PublishRate float64 `json:"publish_rate"`
 	ReceiveRate float64 `json:"receive_rate"`
 	Lossless    bool    `json:"lossless"`
+	// Resources are the subscriber process's figures over the step (CPU
+	// per million messages received); nil when it ran in edgebench.
+	Resources *UsageDelta `json:"resources,omitempty"`
 }
 
 // baselinePrefix keeps the baseline's topics out of the gateway's
@@ -64,41 +67,60 @@ type BaselineOptions struct {
 	Step     time.Duration
 	// Flood is the length of the final maximum-rate measurement (0: none).
 	Flood time.Duration
+	// Rates, when given, are the paced steps' rates instead of Start
+	// doubling (every one is run).
+	Rates []float64
+	// SubscriberCmd, when given, runs the subscriber as that command
+	// (edgebench subscribe) so that its CPU and memory can be measured;
+	// else it runs in this process and only counts.
+	SubscriberCmd []string
 }
 
 // RunBaseline measures the ceiling: ss is published (under baselinePrefix)
 // through pub while a bare subscriber on broker counts what arrives.
 func RunBaseline(ctx context.Context, broker string, pub *MQTTPublisher, ss *SensorSet, o BaselineOptions) (*BaselineResult, error) {
-	var n atomic.Uint64
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("edgebench-baseline-sub").
-		SetCleanSession(true).SetOrderMatters(false).SetConnectTimeout(10 * time.Second))
-	if tok := c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
-		return nil, fmt.Errorf("bench: baseline subscriber connect %s: %v", broker, tok.Error())
+	var sub bareSub
+	var err error
+	if len(o.SubscriberCmd) > 0 {
+		sub, err = newProcSub(ctx, o.SubscriberCmd, broker, baselinePrefix+"#", o.QoS)
+	} else {
+		sub, err = newInProcSub(broker, baselinePrefix+"#", o.QoS)
 	}
-	defer c.Disconnect(250)
-	if tok := c.Subscribe(baselinePrefix+"#", byte(o.QoS), func(mqtt.Client, mqtt.Message) { n.Add(1) }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		return nil, fmt.Errorf("bench: baseline subscribe: %v", tok.Error())
+	if err != nil {
+		return nil, err
 	}
+	defer sub.close()
 	pss := ss.withTopicPrefix(baselinePrefix)
-	b := &BaselineResult{QoS: o.QoS, Connections: pub.Connections(), TopicPrefix: baselinePrefix}
+	b := &BaselineResult{QoS: o.QoS, Connections: pub.Connections(), TopicPrefix: baselinePrefix, Process: sub.proc() != nil}
 	step := func(rate float64, d time.Duration) (BaselineStep, error) {
-		before := n.Load()
+		before := sub.count()
+		var u0 ProcUsage
+		t0 := time.Now()
+		if p := sub.proc(); p != nil {
+			u0, _ = p.Usage()
+		}
 		res, err := pub.Run(ctx, Load{Sensors: pss, Rate: rate, Duration: d, WindowMs: 1000, SampleEvery: 1 << 30})
 		if err != nil {
 			return BaselineStep{}, err
 		}
 		// The tail: until nothing came for 300 ms (at most 10 s).
 		deadline := time.Now().Add(10 * time.Second)
-		for prev := n.Load(); time.Now().Before(deadline); {
+		for prev := sub.count(); time.Now().Before(deadline); {
 			time.Sleep(300 * time.Millisecond)
-			cur := n.Load()
+			cur := sub.count()
 			if cur == prev {
 				break
 			}
 			prev = cur
 		}
-		s := BaselineStep{Offered: rate, Published: res.Ledger.Messages, Received: n.Load() - before,
+		s := BaselineStep{Offered: rate, Published: res.Ledger.Messages, Received: sub.count() - before,
 			Seconds: res.Elapsed.Seconds(), PublishRate: res.Rate()}
+		if p := sub.proc(); p != nil {
+			if u1, err := p.Usage(); err == nil {
+				d := Delta(u0, u1, time.Since(t0), s.Received)
+				s.Resources = &d
+			}
+		}
 		s.ReceiveRate = float64(s.Received) / s.Seconds
 		s.Lossless = s.Received >= s.Published && (rate <= 0 || s.PublishRate >= 0.97*rate)
 		if s.Lossless {
@@ -107,8 +129,15 @@ func RunBaseline(ctx context.Context, broker string, pub *MQTTPublisher, ss *Sen
 		return s, nil
 	}
 	good, bad := 0.0, 0.0
+	for _, rate := range o.Rates {
+		s, err := step(rate, o.Step)
+		if err != nil {
+			return nil, err
+		}
+		b.Steps = append(b.Steps, s)
+	}
 	rate := o.Start
-	for i := 0; i < o.MaxSteps && rate > 0; i++ {
+	for i := 0; len(o.Rates) == 0 && i < o.MaxSteps && rate > 0; i++ {
 		s, err := step(rate, o.Step)
 		if err != nil {
 			return nil, err

@@ -65,6 +65,9 @@ type GatewayAddrs struct {
 	// WS, when set, makes the gateway take its readings from a WebSocket
 	// source instead of MQTT (see WSEndpoint).
 	WS *WSEndpoint
+	// Broker, when set, is the MQTT broker URL the sources subscribe to
+	// instead of the embedded listener (which is then off).
+	Broker string
 }
 
 // WSEndpoint is the WebSocket source of a generated gateway config: one
@@ -102,6 +105,9 @@ func GatewayConfig(ss *SensorSet, p PipelineSpec, qos int, a GatewayAddrs) []byt
 	if p.SourceQoS != nil {
 		qos = *p.SourceQoS
 	}
+	if a.Broker != "" {
+		a.MQTTListen = "" // the sources subscribe to a.Broker: no listener
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `gateway:
   id: edgebench-gw
@@ -122,7 +128,7 @@ sources:
 	if a.WS != nil {
 		names = append(names, writeWSSource(&b, ss, a.WS))
 	} else {
-		names = writeMQTTSources(&b, ss, qos)
+		names = writeMQTTSources(&b, ss, qos, a.Broker)
 	}
 	fmt.Fprintf(&b, `pipelines:
   - name: bench
@@ -147,7 +153,10 @@ sources:
 
 // writeMQTTSources writes one MQTT source per sensor type on the
 // embedded listener and returns their names.
-func writeMQTTSources(b *strings.Builder, ss *SensorSet, qos int) []string {
+func writeMQTTSources(b *strings.Builder, ss *SensorSet, qos int, broker string) []string {
+	if broker == "" {
+		broker = "embedded"
+	}
 	var names []string
 	for _, prof := range ss.Types() {
 		names = append(names, prof.Type)
@@ -155,7 +164,7 @@ func writeMQTTSources(b *strings.Builder, ss *SensorSet, qos int) []string {
 		for _, f := range prof.Fields {
 			fields = append(fields, "{name: "+f.Name+"}")
 		}
-		fmt.Fprintf(b, "  - name: %s\n    mqtt:\n      broker: embedded\n", prof.Type)
+		fmt.Fprintf(b, "  - name: %s\n    mqtt:\n      broker: %q\n", prof.Type, broker)
 		switch ss.Spec.Format {
 		case FormatTTN:
 			fmt.Fprintf(b, "      topics: [\"v3/%s@city/devices/+/up\"]\n      qos: %d\n    decode:\n      format: ttn\n", prof.Type, qos)

@@ -114,7 +114,37 @@ type Headline struct {
 	// GeneratorBound: the headline phase is limited by what the
 	// generator could offer on this host, not by edgeplane.
 	GeneratorBound bool `json:"generator_bound"`
+	// Limit says why the rate search stopped, so that the sustained rate
+	// reads right: one of the Limit* constants.
+	Limit string `json:"limit"`
+	// LimitDetail says it in a sentence, with the rates involved.
+	LimitDetail string `json:"limit_detail,omitempty"`
 }
+
+// Why a rate search stopped (Headline.Limit).
+const (
+	// LimitFixed: one fixed-rate run, no search.
+	LimitFixed = "fixed_rate"
+	// LimitEdgeplane: a step was not sustained above a sustained one:
+	// the sustained rate is edgeplane's limit, to the search's
+	// resolution.
+	LimitEdgeplane = "edgeplane"
+	// LimitBroker: not sustained at a rate the bare subscriber could not
+	// receive on the same broker either: the broker (or the host) is the
+	// limit, not edgeplane.
+	LimitBroker = "broker"
+	// LimitGenerator: the generator could not offer the next rate and
+	// edgeplane kept up with all it got.
+	LimitGenerator = "generator"
+	// LimitMaxRate: every step up to the scenario's max_rate was
+	// sustained.
+	LimitMaxRate = "max_rate"
+	// LimitStepCap: every step was sustained and max_steps ran out: no
+	// limit was found, the sustained rate is a lower bound.
+	LimitStepCap = "step_cap"
+	// LimitNone: not even the lowest step was sustained.
+	LimitNone = "nothing_sustained"
+)
 
 // judge decides whether the phase was sustained and says why not.
 func (ph *PhaseReport) judge(sc *Scenario) {

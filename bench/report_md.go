@@ -46,6 +46,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			p("Broker: %.2f CPU s / M readings, peak RSS %s; edgeplane + broker: %.2f CPU s / M readings, %s.\n\n",
 				h.BrokerCPUPerM, fmtBytes(h.BrokerPeakRSS), h.CPUPerMillion+h.BrokerCPUPerM, fmtBytes(h.PeakRSS+h.BrokerPeakRSS))
 		}
+		if h.Limit != "" && h.Limit != LimitFixed {
+			p("**Search stopped: %s** — %s.\n\n", limitTitle(h.Limit), h.LimitDetail)
+		}
 		if h.GeneratorBound {
 			p("The generator could not offer more on this host: the sustained rate is a lower bound for edgeplane. ")
 		}
@@ -89,7 +92,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 
 	p("\n## Configuration\n\n| | |\n|---|---|\n")
-	p("| transport | %s, %d connection(s), QoS %d", sc.Transport, sc.Connections, sc.QoS)
+	p("| transport | %s, %d connection(s), QoS %d, broker %s", sc.Transport, sc.Connections, sc.QoS, sc.Broker)
 	if sc.Transport == TransportWS {
 		p(", %d per frame, %s", max(sc.PerFrame, 1), orDefault(sc.Framing, FramingJSON))
 	}
@@ -102,6 +105,14 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("| pipeline | tumbling %s, out_of_orderness %s, idle_timeout %s, %d shard(s), ring %d (%s) |\n", pl.Window.D(),
 		pl.OutOfOrderness.D(), pl.IdleTimeout.D(), pl.Shards, pl.RingCapacity, pl.RingPolicy)
 	switch {
+	case sc.Steps != nil && len(sc.Steps.Rates) > 0:
+		s := sc.Steps
+		rates := make([]string, len(s.Rates))
+		for i, r := range s.Rates {
+			rates[i] = fmtRate(r)
+		}
+		p("| load | steps of %s at %s msg/s, until one is not sustained, + %d refinement(s); a step is sustained with 0 unexplained, no ring drops and processing p99 ≤ %s; one where the generator reached < %.0f%% of the offered rate is generator-bound |\n",
+			sc.Duration.D(), strings.Join(rates, ", "), s.Refine, sc.MaxProcessingP99.D(), 100*s.MinAchieved)
 	case sc.Steps != nil:
 		s := sc.Steps
 		p("| load | steps of %s from %s msg/s ×%g, ≤ %d steps + %d refinement(s); a step is sustained with 0 unexplained, no ring drops and processing p99 ≤ %s; one where the generator reached < %.0f%% of the offered rate is generator-bound |\n",
@@ -121,17 +132,30 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 
 	if b := r.Baseline; b != nil {
 		p("\n## Baseline: bare paho subscriber\n\n")
-		p("The same publishers into the same broker, on topics the gateway does not subscribe to (`%s#`), read by a paho subscriber that only counts (QoS %d). ", b.TopicPrefix, b.QoS)
-		p("Paced steps double while every message arrives; the ceiling is the highest rate received without loss: **%s msg/s**.\n\n", fmtRate(b.ReceiveRate))
-		p("| step | offered msg/s | published | received | publish rate | receive rate | lossless |\n|---|---|---|---|---|---|---|\n")
+		if b.Process {
+			p("The same publishers into the same broker, on topics the gateway does not subscribe to (`%s#`), read by a paho subscriber in a process of its own (`edgebench subscribe`) that decodes each payload with encoding/json and does nothing else (QoS %d). ", b.TopicPrefix, b.QoS)
+		} else {
+			p("The same publishers into the same broker, on topics the gateway does not subscribe to (`%s#`), read by a paho subscriber that only counts (QoS %d). ", b.TopicPrefix, b.QoS)
+		}
+		p("The ceiling is the highest rate received without loss: **%s msg/s**.\n\n", fmtRate(b.ReceiveRate))
+		p("| step | offered msg/s | published | received | publish rate | receive rate | lossless | CPU s / M msgs | peak RSS |\n|---|---|---|---|---|---|---|---|---|\n")
+		res := func(s BaselineStep) (string, string) {
+			if s.Resources == nil {
+				return "–", "–"
+			}
+			return fmt.Sprintf("%.2f", s.Resources.CPUPerMilli), fmtBytes(s.Resources.PeakRSS) + " (" + fmtRSS(*s.Resources) + ")"
+		}
 		for i, s := range b.Steps {
-			p("| %d | %s | %s | %s | %s | %s | %v |\n", i+1, fmtRateOrMax(s.Offered), fmtCount(s.Published), fmtCount(s.Received),
-				fmtRate(s.PublishRate), fmtRate(s.ReceiveRate), s.Lossless)
+			cpu, rss := res(s)
+			p("| %d | %s | %s | %s | %s | %s | %v | %s | %s |\n", i+1, fmtRateOrMax(s.Offered), fmtCount(s.Published), fmtCount(s.Received),
+				fmtRate(s.PublishRate), fmtRate(s.ReceiveRate), s.Lossless, cpu, rss)
 		}
 		if s := b.Flood; s.Published > 0 {
-			p("| flood | max | %s | %s | %s | %s | %v |\n", fmtCount(s.Published), fmtCount(s.Received),
-				fmtRate(s.PublishRate), fmtRate(s.ReceiveRate), s.Lossless)
+			cpu, rss := res(s)
+			p("| flood | max | %s | %s | %s | %s | %v | %s | %s |\n", fmtCount(s.Published), fmtCount(s.Received),
+				fmtRate(s.PublishRate), fmtRate(s.ReceiveRate), s.Lossless, cpu, rss)
 		}
+		r.writeSideBySide(p)
 	}
 
 	if len(r.Phases) > 0 {
@@ -215,13 +239,13 @@ func (r *Report) writePhase(p func(string, ...any), ph *PhaseReport) {
 		p("\n%d sampled readings had no aggregate.\n", l.Missing)
 	}
 	if len(ph.Resources) > 0 {
-		p("\n| process | CPU s | CPU %% of a core | CPU s / M readings | RSS | peak RSS |\n|---|---|---|---|---|---|\n")
+		p("\n| process | CPU s | CPU %% of a core | CPU s / M readings | RSS (anon + file) | peak RSS |\n|---|---|---|---|---|---|\n")
 		for _, pr := range ph.Resources {
 			role := pr.Role
 			if pr.InProcess {
 				role += " (with generator)"
 			}
-			p("| %s | %.2f | %.0f | %.2f | %s | %s |\n", role, pr.CPUSeconds, pr.CPUPercent, pr.CPUPerMilli, fmtBytes(pr.RSS), fmtBytes(pr.PeakRSS))
+			p("| %s | %.2f | %.0f | %.2f | %s | %s |\n", role, pr.CPUSeconds, pr.CPUPercent, pr.CPUPerMilli, fmtRSS(pr.UsageDelta), fmtBytes(pr.PeakRSS))
 		}
 	}
 	if rt := ph.Runtime; rt != nil && rt.Scraped {
@@ -275,4 +299,84 @@ func orDash(s string) string {
 		return "–"
 	}
 	return s
+}
+
+// limitTitle names a Headline.Limit for people.
+func limitTitle(l string) string {
+	switch l {
+	case LimitEdgeplane:
+		return "edgeplane's limit found"
+	case LimitBroker:
+		return "the broker's limit, not edgeplane's"
+	case LimitGenerator:
+		return "the generator's limit, not edgeplane's"
+	case LimitMaxRate:
+		return "the scenario's max_rate reached, no limit found"
+	case LimitStepCap:
+		return "the step cap reached, no limit found"
+	case LimitNone:
+		return "nothing sustained"
+	}
+	return l
+}
+
+// writeSideBySide writes, when the baseline's subscriber was measured as
+// a process and ran at the rates of edgeplane's steps, one row per rate:
+// CPU per million messages and peak RSS of each, and of the broker.
+func (r *Report) writeSideBySide(p func(string, ...any)) {
+	b := r.Baseline
+	if b == nil || !b.Process {
+		return
+	}
+	header := false
+	for i := range r.Phases {
+		ph := &r.Phases[i]
+		if ph.Warmup || ph.Messages == 0 {
+			continue
+		}
+		var bs *BaselineStep
+		for j := range b.Steps {
+			if b.Steps[j].Offered == ph.Offered && b.Steps[j].Resources != nil {
+				bs = &b.Steps[j]
+			}
+		}
+		if bs == nil {
+			continue
+		}
+		var ep, br *ProcReport
+		for k := range ph.Resources {
+			switch ph.Resources[k].Role {
+			case "edgeplane":
+				ep = &ph.Resources[k]
+			case "broker":
+				br = &ph.Resources[k]
+			}
+		}
+		if ep == nil {
+			continue
+		}
+		if !header {
+			p("\nSide by side, per offered rate (CPU per million MQTT messages; edgeplane's includes decoding, windows and forwarding to Kafka):\n\n")
+			p("| offered msg/s | edgeplane CPU s / M msgs | bare subscriber CPU s / M msgs | edgeplane peak RSS (RSS at the end: anon + file) | bare subscriber peak RSS (anon + file) | broker CPU s / M msgs (edgeplane's step) |\n|---|---|---|---|---|---|\n")
+			header = true
+		}
+		brCPU := "–"
+		if br != nil {
+			brCPU = fmt.Sprintf("%.2f", br.CPUSeconds/float64(ph.Messages)*1e6)
+		}
+		p("| %s | %.2f | %.2f | %s (%s) | %s (%s) | %s |\n", fmtRate(ph.Offered), ep.CPUSeconds/float64(ph.Messages)*1e6,
+			bs.Resources.CPUPerMilli, fmtBytes(ep.PeakRSS), fmtRSS(ep.UsageDelta), fmtBytes(bs.Resources.PeakRSS), fmtRSS(*bs.Resources), brCPU)
+	}
+	if header && r.Headline.InProcess {
+		p("\nedgeplane ran inside edgebench here (--target embedded): its figures include the generator and the Kafka consumer; use --target subprocess.\n")
+	}
+}
+
+// fmtRSS is a process's RSS with its anonymous and file-backed parts, when
+// known.
+func fmtRSS(u UsageDelta) string {
+	if u.AnonRSS == 0 && u.FileRSS == 0 {
+		return fmtBytes(u.RSS)
+	}
+	return fmt.Sprintf("%s = %s + %s", fmtBytes(u.RSS), fmtBytes(u.AnonRSS), fmtBytes(u.FileRSS))
 }

@@ -53,6 +53,7 @@ func goldenReport(t *testing.T) *Report {
 	bad.Sustained = false
 	bad.judge(sc)
 	rep.Phases = []PhaseReport{ok, bad}
+	rep.Headline.Limit, rep.Headline.LimitDetail = LimitEdgeplane, "10,000 msg/s was sustained and 20,000 msg/s was not"
 	rep.Chart = "standard.svg"
 	seconds := rep.Seconds
 	rep.finish()
@@ -112,5 +113,24 @@ func TestReportJSONRoundTrip(t *testing.T) {
 	}
 	if !bytes.Contains(chart.Bytes(), []byte("<svg")) {
 		t.Error("chart is not SVG")
+	}
+}
+
+// TestReportSideBySide: with the bare subscriber measured as a process at
+// the rates of edgeplane's steps, the report puts the two side by side,
+// per million messages.
+func TestReportSideBySide(t *testing.T) {
+	rep := goldenReport(t)
+	rep.Baseline.Process = true
+	rep.Baseline.Steps[0].Offered = 10000
+	rep.Baseline.Steps[0].Resources = &UsageDelta{CPUSeconds: 0.8, CPUPerMilli: 8.31, PeakRSS: 13 << 20}
+	var b bytes.Buffer
+	if err := rep.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	// step 1: 3 CPU s over 99,900 messages = 30.03 s per million.
+	want := "| 10,000 | 30.03 | 8.31 | 60.0 MiB (55.0 MiB) | 13.0 MiB (–) | – |"
+	if !strings.Contains(b.String(), want) || !strings.Contains(b.String(), "encoding/json") {
+		t.Fatalf("no side-by-side row %q in:\n%s", want, b.String())
 	}
 }

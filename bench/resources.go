@@ -18,6 +18,11 @@ type ProcUsage struct {
 	CPU     time.Duration // user + system CPU time since the process started
 	RSS     uint64        // resident set, bytes
 	PeakRSS uint64        // high-water resident set, bytes
+	// AnonRSS and FileRSS split RSS: the process's own memory (heap,
+	// stacks), and the pages of files it maps — mostly its binary, clean
+	// pages the kernel can drop and read again, which grow with the
+	// binary's size, not with the load.
+	AnonRSS, FileRSS uint64
 }
 
 // Proc reads one process's usage.
@@ -46,7 +51,30 @@ func (SelfProc) Usage() (ProcUsage, error) {
 		}
 	}
 	u.PeakRSS = max(u.PeakRSS, u.RSS)
+	u.AnonRSS, u.FileRSS = rssSplit("/proc/self/status")
 	return u, nil
+}
+
+// rssSplit reads RssAnon and RssFile (bytes) from a /proc status file.
+func rssSplit(path string) (anon, file uint64) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseUint(f[1], 10, 64)
+		switch f[0] {
+		case "RssAnon:":
+			anon = v * 1024
+		case "RssFile:":
+			file = v * 1024
+		}
+	}
+	return anon, file
 }
 
 // PidProc is another process, from /proc/<pid>/stat and status.
@@ -96,6 +124,10 @@ func (p PidProc) Usage() (ProcUsage, error) {
 			u.PeakRSS = kb()
 		case strings.HasPrefix(line, "VmRSS:"):
 			u.RSS = kb()
+		case strings.HasPrefix(line, "RssAnon:"):
+			u.AnonRSS = kb()
+		case strings.HasPrefix(line, "RssFile:"):
+			u.FileRSS = kb()
 		}
 	}
 	u.PeakRSS = max(u.PeakRSS, u.RSS)
@@ -162,12 +194,15 @@ type UsageDelta struct {
 	RSS         uint64  `json:"rss_bytes"`
 	CPUPercent  float64 `json:"cpu_percent"` // of one core, averaged over the phase
 	CPUPerMilli float64 `json:"cpu_s_per_million_readings"`
+	// AnonRSS and FileRSS split RSS at the end (ProcUsage).
+	AnonRSS uint64 `json:"anon_rss_bytes,omitempty"`
+	FileRSS uint64 `json:"file_rss_bytes,omitempty"`
 }
 
 // Delta returns the use between a and b over elapsed, per million of
 // readings.
 func Delta(a, b ProcUsage, elapsed time.Duration, readings uint64) UsageDelta {
-	d := UsageDelta{CPUSeconds: (b.CPU - a.CPU).Seconds(), PeakRSS: b.PeakRSS, RSS: b.RSS}
+	d := UsageDelta{CPUSeconds: (b.CPU - a.CPU).Seconds(), PeakRSS: b.PeakRSS, RSS: b.RSS, AnonRSS: b.AnonRSS, FileRSS: b.FileRSS}
 	if elapsed > 0 {
 		d.CPUPercent = 100 * d.CPUSeconds / elapsed.Seconds()
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"time"
 )
 
@@ -23,6 +22,10 @@ type RunOptions struct {
 	Progress io.Writer
 	TTY      bool
 	Logger   *slog.Logger
+	// SubscriberCmd runs the baseline's bare subscriber as a process of
+	// its own (edgebench subscribe: see Subscribe), so that its CPU and
+	// memory are measured; nil runs it in this process, counting only.
+	SubscriberCmd []string
 }
 
 // Run runs sc and returns its report. A scenario the target cannot run
@@ -45,6 +48,7 @@ func Run(ctx context.Context, sc *Scenario, o RunOptions) (*Report, error) {
 	if sc.Transport == TransportWS && o.WSURL == "" && o.Stack.Mode != ModeExternal {
 		o.Stack.WSConnections, o.Stack.WSToken = sc.Connections, o.WSToken
 	}
+	o.Stack.Mosquitto = sc.Broker == BrokerMosquitto && o.Stack.Mode != ModeExternal
 	st, err := StartStack(ctx, o.Stack, ss, sc.Pipeline, sc.QoS)
 	if err != nil {
 		return nil, err
@@ -101,8 +105,12 @@ func Run(ctx context.Context, sc *Scenario, o RunOptions) (*Report, error) {
 			bs := sc.Baseline
 			prog.note("baseline: bare paho subscriber on %s: paced steps of %s from %s msg/s, then %s at max rate",
 				st.MQTTURL(), bs.Duration.D(), fmtRate(bs.Start), bs.Flood.D())
-			b, err := RunBaseline(ctx, st.MQTTURL(), r.mqtt, ss, BaselineOptions{QoS: sc.QoS, Start: bs.Start,
-				MaxSteps: bs.MaxSteps, Step: bs.Duration.D(), Flood: bs.Flood.D()})
+			bo := BaselineOptions{QoS: sc.QoS, Start: bs.Start, MaxSteps: bs.MaxSteps, Step: bs.Duration.D(), Flood: bs.Flood.D(),
+				SubscriberCmd: o.SubscriberCmd}
+			if sc.Steps != nil && len(sc.Steps.Rates) > 0 {
+				bo.Rates = sc.Steps.Rates // the same rates as edgeplane's steps, for a side-by-side table
+			}
+			b, err := RunBaseline(ctx, st.MQTTURL(), r.mqtt, ss, bo)
 			if err != nil {
 				return nil, err
 			}
@@ -152,53 +160,25 @@ func (r *runner) phases(ctx context.Context) error {
 		if sc.Rate <= 0 {
 			name = "max rate"
 		}
+		r.rep.Headline.Limit = LimitFixed
 		_, err := r.phase(ctx, name, sc.Rate)
 		return err
 	}
-	s := sc.Steps
-	var good, bad float64
-	rate := s.Start
+	h := &r.rep.Headline
+	var base float64
+	if r.rep.Baseline != nil {
+		base = r.rep.Baseline.ReceiveRate
+	}
 	n := 0
-	next := func() string { n++; return fmt.Sprintf("step %d", n) }
-	limited := false
-	for i := 0; i < s.MaxSteps; i++ {
-		ph, err := r.phase(ctx, next(), rate)
-		if err != nil {
-			return err
-		}
-		if ph.Sustained && ph.GeneratorBound {
-			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("stepping stopped at %s: the generator could not offer %s msg/s on this host (it reached %s msg/s) and edgeplane kept up with all of it; the sustained rate is a lower bound, bounded by the host",
-				ph.Name, fmtRate(rate), fmtRate(ph.Achieved)))
-			limited = true
-			break
-		}
-		if ph.Sustained {
-			good = rate
-			rate *= s.Factor
-			if s.MaxRate > 0 && rate > s.MaxRate {
-				break
-			}
-			continue
-		}
-		bad = rate
-		if good > 0 {
-			break
-		}
-		rate /= s.Factor // nothing sustained yet: step down
+	var err error
+	h.Limit, h.LimitDetail, err = searchRate(sc.Steps, base, func(rate float64) (*PhaseReport, error) {
+		n++
+		return r.phase(ctx, fmt.Sprintf("step %d", n), rate)
+	})
+	if h.Limit == LimitGenerator {
+		r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("stepping stopped at step %d: %s", n, h.LimitDetail))
 	}
-	for i := 0; i < s.Refine && !limited && good > 0 && bad > good; i++ {
-		mid := math.Round((good + bad) / 2)
-		ph, err := r.phase(ctx, next(), mid)
-		if err != nil {
-			return err
-		}
-		if ph.Sustained && !ph.GeneratorBound {
-			good = mid
-		} else {
-			bad = mid
-		}
-	}
-	return nil
+	return err
 }
 
 // phase publishes at rate for the scenario's duration, waits for its

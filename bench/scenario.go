@@ -27,6 +27,10 @@ type Scenario struct {
 
 	// Transport is mqtt (default) or ws.
 	Transport string `yaml:"transport" json:"transport"`
+	// Broker is the MQTT broker of an embedded or subprocess target:
+	// embedded (default: the gateway's own listener) or mosquitto (one
+	// edgebench starts; the gateway subscribes with its paho source).
+	Broker string `yaml:"broker" json:"broker"`
 	// Connections publishing in parallel. Default 1 (mqtt), 1000 (ws).
 	Connections int `yaml:"connections" json:"connections"`
 	// QoS of the MQTT publishes, 0 or 1.
@@ -78,11 +82,14 @@ type Scenario struct {
 // offered rate but edgeplane kept up with what it got ends the stepping:
 // the host cannot offer more.
 type StepSpec struct {
-	Start    float64 `yaml:"start" json:"start"`
-	Factor   float64 `yaml:"factor" json:"factor"`
-	MaxRate  float64 `yaml:"max_rate" json:"max_rate,omitempty"`
-	MaxSteps int     `yaml:"max_steps" json:"max_steps"`
-	Refine   int     `yaml:"refine" json:"refine"`
+	Start float64 `yaml:"start" json:"start"`
+	// Rates, when given, are the steps' rates in order, instead of Start
+	// × Factor; MaxSteps and MaxRate do not apply.
+	Rates    []float64 `yaml:"rates" json:"rates,omitempty"`
+	Factor   float64   `yaml:"factor" json:"factor"`
+	MaxRate  float64   `yaml:"max_rate" json:"max_rate,omitempty"`
+	MaxSteps int       `yaml:"max_steps" json:"max_steps"`
+	Refine   int       `yaml:"refine" json:"refine"`
 	// MinAchieved is the fraction of the offered rate the generator must
 	// reach for a step to count as sustained. Default 0.97.
 	MinAchieved float64 `yaml:"min_achieved" json:"min_achieved"`
@@ -138,6 +145,9 @@ func (sc *Scenario) Defaults() {
 	if sc.Transport == "" {
 		sc.Transport = TransportMQTT
 	}
+	if sc.Broker == "" {
+		sc.Broker = BrokerEmbedded
+	}
 	if sc.Connections <= 0 {
 		sc.Connections = 1
 		if sc.Transport == TransportWS {
@@ -156,6 +166,9 @@ func (sc *Scenario) Defaults() {
 		sc.Faults.LateBy = sc.Pipeline.OutOfOrderness + sc.Pipeline.Window + Duration(2*time.Second)
 	}
 	if sc.Steps != nil {
+		if len(sc.Steps.Rates) > 0 && sc.Steps.Start <= 0 {
+			sc.Steps.Start = sc.Steps.Rates[0]
+		}
 		if sc.Steps.Factor <= 1 {
 			sc.Steps.Factor = 2
 		}
@@ -234,8 +247,22 @@ func (sc *Scenario) Validate() error {
 	if f.Disorder >= sc.Pipeline.OutOfOrderness && f.OutOfOrder > 0 {
 		add("faults.disorder %s: must stay below pipeline.out_of_orderness %s, or out-of-order readings turn late", f.Disorder.D(), sc.Pipeline.OutOfOrderness.D())
 	}
-	if sc.Steps != nil && sc.Steps.Start <= 0 {
-		add("steps.start: want a positive rate")
+	if sc.Broker != BrokerEmbedded && sc.Broker != BrokerMosquitto {
+		add("broker %q: want embedded or mosquitto", sc.Broker)
+	}
+	if sc.Broker == BrokerMosquitto && sc.Transport != TransportMQTT {
+		add("broker mosquitto: only for transport mqtt")
+	}
+	if sc.Steps != nil && len(sc.Steps.Rates) == 0 && sc.Steps.Start <= 0 {
+		add("steps.start: want a positive rate (or steps.rates)")
+	}
+	if sc.Steps != nil {
+		for i, r := range sc.Steps.Rates {
+			if r <= 0 || (i > 0 && r <= sc.Steps.Rates[i-1]) {
+				add("steps.rates: want positive rates in increasing order, got %v", sc.Steps.Rates)
+				break
+			}
+		}
 	}
 	if sc.Outage != nil && (sc.Outage.For <= 0 || sc.Outage.At+sc.Outage.For > sc.Duration) {
 		add("outage: at %s + for %s must end within duration %s", sc.Outage.At.D(), sc.Outage.For.D(), sc.Duration.D())
@@ -295,8 +322,21 @@ faults: {out_of_order: 0.02, late: 0.001, duplicate: 0.001, malformed: 0.001}
 pipeline: {window: 1s, out_of_orderness: 1s, idle_timeout: 1s}
 duration: 10s
 warmup: 5s
-steps: {start: 10000, factor: 2, max_steps: 5, refine: 1}
-baseline: {enabled: true, duration: 3s, max_steps: 5, flood: 3s}
+steps: {start: 10000, factor: 2, max_steps: 10, refine: 1}
+baseline: {enabled: true, duration: 3s, max_steps: 6, flood: 3s}
+`,
+	"peers": `
+name: peers
+description: the peer comparison's load — 1,000 sensors, 4 publishers, QoS 0 JSON through a Mosquitto broker edgebench starts, 1 s tumbling windows — at 25k, 75k and 150k msg/s, against a bare paho subscriber on the same broker.
+broker: mosquitto
+qos: 0
+connections: 4
+sensors: {series: 1000, districts: 10}
+pipeline: {window: 1s, out_of_orderness: 1s, idle_timeout: 1s}
+duration: 15s
+warmup: 5s
+steps: {rates: [25000, 75000, 150000], refine: 0}
+baseline: {enabled: true, duration: 3s, max_steps: 4, flood: 3s}
 `,
 	"outage": `
 name: outage

@@ -64,6 +64,10 @@ type StackOptions struct {
 	// how to connect.
 	WSConnections int
 	WSToken       string
+	// Mosquitto makes an embedded or subprocess target take its readings
+	// from a Mosquitto broker edgebench starts (BrokerMosquitto), not
+	// from the gateway's embedded listener.
+	Mosquitto bool
 	// Logger receives the embedded gateway's logs (default: discarded);
 	// LogOutput a subprocess's stderr (default: a file in its dir).
 	Logger    *slog.Logger
@@ -91,14 +95,20 @@ type Stack struct {
 	procs   []RoleProc
 	notes   []string
 
-	dir     string
-	kc      *kfake.Cluster
-	gw      *pipeline.Gateway
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	scraper *MetricsScraper
-	outage  atomic.Bool
-	logPath string
+	dir    string
+	kc     *kfake.Cluster
+	gw     *pipeline.Gateway
+	cmd    *exec.Cmd
+	exited chan struct{}
+	// broker is the Mosquitto process of a BrokerMosquitto run.
+	broker       *exec.Cmd
+	brokerExited chan struct{}
+	// brokerURL is where the gateway's MQTT sources subscribe: set for
+	// Mosquitto, "" for the embedded listener.
+	brokerURL string
+	scraper   *MetricsScraper
+	outage    atomic.Bool
+	logPath   string
 }
 
 // StartStack brings up (or connects to) the system under test for the
@@ -146,6 +156,11 @@ func StartStack(ctx context.Context, o StackOptions, ss *SensorSet, p PipelineSp
 	}
 	st.kafka = st.kc.ListenAddrs()
 	st.installOutage()
+	if o.Mosquitto && o.WSConnections <= 0 {
+		if st.brokerURL, err = st.startMosquitto(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if o.Mode == ModeEmbedded {
 		// The WebSocket port is picked before the gateway listens on it;
 		// another process may take it in between: try a few.
@@ -185,7 +200,7 @@ func (st *Stack) startEmbedded(ctx context.Context, o StackOptions, ss *SensorSe
 	if err != nil {
 		return err
 	}
-	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: st.dir, MQTTListen: "127.0.0.1:0", HTTPListen: "off", Kafka: st.kafka, WS: ws})
+	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: st.dir, MQTTListen: "127.0.0.1:0", HTTPListen: "off", Kafka: st.kafka, WS: ws, Broker: st.brokerURL})
 	cfg, err := config.LoadBytes("edgebench.yaml", yml, os.LookupEnv)
 	if err != nil {
 		return fmt.Errorf("bench: gateway config: %w", err)
@@ -205,7 +220,10 @@ func (st *Stack) startEmbedded(ctx context.Context, o StackOptions, ss *SensorSe
 	}
 	st.gw = g
 	st.mqttURL = g.MQTTAddr()
-	st.procs = []RoleProc{{Role: "edgeplane", Proc: SelfProc{}, InProcess: true}}
+	if st.brokerURL != "" {
+		st.mqttURL = st.brokerURL
+	}
+	st.procs = append([]RoleProc{{Role: "edgeplane", Proc: SelfProc{}, InProcess: true}}, st.procs...)
 	st.notes = append(st.notes, "edgeplane runs in the benchmark's process: its CPU and memory figures include the generator and the Kafka consumer (use --target subprocess for separate figures)")
 	return waitReady(ctx, func() bool { return g.Ready().Ready })
 }
@@ -236,7 +254,7 @@ func (st *Stack) startSubprocess(ctx context.Context, o StackOptions, ss *Sensor
 	if err != nil {
 		return err
 	}
-	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: filepath.Join(st.dir, "data"), MQTTListen: mqttAddr, HTTPListen: httpAddr, Kafka: st.kafka, WS: ws})
+	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: filepath.Join(st.dir, "data"), MQTTListen: mqttAddr, HTTPListen: httpAddr, Kafka: st.kafka, WS: ws, Broker: st.brokerURL})
 	cfgPath := filepath.Join(st.dir, "edgeplane.yaml")
 	if err := os.WriteFile(cfgPath, yml, 0o600); err != nil {
 		return err
@@ -260,8 +278,10 @@ func (st *Stack) startSubprocess(ctx context.Context, o StackOptions, ss *Sensor
 	go func() { _ = st.cmd.Wait(); close(st.exited) }()
 	st.mqttURL = "tcp://" + mqttAddr
 	st.scraper = &MetricsScraper{URL: "http://" + httpAddr + "/metrics"}
-	st.procs = []RoleProc{{Role: "edgeplane", Proc: PidProc{st.cmd.Process.Pid}}}
-	if ws == nil {
+	st.procs = append([]RoleProc{{Role: "edgeplane", Proc: PidProc{st.cmd.Process.Pid}}}, st.procs...)
+	if st.brokerURL != "" {
+		st.mqttURL = st.brokerURL
+	} else if ws == nil {
 		st.notes = append(st.notes, "the MQTT broker is edgeplane's embedded NATS listener: the edgeplane process figures include the broker")
 	}
 	ready := "http://" + httpAddr + "/readyz"
@@ -416,6 +436,7 @@ func (st *Stack) Close(ctx context.Context) error {
 		}
 		st.cmd = nil
 	}
+	st.stopMosquitto()
 	if st.kc != nil {
 		st.kc.Close()
 		st.kc = nil

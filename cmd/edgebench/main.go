@@ -52,6 +52,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	case "sim":
 		err = cmdSim(args[1:], stdout, stderr)
+	case "subscribe":
+		// The baseline's bare subscriber, run by `edgebench run` as a
+		// process of its own (bench.Subscribe).
+		fs := flag.NewFlagSet("subscribe", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		broker := fs.String("broker", "", "MQTT broker URL")
+		topic := fs.String("topic", "", "topic filter")
+		qos := fs.Int("qos", 0, "QoS")
+		if fs.Parse(args[1:]) != nil || *broker == "" || *topic == "" {
+			return 2
+		}
+		err = bench.Subscribe(*broker, *topic, *qos, os.Stdin, stdout)
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, version.String("edgebench"))
 	case "help", "-h", "-help", "--help":
@@ -148,6 +160,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		f.wsToken = os.Getenv("EDGEBENCH_WS_TOKEN")
 	}
 	o := bench.RunOptions{
+		SubscriberCmd: subscriberCmd(),
 		Stack: bench.StackOptions{Mode: f.target, EdgeplaneBin: f.bin, ModuleDir: f.moduleDir, Broker: f.broker,
 			MetricsURL: f.metrics, WSURL: f.ws, EdgeplanePid: f.epPid, BrokerPid: f.brokerPid},
 		WSURL: f.ws, WSToken: f.wsToken,
@@ -243,4 +256,15 @@ func cmdSim(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "edgebench: sent %d messages in %.1fs (%.0f msg/s), %d failed, %d sensors\n",
 		simulator.Sent.Load(), el, float64(simulator.Sent.Load())/el, simulator.Failed.Load(), simulator.Sensors())
 	return nil
+}
+
+// subscriberCmd is how `edgebench run` starts the baseline's subscriber
+// as a process of its own: this binary's subscribe command. nil (the
+// subscriber then runs in-process) when the binary cannot be found.
+func subscriberCmd() []string {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	return []string{exe, "subscribe"}
 }
