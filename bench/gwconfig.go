@@ -115,6 +115,7 @@ func GatewayConfig(ss *SensorSet, p PipelineSpec, qos int, a GatewayAddrs) []byt
   http_listen: %q
   log_level: warn
   shutdown_timeout: 30s
+  pprof: %t
 nats:
   mqtt_listen: %q
   buffer:
@@ -123,7 +124,7 @@ kafka:
   brokers: [%s]
   auto_create_topics: true
 sources:
-`, a.DataDir, a.HTTPListen, a.MQTTListen, quoteList(a.Kafka))
+`, a.DataDir, a.HTTPListen, a.HTTPListen != "off", a.MQTTListen, quoteList(a.Kafka))
 	var names []string
 	if a.WS != nil {
 		names = append(names, writeWSSource(&b, ss, a.WS))

@@ -64,6 +64,10 @@ type PhaseReport struct {
 	// timestamp (its emission) to edgebench reading it from Kafka.
 	DeliveryLagMaxMs int64 `json:"delivery_lag_max_ms"`
 
+	// Heap is the gateway's live Go heap by component when publishing
+	// stopped (subprocess target: HeapByComponent).
+	Heap []HeapShare `json:"heap_by_component,omitempty"`
+
 	Settled       bool    `json:"settled"`
 	SettleSeconds float64 `json:"settle_seconds"`
 	// Warmup phases are reported but not judged for the headline.

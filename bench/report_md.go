@@ -248,6 +248,16 @@ func (r *Report) writePhase(p func(string, ...any), ph *PhaseReport) {
 			p("| %s | %.2f | %.0f | %.2f | %s | %s |\n", role, pr.CPUSeconds, pr.CPUPercent, pr.CPUPerMilli, fmtRSS(pr.UsageDelta), fmtBytes(pr.PeakRSS))
 		}
 	}
+	if len(ph.Heap) > 0 {
+		var total int64
+		for _, h := range ph.Heap {
+			total += h.Bytes
+		}
+		p("\nThe gateway's live Go heap when publishing stopped, by component (heap profile after a forced GC; each allocation charged to the nearest named package on its stack): %s in all.\n\n| component | live heap | share |\n|---|---|---|\n", fmtBytes(uint64(total)))
+		for _, h := range ph.Heap {
+			p("| %s | %s | %.0f%% |\n", h.Component, fmtBytes(uint64(h.Bytes)), 100*float64(h.Bytes)/float64(total))
+		}
+	}
 	if rt := ph.Runtime; rt != nil && rt.Scraped {
 		p("\nGo runtime of edgeplane (from /metrics): %d goroutines, %d GCs so far, longest of the last 256 GC pauses %.2f ms.\n",
 			rt.Goroutines, rt.GCCount, rt.GCPauseMaxRecent)

@@ -223,6 +223,12 @@ func (r *runner) phaseFor(ctx context.Context, name string, rate float64, d time
 		return nil, err
 	}
 	pubEnd := time.Now()
+	var heap []HeapShare
+	if u := r.st.HTTPURL(); u != "" {
+		if heap, err = HeapByComponent(ctx, u); err != nil {
+			r.prog.note("heap profile: %v", err)
+		}
+	}
 	settled, err := r.settle(ctx, res.Ledger, pubEnd)
 	stopProg()
 	<-progDone
@@ -244,7 +250,7 @@ func (r *runner) phaseFor(ctx context.Context, name string, rate float64, d time
 		Name: name, Offered: rate, Achieved: res.Rate(), Seconds: res.Elapsed.Seconds(),
 		Messages: res.Ledger.Messages, Frames: res.Ledger.Frames, Readings: rec.Sent,
 		Reconciliation: rec, Gateway: gw, Settled: settled, SettleSeconds: time.Since(pubEnd).Seconds(),
-		DeliveryLagMaxMs: r.col.MaxLagMs.Load(), Warmup: warmup, Latency: MeasureLatency(r.ss, res.Ledger, first, winMs, oooMs, res.Ledger.MaxTs), Outage: outage,
+		DeliveryLagMaxMs: r.col.MaxLagMs.Load(), Warmup: warmup, Heap: heap, Latency: MeasureLatency(r.ss, res.Ledger, first, winMs, oooMs, res.Ledger.MaxTs), Outage: outage,
 	}
 	if ph.Seconds > 0 {
 		ph.CountedRate = float64(rec.Counted) / ph.Seconds

@@ -338,6 +338,18 @@ warmup: 5s
 steps: {rates: [25000, 75000, 150000], refine: 0}
 baseline: {enabled: true, duration: 3s, max_steps: 4, flood: 3s}
 `,
+	"series": `
+name: series
+description: memory and CPU by series count — 10,000 msg/s, QoS 0 through Mosquitto, 1 s tumbling windows; run it with --series 1000,10000,100000 for the sweep.
+broker: mosquitto
+qos: 0
+connections: 4
+sensors: {series: 10000, districts: 20}
+pipeline: {window: 1s, out_of_orderness: 1s, idle_timeout: 1s}
+rate: 10000
+duration: 20s
+warmup: 10s
+`,
 	"outage": `
 name: outage
 description: 5,000 msg/s for 30 s with Kafka failing every produce from 8 s to 18 s; everything must arrive after the uplink returns.

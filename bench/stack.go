@@ -106,9 +106,11 @@ type Stack struct {
 	// brokerURL is where the gateway's MQTT sources subscribe: set for
 	// Mosquitto, "" for the embedded listener.
 	brokerURL string
-	scraper   *MetricsScraper
-	outage    atomic.Bool
-	logPath   string
+	// httpURL is a subprocess gateway's HTTP listener (pprof on).
+	httpURL string
+	scraper *MetricsScraper
+	outage  atomic.Bool
+	logPath string
 }
 
 // StartStack brings up (or connects to) the system under test for the
@@ -278,6 +280,7 @@ func (st *Stack) startSubprocess(ctx context.Context, o StackOptions, ss *Sensor
 	go func() { _ = st.cmd.Wait(); close(st.exited) }()
 	st.mqttURL = "tcp://" + mqttAddr
 	st.scraper = &MetricsScraper{URL: "http://" + httpAddr + "/metrics"}
+	st.httpURL = "http://" + httpAddr
 	st.procs = append([]RoleProc{{Role: "edgeplane", Proc: PidProc{st.cmd.Process.Pid}}}, st.procs...)
 	if st.brokerURL != "" {
 		st.mqttURL = st.brokerURL
@@ -378,6 +381,10 @@ func (st *Stack) SetKafkaOutage(on bool) error {
 
 // MQTTURL is the broker the generators publish to.
 func (st *Stack) MQTTURL() string { return st.mqttURL }
+
+// HTTPURL returns the gateway's HTTP listener with /debug/pprof on, for a
+// subprocess target; "" otherwise.
+func (st *Stack) HTTPURL() string { return st.httpURL }
 
 // WSURL is the gateway's WebSocket endpoint, "" when it has none.
 func (st *Stack) WSURL() string { return st.wsURL }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -105,7 +106,8 @@ type runFlagSet struct {
 	epPid, brokerPid           int
 	duration                   time.Duration
 	rate                       float64
-	conns, qos, series, steps  int
+	conns, qos, steps          int
+	series                     string
 	shards                     int
 	format                     string
 	noBaseline, quiet, jsonOut bool
@@ -132,7 +134,7 @@ func runFlags(w io.Writer) *runFlagSet {
 	fs.Float64Var(&f.rate, "rate", 0, "override the offered rate in messages/s (the first step for stepped scenarios)")
 	fs.IntVar(&f.conns, "connections", 0, "override the number of publishing connections")
 	fs.IntVar(&f.qos, "qos", -1, "override the MQTT QoS (0 or 1)")
-	fs.IntVar(&f.series, "series", 0, "override the number of series")
+	fs.StringVar(&f.series, "series", "", "override the number of series; a comma-separated list (1000,10000,100000) runs the scenario once per count and writes a sweep summary of RSS, heap and CPU by series count")
 	fs.StringVar(&f.format, "format", "", "override the payload format: json, senml, ttn")
 	fs.IntVar(&f.steps, "max-steps", 0, "override the maximum number of rate steps")
 	fs.IntVar(&f.shards, "shards", 0, "override the pipeline's ring shards")
@@ -148,13 +150,79 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err := f.fs.Parse(args); err != nil {
 		return errUsage
 	}
-	sc, err := bench.LookupScenario(f.scenario)
+	counts, err := parseCounts(f.series)
 	if err != nil {
+		fmt.Fprintln(stderr, "edgebench: --series:", err)
+		return errUsage
+	}
+	if len(counts) <= 1 {
+		n := 0
+		if len(counts) == 1 {
+			n = counts[0]
+		}
+		rep, err := runOnce(f, n, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		if rep.Skipped == "" && rep.Headline.Unexplained != 0 {
+			return errNotSustained
+		}
+		return nil
+	}
+	var reps []*bench.Report
+	for _, n := range counts {
+		fmt.Fprintf(stderr, "edgebench: series sweep: %d series\n", n)
+		rep, err := runOnce(f, n, io.Discard, stderr)
+		if err != nil {
+			return fmt.Errorf("%d series: %w", n, err)
+		}
+		reps = append(reps, rep)
+	}
+	sw := bench.NewSweep(reps)
+	if f.out != "" {
+		p, err := sw.Save(f.out)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "edgebench: wrote %s\n", p)
+	}
+	if err := sw.WriteMarkdown(stdout); err != nil {
 		return err
 	}
-	if err := (bench.Overrides{Duration: f.duration, Rate: f.rate, Connections: f.conns, QoS: f.qos, Series: f.series,
+	for _, r := range reps {
+		if r.Skipped == "" && r.Headline.Unexplained != 0 {
+			return errNotSustained
+		}
+	}
+	return nil
+}
+
+// parseCounts parses --series: empty, one count, or a comma-separated list.
+func parseCounts(s string) ([]int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(part))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive count", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// runOnce runs the scenario of f with series series (0: the scenario's),
+// saves its report and prints it on stdout.
+func runOnce(f *runFlagSet, series int, stdout, stderr io.Writer) (*bench.Report, error) {
+	sc, err := bench.LookupScenario(f.scenario)
+	if err != nil {
+		return nil, err
+	}
+	if err := (bench.Overrides{Duration: f.duration, Rate: f.rate, Connections: f.conns, QoS: f.qos, Series: series,
 		Format: f.format, MaxSteps: f.steps, NoBaseline: f.noBaseline, Shards: f.shards}).Apply(sc); err != nil {
-		return err
+		return nil, err
 	}
 	if f.wsToken == "" {
 		f.wsToken = os.Getenv("EDGEBENCH_WS_TOKEN")
@@ -184,28 +252,23 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	rep, err := bench.Run(ctx, sc, o)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if f.out != "" {
 		paths, err := rep.Save(f.out)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, p := range paths {
 			fmt.Fprintf(stderr, "edgebench: wrote %s\n", p)
 		}
 	}
 	if f.jsonOut {
-		if err := rep.WriteJSON(stdout); err != nil {
-			return err
-		}
-	} else if err := rep.WriteMarkdown(stdout); err != nil {
-		return err
+		err = rep.WriteJSON(stdout)
+	} else {
+		err = rep.WriteMarkdown(stdout)
 	}
-	if rep.Skipped == "" && rep.Headline.Unexplained != 0 {
-		return errNotSustained
-	}
-	return nil
+	return rep, err
 }
 
 type simFlagSet struct {
