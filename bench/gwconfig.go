@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/edgeplane/edgeplane/config"
 	"strings"
 )
 
@@ -20,7 +21,9 @@ type PipelineSpec struct {
 	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
 	// Shards are the operator goroutines. Default 2.
 	Shards int `yaml:"shards" json:"shards"`
-	// RingCapacity per shard. Default 65536.
+	// RingCapacity per shard. Default: the gateway's own default
+	// (config.DefaultRingCapacity), so that memory figures are those of
+	// the packaged gateway.
 	RingCapacity int `yaml:"ring_capacity" json:"ring_capacity"`
 	// RingPolicy is block (default), drop_newest or drop_oldest.
 	RingPolicy string `yaml:"ring_policy" json:"ring_policy"`
@@ -46,7 +49,7 @@ func (p *PipelineSpec) defaults() {
 		p.Shards = 2
 	}
 	if p.RingCapacity <= 0 {
-		p.RingCapacity = 65536
+		p.RingCapacity = config.DefaultRingCapacity
 	}
 	if p.RingPolicy == "" {
 		p.RingPolicy = "block"
