@@ -2,8 +2,9 @@ package bench
 
 import (
 	"fmt"
-	"github.com/edgeplane/edgeplane/config"
 	"strings"
+
+	"github.com/edgeplane/edgeplane/config"
 )
 
 // PipelineSpec is the gateway side of a scenario: how the benchmark
