@@ -72,6 +72,9 @@ type GatewayAddrs struct {
 	// Broker, when set, is the MQTT broker URL the sources subscribe to
 	// instead of the embedded listener (which is then off).
 	Broker string
+	// MemoryLimit, when set, is the gateway's memory_limit (a size, as
+	// the config takes it); else the gateway's default.
+	MemoryLimit string
 }
 
 // WSEndpoint is the WebSocket source of a generated gateway config: one
@@ -120,7 +123,7 @@ func GatewayConfig(ss *SensorSet, p PipelineSpec, qos int, a GatewayAddrs) []byt
   log_level: warn
   shutdown_timeout: 30s
   pprof: %t
-nats:
+%snats:
   mqtt_listen: %q
   buffer:
     max_bytes: 1GiB
@@ -128,7 +131,7 @@ kafka:
   brokers: [%s]
   auto_create_topics: true
 sources:
-`, a.DataDir, a.HTTPListen, a.HTTPListen != "off", a.MQTTListen, quoteList(a.Kafka))
+`, a.DataDir, a.HTTPListen, a.HTTPListen != "off", memoryLimitLine(a.MemoryLimit), a.MQTTListen, quoteList(a.Kafka))
 	var names []string
 	if a.WS != nil {
 		names = append(names, writeWSSource(&b, ss, a.WS))
@@ -223,4 +226,30 @@ func quoteList(s []string) string {
 		q[i] = fmt.Sprintf("%q", v)
 	}
 	return strings.Join(q, ", ")
+}
+
+func memoryLimitLine(limit string) string {
+	if limit == "" {
+		return ""
+	}
+	return "  memory_limit: " + limit + "\n"
+}
+
+// GatewayConfigFitted is GatewayConfig with a memory_limit large enough
+// for the pipeline's bounds: the gateway's default where that fits, else
+// what validation computes they need (config.MemoryEstimate.Total),
+// rounded up to a MiB. A sweep to 100,000 series needs more than the
+// default; the report's config says what was set.
+func GatewayConfigFitted(ss *SensorSet, p PipelineSpec, qos int, a GatewayAddrs) []byte {
+	probe := a
+	probe.MemoryLimit = "1TiB"
+	cfg, err := config.LoadBytes("edgebench.yaml", GatewayConfig(ss, p, qos, probe), func(string) (string, bool) { return "", false })
+	if err == nil {
+		if c, err := config.Compile(cfg); err == nil {
+			if need := c.Memory().Total(); need > config.DefaultMemoryLimit {
+				a.MemoryLimit = fmt.Sprintf("%dMiB", (need+(1<<20)-1)>>20)
+			}
+		}
+	}
+	return GatewayConfig(ss, p, qos, a)
 }

@@ -202,7 +202,7 @@ func (st *Stack) startEmbedded(ctx context.Context, o StackOptions, ss *SensorSe
 	if err != nil {
 		return err
 	}
-	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: st.dir, MQTTListen: "127.0.0.1:0", HTTPListen: "off", Kafka: st.kafka, WS: ws, Broker: st.brokerURL})
+	yml := GatewayConfigFitted(ss, p, qos, GatewayAddrs{DataDir: st.dir, MQTTListen: "127.0.0.1:0", HTTPListen: "off", Kafka: st.kafka, WS: ws, Broker: st.brokerURL})
 	cfg, err := config.LoadBytes("edgebench.yaml", yml, os.LookupEnv)
 	if err != nil {
 		return fmt.Errorf("bench: gateway config: %w", err)
@@ -256,7 +256,7 @@ func (st *Stack) startSubprocess(ctx context.Context, o StackOptions, ss *Sensor
 	if err != nil {
 		return err
 	}
-	yml := GatewayConfig(ss, p, qos, GatewayAddrs{DataDir: filepath.Join(st.dir, "data"), MQTTListen: mqttAddr, HTTPListen: httpAddr, Kafka: st.kafka, WS: ws, Broker: st.brokerURL})
+	yml := GatewayConfigFitted(ss, p, qos, GatewayAddrs{DataDir: filepath.Join(st.dir, "data"), MQTTListen: mqttAddr, HTTPListen: httpAddr, Kafka: st.kafka, WS: ws, Broker: st.brokerURL})
 	cfgPath := filepath.Join(st.dir, "edgeplane.yaml")
 	if err := os.WriteFile(cfgPath, yml, 0o600); err != nil {
 		return err

@@ -72,6 +72,23 @@ func (m MemoryEstimate) State() int64 {
 // Total is State + Fixed.
 func (m MemoryEstimate) Total() int64 { return m.State() + m.Fixed }
 
+// OffHeap is the part of State outside the Go heap: the operators' window
+// state and sketches (operators/arena.go). The Go runtime's memory limit
+// does not see it.
+func (m MemoryEstimate) OffHeap() int64 {
+	var n int64
+	for _, p := range m.Pipelines {
+		n += p.Windows() + p.Sketches()
+	}
+	return n
+}
+
+// GoLimit is the Go runtime's soft memory limit that keeps the whole
+// process within Limit: Limit less the off-heap state, which the runtime
+// does not count, and which may all become resident. Validation makes
+// sure it still holds the rest (rings and the fixed part).
+func (m MemoryEstimate) GoLimit() int64 { return m.Limit - m.OffHeap() }
+
 // Memory returns the memory estimate of the compiled configuration.
 func (c *Compiled) Memory() MemoryEstimate {
 	m := MemoryEstimate{Limit: int64(c.Config.Gateway.MemoryLimit), Fixed: FixedMemoryBytes}

@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgeplane/edgeplane/record"
 )
@@ -97,13 +100,63 @@ func residencyMeasure(t *testing.T) {
 }
 
 // vmRSS returns the process's resident set in bytes.
-func vmRSS(t *testing.T) int64 {
+func vmRSS(t *testing.T) int64 { return procStatus(t, "VmRSS:") }
+
+// TestShardStateOffHeap: a shard's state is outside the Go heap, so the
+// collector's heap goal does not grow by it, and the memory goes back to
+// the system once the shard is unreachable.
+func TestShardStateOffHeap(t *testing.T) {
+	if strconv.IntSize == 32 {
+		t.Skip("300 MB of address space is too much to ask of a 32-bit process")
+	}
+	c := Config{Kind: record.Tumbling, Size: 60_000, OutOfOrder: 5_000, MaxSeries: 100_000, Fields: 4,
+		Aggregates: Count | Sum | Min | Max, Watermark: SeriesScope, IdleTimeout: 60_000}
+	virtual := c.StateMemory().Total()
+	runtime.GC()
+	heap0, vm0 := heapObjects(), vmSize(t)
+	sh, err := NewShard(&c, NewWatermarks(&c), &countEmitter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grew := heapObjects() - heap0; grew > virtual/20 {
+		t.Errorf("the Go heap grew by %d MiB for %d MiB of shard state; want it off the heap", grew>>20, virtual>>20)
+	}
+	if grew := vmSize(t) - vm0; grew < virtual*9/10 {
+		t.Errorf("address space grew by %d MiB, want the state's %d MiB", grew>>20, virtual>>20)
+	}
+	sh.Process([]record.Sample{{Series: 99_999, Field: 3, Time: 1_000, Value: 1}}, 2_000)
+	runtime.KeepAlive(sh)
+	sh = nil
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		if vmSize(t)-vm0 < virtual/4 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("address space still %d MiB larger 10 s after the shard became unreachable", (vmSize(t)-vm0)>>20)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func heapObjects() int64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// vmSize returns the process's virtual address space in bytes.
+func vmSize(t *testing.T) int64 { return procStatus(t, "VmSize:") }
+
+// procStatus returns the kB figure of key in /proc/self/status, in bytes.
+func procStatus(t *testing.T, key string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Skipf("no /proc: %v", err)
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, key); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
 				t.Fatal(err)
@@ -111,6 +164,6 @@ func vmRSS(t *testing.T) int64 {
 			return kb << 10
 		}
 	}
-	t.Fatal("no VmRSS in /proc/self/status")
+	t.Skipf("no %s in /proc/self/status", key)
 	return 0
 }

@@ -61,10 +61,10 @@ type seriesClock struct {
 // series and their largest watermark lag, for the gauges.
 const scanEvery = 1000
 
-func newSeriesClock(series int, idle int64) seriesClock {
+func newSeriesClock(series int, idle int64, a *arena) seriesClock {
 	// Shard.prepare initialises st and the wall heap's owners as series
 	// arrive.
-	return seriesClock{st: make([]seriesTime, series), wall: newTimerHeap(series), idle: idle, minWM: NoWatermark}
+	return seriesClock{st: arenaMake[seriesTime](a, series), wall: newTimerHeap(series, a), idle: idle, minWM: NoWatermark}
 }
 
 // processSeries is Process in SeriesScope.

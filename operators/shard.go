@@ -214,6 +214,7 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 			len(wm.src), wm.b, d.Sources, d.OutOfOrder)
 	}
 	keys := d.MaxSeries * d.Fields
+	a := &arena{}
 	s := &Shard{
 		cfg:       d,
 		set:       d.Aggregates,
@@ -233,40 +234,41 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 		off:       d.Offset,
 		gap:       d.Gap,
 		lateness:  d.AllowedLateness,
-		chain:     newChain(&d, keys),
-		slots:     make([]slot, d.StateBudget),
-		keys:      make([]keyState, keys),
+		chain:     newChain(&d, keys, a),
+		slots:     arenaMake[slot](a, d.StateBudget),
+		keys:      arenaMake[keyState](a, keys),
 		quant:     d.Quantiles,
 	}
 	s.view.init(len(wm.src))
 	if d.seriesScope() {
 		s.perSeries = true
-		s.sc = newSeriesClock(d.MaxSeries, d.IdleTimeout)
+		s.sc = newSeriesClock(d.MaxSeries, d.IdleTimeout, a)
 	}
 	if d.Mode == Final {
 		s.fireDelay = d.AllowedLateness
 	}
 	s.free = -1 // slots come from fresh until some are returned
 	if d.Kind == record.Session {
-		s.timers = newTimerHeap(len(s.slots))
-		s.purged = make([]purgedSpan, keys)
+		s.timers = newTimerHeap(len(s.slots), a)
+		s.purged = arenaMake[purgedSpan](a, keys)
 		s.rets = make([]retraction, 0, maxPendingRetractions)
 	} else {
 		s.pane = gcd(d.Size, d.Advance)
 		s.sizeR = s.size % s.adv
 		s.sizeQ = s.size - s.sizeR
 		s.winC, s.paneC = newAlignCache(s.adv), newAlignCache(s.pane)
-		s.timers = newTimerHeap(keys)
+		s.timers = newTimerHeap(keys, a)
 	}
 	if d.Aggregates&Quantiles != 0 {
 		s.skProto.Init(d.SketchAlpha)
 		s.scratchSk.Init(d.SketchAlpha)
-		s.sketches = make([]Sketch, d.SketchBudget)
+		s.sketches = arenaMake[Sketch](a, d.SketchBudget)
 		s.skFree = make([]int32, len(s.sketches))
 		for i := range s.skFree {
 			s.skFree[i] = int32(len(s.sketches) - 1 - i)
 		}
 	}
+	releaseWith(s, a)
 	return s, nil
 }
 

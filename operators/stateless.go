@@ -38,7 +38,7 @@ const (
 	dropDeadband
 )
 
-func newChain(c *Config, keys int) chain {
+func newChain(c *Config, keys int, a *arena) chain {
 	f := c.Fields
 	ch := chain{
 		filters: make([][]Filter, f),
@@ -80,13 +80,13 @@ func newChain(c *Config, keys int) chain {
 		for _, db := range c.Deadbands {
 			each(db.Field, func(i int) { ch.deadband[i] = db })
 		}
-		ch.dbLast = make([]float64, keys)
-		ch.dbTime = make([]int64, keys) // initKeys, as keys come into use
+		ch.dbLast = arenaMake[float64](a, keys)
+		ch.dbTime = arenaMake[int64](a, keys) // initKeys, as keys come into use
 	}
 	if c.Dedup {
 		ch.active, ch.dedup = true, true
-		ch.ddTime = make([]int64, keys*DedupDepth) // initKeys
-		ch.ddNext = make([]uint8, keys)
+		ch.ddTime = arenaMake[int64](a, keys*DedupDepth) // initKeys
+		ch.ddNext = arenaMake[uint8](a, keys)
 	}
 	return ch
 }

@@ -12,13 +12,13 @@ type timerHeap struct {
 	pos   []int32 // heap position per owner; -1 when not scheduled
 }
 
-func newTimerHeap(owners int) timerHeap {
+func newTimerHeap(owners int, a *arena) timerHeap {
 	// The owners' positions are set to -1 (not queued) by initOwners as
 	// owners come into use (residency.go), not here.
 	return timerHeap{
-		at:    make([]int64, 0, owners),
-		owner: make([]int32, 0, owners),
-		pos:   make([]int32, owners),
+		at:    arenaMake[int64](a, owners)[:0],
+		owner: arenaMake[int32](a, owners)[:0],
+		pos:   arenaMake[int32](a, owners),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/edgeplane/edgeplane/internal/offheap"
 	"github.com/edgeplane/edgeplane/record"
 )
 
@@ -221,26 +222,9 @@ func optErr(option, msg string) error {
 // consumed or dropped record left in a slot keeps nothing alive.
 func checkPointerFree[T any]() error {
 	t := reflect.TypeFor[T]()
-	if hasPointers(t) {
+	if offheap.HasPointers(t) {
 		return fmt.Errorf("%w: %v", ErrPointers, t)
 	}
 	return nil
 }
 
-func hasPointers(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Array:
-		return t.Len() > 0 && hasPointers(t.Elem())
-	case reflect.Struct:
-		for i := range t.NumField() {
-			if hasPointers(t.Field(i).Type) {
-				return true
-			}
-		}
-		return false
-	case reflect.Pointer, reflect.UnsafePointer, reflect.String, reflect.Slice,
-		reflect.Map, reflect.Chan, reflect.Func, reflect.Interface:
-		return true
-	}
-	return false
-}

@@ -9,23 +9,24 @@ import (
 )
 
 // applyMemoryLimit sets the Go runtime's soft memory limit to
-// gateway.memory_limit, unless the GOMEMLIMIT environment variable is set:
-// the runtime has read it at start, and it wins. It logs which limit is in
-// effect, with the estimate validation checked against memory_limit, and
-// returns the limit in effect.
+// gateway.memory_limit less the window state kept off the Go heap
+// (MemoryEstimate.GoLimit), unless the GOMEMLIMIT environment variable is
+// set: the runtime has read it at start, and it wins. It logs which limit
+// is in effect, with the estimate validation checked against
+// memory_limit, and returns the limit in effect.
 func applyMemoryLimit(m config.MemoryEstimate, log *slog.Logger) int64 {
-	attrs := []any{"memory_limit", m.Limit, "state_bytes", m.State(), "fixed_bytes", m.Fixed}
+	attrs := []any{"memory_limit", m.Limit, "state_bytes", m.State(), "off_heap_bytes", m.OffHeap(), "fixed_bytes", m.Fixed}
 	if env, ok := os.LookupEnv("GOMEMLIMIT"); ok && env != "" {
 		cur := debug.SetMemoryLimit(-1)
 		log.Info("memory limit from GOMEMLIMIT; gateway.memory_limit not applied",
 			append([]any{"GOMEMLIMIT", env, "limit_bytes", cur}, attrs...)...)
-		if cur < m.Total() {
-			log.Warn("GOMEMLIMIT is below the memory the pipelines' bounds need; the garbage collector will run hard",
-				"limit_bytes", cur, "need_bytes", m.Total())
+		if need := m.Total() - m.OffHeap(); cur < need {
+			log.Warn("GOMEMLIMIT is below the Go heap the pipelines' bounds need; the garbage collector will run hard",
+				"limit_bytes", cur, "need_bytes", need)
 		}
 		return cur
 	}
-	debug.SetMemoryLimit(m.Limit)
-	log.Info("memory limit set from gateway.memory_limit", attrs...)
-	return m.Limit
+	debug.SetMemoryLimit(m.GoLimit())
+	log.Info("memory limit set from gateway.memory_limit, less the window state kept off the Go heap", append([]any{"go_limit_bytes", m.GoLimit()}, attrs...)...)
+	return m.GoLimit()
 }

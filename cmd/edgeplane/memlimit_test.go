@@ -8,10 +8,12 @@ import (
 	"testing"
 
 	"github.com/edgeplane/edgeplane/config"
+	"github.com/edgeplane/edgeplane/operators"
 )
 
-// TestApplyMemoryLimit: gateway.memory_limit becomes the Go soft limit,
-// unless GOMEMLIMIT is set, which wins; the log says which.
+// TestApplyMemoryLimit: gateway.memory_limit less the off-heap window
+// state becomes the Go soft limit, unless GOMEMLIMIT is set, which wins;
+// the log says which.
 func TestApplyMemoryLimit(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
@@ -22,6 +24,15 @@ func TestApplyMemoryLimit(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	if got := applyMemoryLimit(m, log); got != 300<<20 || debug.SetMemoryLimit(-1) != 300<<20 {
 		t.Fatalf("limit %d, runtime %d, want 300 MiB", got, debug.SetMemoryLimit(-1))
+	}
+	// Window state lives off the Go heap: the runtime's limit leaves room
+	// for it. Rings stay on the heap.
+	withState := m
+	withState.Pipelines = []config.PipelineMemory{{State: operators.StateMemory{Shards: 2, Keys: 1000, KeyBytes: 40, Sketches: 10, SketchBytes: 1000},
+		RingBytes: 5000, Shards: 2}}
+	want := int64(300<<20 - 2*1000*40 - 2*10*1000)
+	if got := applyMemoryLimit(withState, log); got != want || debug.SetMemoryLimit(-1) != want {
+		t.Fatalf("limit %d, runtime %d, want 300 MiB less the off-heap state = %d", got, debug.SetMemoryLimit(-1), want)
 	}
 	if !strings.Contains(buf.String(), "memory limit set from gateway.memory_limit") {
 		t.Errorf("log: %s", buf.String())
@@ -35,7 +46,7 @@ func TestApplyMemoryLimit(t *testing.T) {
 	if got := applyMemoryLimit(m, log); got != 20<<20 || debug.SetMemoryLimit(-1) != 20<<20 {
 		t.Fatalf("limit %d, runtime %d, want GOMEMLIMIT's 20 MiB", got, debug.SetMemoryLimit(-1))
 	}
-	for _, w := range []string{"memory limit from GOMEMLIMIT; gateway.memory_limit not applied", "GOMEMLIMIT=20MiB", "GOMEMLIMIT is below the memory"} {
+	for _, w := range []string{"memory limit from GOMEMLIMIT; gateway.memory_limit not applied", "GOMEMLIMIT=20MiB", "GOMEMLIMIT is below the Go heap"} {
 		if !strings.Contains(buf.String(), w) {
 			t.Errorf("log lacks %q: %s", w, buf.String())
 		}
