@@ -227,4 +227,3 @@ func checkPointerFree[T any]() error {
 	}
 	return nil
 }
-
