@@ -15,9 +15,12 @@ type plain struct {
 	c [4]uint32
 }
 
+// withPointer holds a slice; it is only ever a type argument.
 type withPointer struct {
 	s []int
 }
+
+var _ = withPointer{s: nil}
 
 // TestMakeRefusesPointers: the collector does not see this memory, so a
 // type holding pointers must never live in it.
