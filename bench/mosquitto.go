@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -90,12 +89,6 @@ func (st *Stack) stopMosquitto() {
 	if st.broker == nil || st.broker.Process == nil {
 		return
 	}
-	_ = st.broker.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-st.brokerExited:
-	case <-time.After(10 * time.Second):
-		_ = st.broker.Process.Kill()
-		<-st.brokerExited
-	}
+	terminate(st.broker, st.brokerExited, 10*time.Second)
 	st.broker = nil
 }

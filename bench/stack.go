@@ -433,12 +433,7 @@ func (st *Stack) Close(ctx context.Context) error {
 		st.gw = nil
 	}
 	if st.cmd != nil && st.cmd.Process != nil {
-		_ = st.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-st.exited:
-		case <-time.After(30 * time.Second):
-			_ = st.cmd.Process.Kill()
-			<-st.exited
+		if !terminate(st.cmd, st.exited, 30*time.Second) {
 			err = errors.New("bench: edgeplane subprocess did not stop within 30s; killed")
 		}
 		st.cmd = nil
@@ -453,4 +448,18 @@ func (st *Stack) Close(ctx context.Context) error {
 		st.dir = ""
 	}
 	return err
+}
+
+// terminate stops cmd with SIGTERM, and kills it if it has not exited
+// (exited closed) within grace; it reports whether it stopped by itself.
+func terminate(cmd *exec.Cmd, exited <-chan struct{}, grace time.Duration) bool {
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return true
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-exited
+		return false
+	}
 }
