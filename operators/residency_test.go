@@ -38,6 +38,9 @@ func TestShardResidentFollowsSeries(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector's shadow memory follows the heap's pages: measured without -race")
 	}
+	if testing.Short() {
+		t.Skip("measures the resident set of a child process (not under -short: qemu-user runs the short tests)")
+	}
 	if strconv.IntSize == 32 {
 		t.Skip("300 MB of address space is too much to ask of a 32-bit process")
 	}
@@ -106,6 +109,9 @@ func vmRSS(t *testing.T) int64 { return procStatus(t, "VmRSS:") }
 // collector's heap goal does not grow by it, and the memory goes back to
 // the system once the shard is unreachable.
 func TestShardStateOffHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures the address space (not under -short: qemu-user runs the short tests)")
+	}
 	if strconv.IntSize == 32 {
 		t.Skip("300 MB of address space is too much to ask of a 32-bit process")
 	}
