@@ -35,6 +35,10 @@ type Counters struct {
 	GCCount     uint64  `json:",omitempty"`
 	CPUSeconds  float64 `json:",omitempty"`
 	RSSBytes    uint64  `json:",omitempty"`
+	// The Go runtime's memory (gauges): heap spans in use, heap spans
+	// free but not yet returned to the OS, goroutine stacks, and all the
+	// runtime holds from the OS less what it returned.
+	GoHeapInuse, GoHeapIdle, GoHeapReleased, GoStack, GoSys uint64 `json:",omitempty"`
 }
 
 // Sub returns c − b for the monotone counters; gauges keep c's value.
@@ -163,6 +167,16 @@ func ParseMetrics(r io.Reader) (Counters, error) {
 			c.CPUSeconds = v
 		case "process_resident_memory_bytes":
 			c.RSSBytes = u
+		case "go_memstats_heap_inuse_bytes":
+			c.GoHeapInuse = u
+		case "go_memstats_heap_idle_bytes":
+			c.GoHeapIdle = u
+		case "go_memstats_heap_released_bytes":
+			c.GoHeapReleased = u
+		case "go_memstats_stack_inuse_bytes":
+			c.GoStack = u
+		case "go_memstats_sys_bytes":
+			c.GoSys = u
 		}
 	}
 	return c, sc.Err()

@@ -261,6 +261,17 @@ func (r *Report) writePhase(p func(string, ...any), ph *PhaseReport) {
 	if rt := ph.Runtime; rt != nil && rt.Scraped {
 		p("\nGo runtime of edgeplane (from /metrics): %d goroutines, %d GCs so far, longest of the last 256 GC pauses %.2f ms.\n",
 			rt.Goroutines, rt.GCCount, rt.GCPauseMaxRecent)
+		if rt.HeapInuse > 0 {
+			p("Memory the Go runtime holds at the end of the phase: heap spans in use %s (live objects and garbage not yet collected), free heap spans not yet returned %s, stacks %s, runtime metadata and caches %s",
+				fmtBytes(rt.HeapInuse), fmtBytes(rt.HeapFree), fmtBytes(rt.Stacks), fmtBytes(rt.RuntimeOther))
+			held := rt.HeapInuse + rt.HeapFree + rt.Stacks + rt.RuntimeOther
+			for _, pr := range ph.Resources {
+				if pr.Role == "edgeplane" && pr.AnonRSS > 0 {
+					p("; the anonymous RSS beyond it, %s, is memory outside the Go runtime — the off-heap window state written so far — less runtime memory not resident", fmtBytes(pr.AnonRSS-min(pr.AnonRSS, held)))
+				}
+			}
+			p(".\n")
+		}
 	} else if rt != nil {
 		p("\nGo runtime: %d goroutines, %d GCs so far, GC stop-the-world p99 %.2f ms, max %.2f ms (longest of the last 256 pauses: %.2f ms).\n",
 			rt.Goroutines, rt.GCCount, rt.GCPauseP99, rt.GCPauseMax, rt.GCPauseMaxRecent)

@@ -148,6 +148,11 @@ type RuntimeStats struct {
 	// Scraped figures come from another process's /metrics, which has
 	// only GCPauseMaxRecent of the pause figures.
 	Scraped bool `json:"scraped,omitempty"`
+	// The Go runtime's memory at the end of the phase (scraped): heap
+	// spans in use, heap spans free and still held, stacks, and the rest
+	// of what it holds from the OS (GC metadata, caches) — together
+	// go_memstats_sys_bytes less what was returned.
+	HeapInuse, HeapFree, Stacks, RuntimeOther uint64 `json:",omitempty"`
 }
 
 // ReadRuntime reads this process's goroutines and GC figures. The pause

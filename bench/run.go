@@ -267,6 +267,12 @@ func (r *runner) phaseFor(ctx context.Context, name string, rate float64, d time
 		ph.Runtime = &rt
 	} else if after.Goroutines > 0 {
 		ph.Runtime = &RuntimeStats{Goroutines: int(after.Goroutines), GCCount: uint32(after.GCCount), GCPauseMaxRecent: after.GCPauseMaxS * 1e3, Scraped: true}
+		if held := after.GoSys - after.GoHeapReleased; after.GoSys > 0 && held >= after.GoHeapInuse+after.GoStack {
+			rt := ph.Runtime
+			rt.HeapInuse, rt.Stacks = after.GoHeapInuse, after.GoStack
+			rt.HeapFree = after.GoHeapIdle - min(after.GoHeapIdle, after.GoHeapReleased)
+			rt.RuntimeOther = held - min(held, rt.HeapInuse+rt.HeapFree+rt.Stacks)
+		}
 	}
 	ph.judge(sc)
 	r.rep.Phases = append(r.rep.Phases, *ph)
