@@ -100,6 +100,9 @@ echo "== idle: edgeplane run, packaged config, Kafka unreachable, no traffic, ${
 sed -e "s#/var/lib/edgeplane#$tmp/idle#" -e 's#0\.0\.0\.0:9464#127.0.0.1:0#' \
 	-e 's#0\.0\.0\.0:1883#127.0.0.1:0#' -e 's#kafka\.example\.internal:9092#127.0.0.1:1#' \
 	-e 's#log_level: info#log_level: warn#' -e 's#gw-change-me#idle-gw#' deploy/arm64/edgeplane.yaml >"$tmp/idle.yaml"
+# The packaged config takes its read-API token from the environment, as
+# an operator sets it; its placeholder is refused.
+export EDGEPLANE_HTTP_TOKEN=footprint-secret-token
 bin/edgeplane validate -c "$tmp/idle.yaml" >/dev/null
 bin/edgeplane run -c "$tmp/idle.yaml" 2>"$tmp/idle.log" &
 pid=$!
