@@ -158,8 +158,14 @@ type Latency struct {
 	// first emission.
 	Raw LatencyStats `json:"raw"`
 	// Processing is Raw minus the window's own wait (window end +
-	// out_of_orderness − publish time): what edgeplane adds.
+	// out_of_orderness − publish time): what edgeplane adds. A window can
+	// close before its end + out_of_orderness by the wall clock — a
+	// sensor clock running ahead brings the watermark there early — and
+	// such a sample counts 0 here, and in Early.
 	Processing LatencyStats `json:"processing"`
+	// Early samples' aggregates were emitted before their window's end +
+	// out_of_orderness by the wall clock.
+	Early int `json:"early,omitempty"`
 	// Missing samples had no aggregate.
 	Missing int `json:"missing"`
 	// Tail readings were in the last windows of the phase, which close
@@ -190,7 +196,12 @@ func MeasureLatency(ss *SensorSet, led *Ledger, first map[aggKey]int64, windowMs
 			}
 			pub := float64(s.PubNs) / 1e6
 			raw = append(raw, float64(ts)-pub)
-			proc = append(proc, float64(ts-(s.Start+windowMs+oooMs)))
+			wait := ts - (s.Start + windowMs + oooMs)
+			if wait < 0 {
+				l.Early++
+				wait = 0
+			}
+			proc = append(proc, float64(wait))
 		}
 	}
 	l.Raw, l.Processing = percentiles(raw), percentiles(proc)

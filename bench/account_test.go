@@ -135,7 +135,16 @@ func TestLatency(t *testing.T) {
 	if lat.Raw.Samples != 4 || lat.Raw.Max != 2930 || lat.Raw.P50 != 2130 {
 		t.Errorf("raw %+v", lat.Raw)
 	}
-	if lat.Processing.P50 != 30 || lat.Processing.Max != 30 {
-		t.Errorf("processing %+v", lat.Processing)
+	if lat.Processing.P50 != 30 || lat.Processing.Max != 30 || lat.Early != 0 {
+		t.Errorf("processing %+v, early %d", lat.Processing, lat.Early)
+	}
+	// Emitted 500 ms before end + B by the wall clock (a clock ahead):
+	// processing latency 0, counted as early, never negative.
+	for k := range first {
+		first[k] = w0 + 1000 + 2000 - 500
+	}
+	early := MeasureLatency(ss, l, first, 1000, 2000, 0)
+	if early.Early != 4 || early.Processing.P50 != 0 || early.Processing.Max != 0 || early.Raw.P50 != 1600 {
+		t.Errorf("early: %+v", early)
 	}
 }

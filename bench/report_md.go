@@ -232,6 +232,9 @@ func (r *Report) writePhase(p func(string, ...any), ph *PhaseReport) {
 	p("| raw | %d | %s | %s | %s | %s |\n", l.Raw.Samples, fmtMs(l.Raw.P50), fmtMs(l.Raw.P90), fmtMs(l.Raw.P99), fmtMs(l.Raw.Max))
 	p("| processing | %d | %s | %s | %s | %s |\n", l.Processing.Samples, fmtMs(l.Processing.P50), fmtMs(l.Processing.P90), fmtMs(l.Processing.P99), fmtMs(l.Processing.Max))
 	p("\nLargest delay from an aggregate's emission to edgebench reading it from Kafka: %s ms.\n", fmtMs(float64(ph.DeliveryLagMaxMs)))
+	if l.Early > 0 {
+		p("\n%d sampled readings' aggregates were emitted before their window's end + out_of_orderness by the wall clock (sensor clocks ahead move the watermark early); their processing latency counts as 0.\n", l.Early)
+	}
 	if l.Tail > 0 {
 		p("\n%d sampled readings of the last windows (closed by the idle timeout after publishing stopped) are left out.\n", l.Tail)
 	}
