@@ -33,9 +33,10 @@ test:
 	@# gateway build's own (demo_off_test.go) runs below.
 	$(GO) test -race -count=1 -timeout 20m -tags demo ./...
 	$(GO) test -count=1 -run 'GatewayHasNoDemo|GatewayLinksNoReporting' ./cmd/edgeplane
-	@# Allocation budgets (and the 1,000-connection WebSocket test) skip
-	@# themselves under -race, whose instrumentation allocates: run them plain.
-	$(GO) test -count=1 -run 'Alloc|ManyConnections' ./...
+	@# Allocation budgets, the resident-set test and the 1,000-connection
+	@# WebSocket test skip themselves under -race, whose instrumentation
+	@# allocates and shadows memory: run them plain.
+	$(GO) test -count=1 -run 'Alloc|ManyConnections|ShardResidentFollowsSeries' ./...
 	@# The coarse clock's synctest twin (internal/clock/clock_synctest.go).
 	$(GO) test -count=1 -tags edgeplane_synctest ./internal/clock
 

@@ -33,16 +33,27 @@ type inProcSub struct {
 
 func newInProcSub(broker, filter string, qos int) (*inProcSub, error) {
 	s := &inProcSub{}
-	s.c = mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("edgebench-baseline-sub").
-		SetCleanSession(true).SetOrderMatters(false).SetConnectTimeout(10 * time.Second))
-	if tok := s.c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
-		return nil, fmt.Errorf("bench: baseline subscriber connect %s: %v", broker, tok.Error())
+	c, err := bareSubscribe(broker, "edgebench-baseline-sub", filter, qos, func(mqtt.Client, mqtt.Message) { s.n.Add(1) })
+	if err != nil {
+		return nil, fmt.Errorf("bench: baseline subscriber: %w", err)
 	}
-	if tok := s.c.Subscribe(filter, byte(qos), func(mqtt.Client, mqtt.Message) { s.n.Add(1) }); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		s.c.Disconnect(250)
-		return nil, fmt.Errorf("bench: baseline subscribe: %v", tok.Error())
-	}
+	s.c = c
 	return s, nil
+}
+
+// bareSubscribe connects a clean-session paho client as id to broker and
+// subscribes it to filter with h.
+func bareSubscribe(broker, id, filter string, qos int, h mqtt.MessageHandler) (mqtt.Client, error) {
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).
+		SetCleanSession(true).SetOrderMatters(false).SetConnectTimeout(10 * time.Second))
+	if tok := c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
+		return nil, fmt.Errorf("connect %s: %v", broker, tok.Error())
+	}
+	if tok := c.Subscribe(filter, byte(qos), h); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		c.Disconnect(250)
+		return nil, fmt.Errorf("subscribe %s: %v", filter, tok.Error())
+	}
+	return c, nil
 }
 
 func (s *inProcSub) count() uint64 { return s.n.Load() }
@@ -124,23 +135,17 @@ func (s *procSub) close() {
 // "ready" once subscribed, then "n <count>" lines every 50 ms while the
 // count moves. It returns when stdin reaches EOF.
 func Subscribe(broker, filter string, qos int, stdin io.Reader, stdout io.Writer) error {
-	var n, bad atomic.Uint64
-	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("edgebench-bare-%d", time.Now().UnixNano())).
-		SetCleanSession(true).SetOrderMatters(false).SetConnectTimeout(10 * time.Second))
-	if tok := c.Connect(); !tok.WaitTimeout(15*time.Second) || tok.Error() != nil {
-		return fmt.Errorf("connect %s: %v", broker, tok.Error())
-	}
-	defer c.Disconnect(250)
+	var n atomic.Uint64
 	handler := func(_ mqtt.Client, m mqtt.Message) {
 		var v map[string]any
-		if json.Unmarshal(m.Payload(), &v) != nil {
-			bad.Add(1)
-		}
+		_ = json.Unmarshal(m.Payload(), &v) // the work a reading subscriber does; malformed payloads too
 		n.Add(1)
 	}
-	if tok := c.Subscribe(filter, byte(qos), handler); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		return fmt.Errorf("subscribe %s: %v", filter, tok.Error())
+	c, err := bareSubscribe(broker, fmt.Sprintf("edgebench-bare-%d", time.Now().UnixNano()), filter, qos, handler)
+	if err != nil {
+		return err
 	}
+	defer c.Disconnect(250)
 	w := bufio.NewWriter(stdout)
 	fmt.Fprintln(w, "ready")
 	_ = w.Flush()

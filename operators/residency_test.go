@@ -3,6 +3,7 @@ package operators
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeplane/edgeplane/internal/testenv"
 	"github.com/edgeplane/edgeplane/record"
 )
 
@@ -133,17 +135,14 @@ func TestShardStateOffHeap(t *testing.T) {
 	sh.Process([]record.Sample{{Series: 99_999, Field: 3, Time: 1_000, Value: 1}}, 2_000)
 	runtime.KeepAlive(sh)
 	sh = nil
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	// The cleanup runs after a collection finds the shard unreachable.
+	testenv.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		runtime.GC()
-		if vmSize(t)-vm0 < virtual/4 {
-			return
+		if grew := vmSize(t) - vm0; grew >= virtual/4 {
+			return fmt.Errorf("address space still %d MiB larger after the shard became unreachable", grew>>20)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("address space still %d MiB larger 10 s after the shard became unreachable", (vmSize(t)-vm0)>>20)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func heapObjects() int64 {
