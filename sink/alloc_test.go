@@ -1,6 +1,7 @@
 package sink_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -62,6 +63,20 @@ func TestAllocs(t *testing.T) {
 	f("AppendID+AppendJSON", 0, func(i int) {
 		id = sink.AppendID(id[:0], &who, aggs[i%len(aggs)].Start)
 		val = sink.AppendJSON(val[:0], &aggs[i%len(aggs)], id, &who, cols)
+	})
+	// The forwarder decodes every fetched frame into a reused Frame.
+	jsonOpts := big
+	jsonOpts.Format = sink.RecordJSON
+	fw := sink.NewWriter(nil, jsonOpts, keys, fields, new(sink.WriterStats))
+	for i := 0; i < 512; i++ {
+		_ = fw.Add(ctx, &aggs[i%len(aggs)], 1)
+	}
+	frameBytes := bytes.Clone(fw.FrameForTest())
+	var decoded sink.Frame
+	f("DecodeFrame of 512 records, reused", 0, func(int) {
+		if err := sink.DecodeFrame(frameBytes, &decoded); err != nil || len(decoded.Records) != 512 {
+			t.Fatalf("DecodeFrame: %v, %d records", err, len(decoded.Records))
+		}
 	})
 	// A whole compact block of 512 aggregates, encoded and compressed:
 	// the per-block cost stays small and constant.

@@ -128,6 +128,10 @@ func appendBytes(dst, p []byte) []byte {
 	return append(dst, p...)
 }
 
+// minRecordBytes is the smallest encoded record: key, value and id
+// lengths, revision and timestamp, one byte each.
+const minRecordBytes = 5
+
 // DecodeFrame decodes p into f, reusing f's slices. The result aliases p.
 func DecodeFrame(p []byte, f *Frame) error {
 	f.Topic, f.Headers, f.Records = nil, f.Headers[:0], f.Records[:0]
@@ -152,8 +156,13 @@ func DecodeFrame(p []byte, f *Frame) error {
 		f.Headers = append(f.Headers, FrameHeader{Key: d.bytes(), Value: d.bytes()})
 	}
 	nr := d.uvarint()
-	if nr > maxFrameRecords || nr > uint64(len(d.p)) {
+	// A record takes at least minRecordBytes, so a count the bytes cannot
+	// hold is refused before it sizes f.Records.
+	if nr > maxFrameRecords || nr > uint64(len(d.p)/minRecordBytes) {
 		return fmt.Errorf("%w: %d records", ErrBadFrame, nr)
+	}
+	if uint64(cap(f.Records)) < nr {
+		f.Records = make([]FrameRecord, 0, nr)
 	}
 	for i := uint64(0); i < nr && d.err == nil; i++ {
 		var r FrameRecord
