@@ -237,7 +237,7 @@ func memoryLimitLine(limit string) string {
 
 // GatewayConfigFitted is GatewayConfig with a memory_limit large enough
 // for the pipeline's bounds: the gateway's default where that fits, else
-// what validation computes they need (config.MemoryEstimate.Total),
+// what validation computes they need (config.MemoryEstimate.LeastLimit),
 // rounded up to a MiB. A sweep to 100,000 series needs more than the
 // default; the report's config says what was set.
 func GatewayConfigFitted(ss *SensorSet, p PipelineSpec, qos int, a GatewayAddrs) []byte {
@@ -246,7 +246,7 @@ func GatewayConfigFitted(ss *SensorSet, p PipelineSpec, qos int, a GatewayAddrs)
 	cfg, err := config.LoadBytes("edgebench.yaml", GatewayConfig(ss, p, qos, probe), func(string) (string, bool) { return "", false })
 	if err == nil {
 		if c, err := config.Compile(cfg); err == nil {
-			if need := c.Memory().Total(); need > config.DefaultMemoryLimit {
+			if need := c.Memory().LeastLimit(); need > config.DefaultMemoryLimit {
 				a.MemoryLimit = fmt.Sprintf("%dMiB", (need+(1<<20)-1)>>20)
 			}
 		}

@@ -95,7 +95,7 @@ type Gateway struct {
 	// environment variable is set, which then wins. Validation refuses a
 	// config whose preallocated state (windows, sketches and rings of
 	// every pipeline, MemoryEstimate) plus the fixed part
-	// (FixedMemoryBytes: runtime, nats-server, franz-go) exceeds it.
+	// (FixedMemory: runtime, nats-server, franz-go) exceeds it.
 	// Default 256MiB (DefaultMemoryLimit): a quarter of a 1 GB gateway,
 	// which shares the device with the OS page cache JetStream's file
 	// store relies on and with other services; the default pipelines need

@@ -10,9 +10,9 @@ import (
 	"github.com/edgeplane/edgeplane/sink"
 )
 
-// FixedMemoryBytes is the part of the Go runtime's memory that does not
-// depend on the pipelines' bounds: an idle baseline and franz-go's
-// produce buffer.
+// FixedMemory is the part of the Go runtime's memory that does not
+// depend on the pipelines' bounds, for a gateway.memory_limit of limit:
+// an idle baseline and franz-go's produce buffer.
 //
 // The baseline (16 MiB) is the runtime itself (stacks, GC metadata), the
 // embedded nats-server with JetStream and its MQTT listener, the franz-go
@@ -24,9 +24,11 @@ import (
 // three producer lanes taken): 11.2 MiB, rounded up to 16 MiB for
 // JetStream's block cache and decode buffers under load.
 //
-// franz-go buffers up to sink.DefaultKafkaMaxBufferedBytes (32 MiB) of
-// records while Kafka is slow or away.
-const FixedMemoryBytes = fixedBaselineBytes + sink.DefaultKafkaMaxBufferedBytes
+// franz-go buffers up to sink.KafkaBufferFor(limit) of records while
+// Kafka is slow or away (16 MiB at the default limit).
+func FixedMemory(limit int64) int64 {
+	return fixedBaselineBytes + int64(sink.KafkaBufferFor(limit))
+}
 
 const fixedBaselineBytes = 16 << 20
 
@@ -91,7 +93,8 @@ func (m MemoryEstimate) GoLimit() int64 { return m.Limit - m.OffHeap() }
 
 // Memory returns the memory estimate of the compiled configuration.
 func (c *Compiled) Memory() MemoryEstimate {
-	m := MemoryEstimate{Limit: int64(c.Config.Gateway.MemoryLimit), Fixed: FixedMemoryBytes}
+	limit := int64(c.Config.Gateway.MemoryLimit)
+	m := MemoryEstimate{Limit: limit, Fixed: FixedMemory(limit)}
 	for _, pp := range c.Pipelines {
 		m.Pipelines = append(m.Pipelines, PipelineMemory{
 			Name:      pp.Config.Name,
@@ -140,7 +143,22 @@ func (m MemoryEstimate) check(ps *problems) {
 		parts[i] = p.arithmetic()
 	}
 	ps.add("gateway.memory_limit", "pipelines need %s of preallocated state (%s) + %s fixed (runtime, nats-server, franz-go) = %s > gateway.memory_limit %s: lower max_series, fields, max_open_windows, state_budget, sketch_budget or ring.capacity, or raise memory_limit to at least %dMiB",
-		size(m.State()), strings.Join(parts, "; "), size(m.Fixed), size(m.Total()), size(m.Limit), (m.Total()+1<<20-1)>>20)
+		size(m.State()), strings.Join(parts, "; "), size(m.Fixed), size(m.Total()), size(m.Limit), (m.LeastLimit()+1<<20-1)>>20)
+}
+
+// LeastLimit is the smallest gateway.memory_limit that holds the state:
+// the fixed part grows with the limit (franz-go's buffer,
+// sink.KafkaBufferFor), so it is found by iterating to the fixed point,
+// which the buffer's ceiling bounds.
+func (m MemoryEstimate) LeastLimit() int64 {
+	l := m.State() + FixedMemory(0)
+	for {
+		next := m.State() + FixedMemory(l)
+		if next <= l {
+			return l
+		}
+		l = next
+	}
 }
 
 func shards(n int64) string {

@@ -2,6 +2,9 @@ package config
 
 import (
 	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -43,7 +46,7 @@ func TestMemoryEstimate(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := cc.Memory()
-	if m.Limit != 256<<20 || m.Fixed != FixedMemoryBytes || len(m.Pipelines) != 2 {
+	if m.Limit != 256<<20 || m.Fixed != FixedMemory(256<<20) || len(m.Pipelines) != 2 {
 		t.Fatalf("estimate %+v", m)
 	}
 	var state int64
@@ -65,7 +68,7 @@ func TestMemoryEstimate(t *testing.T) {
 	if m.Pipelines[0].Sketches() != 0 || m.Pipelines[1].Sketches() == 0 {
 		t.Errorf("sketches: p1 %d (no quantiles), p2 %d (p99)", m.Pipelines[0].Sketches(), m.Pipelines[1].Sketches())
 	}
-	if m.State() != state || m.Total() != state+FixedMemoryBytes || m.Total() > m.Limit {
+	if m.State() != state || m.Total() != state+FixedMemory(256<<20) || m.Total() > m.Limit {
 		t.Errorf("state %d, total %d, limit %d", m.State(), m.Total(), m.Limit)
 	}
 }
@@ -100,12 +103,26 @@ func TestMemoryBudget(t *testing.T) {
 	refused("", big,
 		"p1: windows ", "(1 shard × (max_series 2000000 × fields 2 = 4000000 keys × 40 B + state_budget 9000064 slots × ",
 		"p2: windows ", ", sketches ", "(2 shards × sketch_budget ", ", rings 4.8 MiB (2 shards × 2.4 MiB, every producer lane taken)",
-		"+ 48.0 MiB fixed (runtime, nats-server, franz-go)", "> gateway.memory_limit 256.0 MiB",
+		"+ 32.0 MiB fixed (runtime, nats-server, franz-go)", "> gateway.memory_limit 256.0 MiB",
 		"lower max_series", "raise memory_limit to at least 17")
+	// The least limit the message names fits, though the fixed part grows
+	// with the limit (franz-go's buffer), and one MiB less does not.
+	_, err := loadMemory(t, "", big)
+	m := regexp.MustCompile(`at least (\d+)MiB`).FindStringSubmatch(fmt.Sprint(err))
+	if m == nil {
+		t.Fatalf("no least limit in %v", err)
+	}
+	least, _ := strconv.Atoi(m[1])
+	if _, err := loadMemory(t, fmt.Sprintf(", memory_limit: %dMiB", least), big); err != nil {
+		t.Errorf("the least limit %d MiB: %v", least, err)
+	}
+	if _, err := loadMemory(t, fmt.Sprintf(", memory_limit: %dMiB", least-1), big); err == nil {
+		t.Errorf("%d MiB, one less than the least limit, accepted", least-1)
+	}
 	if _, err := loadMemory(t, ", memory_limit: 4GiB", big); err != nil {
 		t.Errorf("max_series 2000000 under memory_limit 4GiB: %v", err)
 	}
 	// The fixed part alone does not fit 40 MiB.
-	refused(", memory_limit: 40MiB", "", "+ 48.0 MiB fixed", "> gateway.memory_limit 40.0 MiB")
+	refused(", memory_limit: 40MiB", "", "+ 24.0 MiB fixed", "> gateway.memory_limit 40.0 MiB")
 	refused(", memory_limit: 0", "", "0, want a size")
 }

@@ -409,6 +409,7 @@ func (g *Gateway) startKafka(ctx context.Context) error {
 		ClientID:         k.ClientID,
 		Compression:      k.Compression,
 		AutoCreateTopics: k.AutoCreateTopics,
+		MaxBufferedBytes: sink.KafkaBufferFor(int64(g.cfg.Gateway.MemoryLimit)),
 		TLS: sink.TLSOptions{Enabled: k.TLS.Enabled, CAFile: k.TLS.CAFile, CertFile: k.TLS.CertFile,
 			KeyFile: k.TLS.KeyFile, ServerName: k.TLS.ServerName, InsecureSkipVerify: k.TLS.InsecureSkipVerify},
 		SASL:   sink.SASLOptions{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: pw},

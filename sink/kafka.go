@@ -26,7 +26,8 @@ type KafkaOptions struct {
 	AutoCreateTopics bool
 	// MaxBufferedRecords and MaxBufferedBytes keep the client's own
 	// buffer small: JetStream is the buffer. Defaults 20000 records (one
-	// forwarder batch of 32 full json frames fits) and 32 MiB.
+	// forwarder batch of 32 full json frames fits) and 32 MiB; the
+	// gateway sets the bytes from its memory budget (KafkaBufferFor).
 	MaxBufferedRecords int
 	MaxBufferedBytes   int
 	// MetadataMinAge bounds how often metadata may be refreshed; low so
@@ -58,8 +59,22 @@ type SASLOptions struct {
 }
 
 // DefaultKafkaMaxBufferedBytes is KafkaOptions.MaxBufferedBytes's
-// default; config's memory estimate counts it (config.FixedMemoryBytes).
+// default, and the most KafkaBufferFor gives.
 const DefaultKafkaMaxBufferedBytes = 32 << 20
+
+// minKafkaBufferedBytes is the least KafkaBufferFor gives: a forwarder
+// batch of full frames (32 × 256 KiB) with room for franz-go's batching.
+const minKafkaBufferedBytes = 8 << 20
+
+// KafkaBufferFor is franz-go's produce buffer (KafkaOptions.MaxBufferedBytes)
+// for a gateway memory budget of limit bytes: a sixteenth of it, within
+// [8 MiB, 32 MiB] — 16 MiB at the default 256 MiB. JetStream is the
+// buffer; this one only has to hold the records in flight, and a full one
+// makes the forwarder wait, it loses nothing. config's memory estimate
+// charges the same figure (config.FixedMemory).
+func KafkaBufferFor(limit int64) int {
+	return int(min(max(limit/16, minKafkaBufferedBytes), DefaultKafkaMaxBufferedBytes))
+}
 
 // NewKafkaClient returns a producer client: acks from all in-sync replicas,
 // idempotent writes (franz-go's default), Java-compatible murmur2 key

@@ -17,7 +17,7 @@ import (
 func TestApplyMemoryLimit(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
-	m := config.MemoryEstimate{Limit: 300 << 20, Fixed: config.FixedMemoryBytes}
+	m := config.MemoryEstimate{Limit: 300 << 20, Fixed: config.FixedMemory(300 << 20)}
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 
