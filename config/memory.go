@@ -113,7 +113,7 @@ func (p PipelineMemory) arithmetic() string {
 	s := p.State
 	var w []string
 	w = append(w, fmt.Sprintf("max_series %d × fields %d = %d keys × %d B", p.MaxSeries, p.Fields, s.Keys, s.KeyBytes))
-	w = append(w, fmt.Sprintf("state_budget %d slots × %d B", s.Slots, s.SlotBytes))
+	w = append(w, fmt.Sprintf("%d window slots × %d B", s.Slots, s.SlotBytes))
 	if s.Series > 0 {
 		w = append(w, fmt.Sprintf("%d series clocks × %d B", s.Series, s.SeriesBytes))
 	}
@@ -122,7 +122,7 @@ func (p PipelineMemory) arithmetic() string {
 	}
 	out := fmt.Sprintf("%s: windows %s (%s × (%s))", p.Name, size(p.Windows()), shards(s.Shards), strings.Join(w, " + "))
 	if s.Sketches > 0 {
-		out += fmt.Sprintf(", sketches %s (%s × sketch_budget %d × %s)", size(p.Sketches()), shards(s.Shards), s.Sketches, size(s.SketchBytes))
+		out += fmt.Sprintf(", sketches %s (%s × a pool of %d × %s)", size(p.Sketches()), shards(s.Shards), s.Sketches, size(s.SketchBytes))
 	}
 	out += fmt.Sprintf(", rings %s (%s × %s, every producer lane taken)", size(p.Rings()), shards(p.Shards), size(p.RingBytes))
 	return out + " = " + size(p.Total())
@@ -142,7 +142,7 @@ func (m MemoryEstimate) check(ps *problems) {
 	for i, p := range m.Pipelines {
 		parts[i] = p.arithmetic()
 	}
-	ps.add("gateway.memory_limit", "pipelines need %s of preallocated state (%s) + %s fixed (runtime, nats-server, franz-go) = %s > gateway.memory_limit %s: lower max_series, fields, max_open_windows, state_budget, sketch_budget or ring.capacity, or raise memory_limit to at least %dMiB",
+	ps.add("gateway.memory_limit", "pipelines need %s of preallocated state (%s) + %s fixed (runtime, nats-server, franz-go) = %s > gateway.memory_limit %s: lower max_series, the fields or quantile aggregates, max_open_windows, ring.capacity or ring.shards, or raise memory_limit to at least %dMiB",
 		size(m.State()), strings.Join(parts, "; "), size(m.Fixed), size(m.Total()), size(m.Limit), (m.LeastLimit()+1<<20-1)>>20)
 }
 
