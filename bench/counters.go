@@ -26,8 +26,11 @@ type Counters struct {
 	// only); ClosedRefused readings pushed while the rings closed.
 	OperatorsRefused, ClosedRefused  uint64
 	WindowsFired, AggregatesBuffered uint64
-	KafkaRecords, KafkaErrors        uint64
-	BufferMessages, BufferBytes      uint64
+	// SketchesRefused are windows that found the quantile sketch pool
+	// empty: their aggregates carry no quantiles (scrape only).
+	SketchesRefused             uint64 `json:",omitempty"`
+	KafkaRecords, KafkaErrors   uint64
+	BufferMessages, BufferBytes uint64
 	// Process figures of the scraped process (zero in-process).
 	Goroutines  uint64  `json:",omitempty"`
 	GCPauseMaxS float64 `json:",omitempty"`
@@ -53,6 +56,7 @@ func (c Counters) Sub(b Counters) Counters {
 	d.OperatorsRefused -= b.OperatorsRefused
 	d.ClosedRefused -= b.ClosedRefused
 	d.WindowsFired -= b.WindowsFired
+	d.SketchesRefused -= b.SketchesRefused
 	d.AggregatesBuffered -= b.AggregatesBuffered
 	d.KafkaRecords -= b.KafkaRecords
 	d.KafkaErrors -= b.KafkaErrors
@@ -143,6 +147,8 @@ func ParseMetrics(r io.Reader) (Counters, error) {
 			c.ClosedRefused += u
 		case "edgeplane_operators_windows_fired_total":
 			c.WindowsFired += u
+		case "edgeplane_operators_sketches_refused_total":
+			c.SketchesRefused += u
 		case "edgeplane_sink_aggregates_buffered_total":
 			c.AggregatesBuffered += u
 		case "edgeplane_sink_kafka_records_total":

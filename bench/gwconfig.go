@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/edgeplane/edgeplane/config"
@@ -34,6 +35,9 @@ type PipelineSpec struct {
 	// Topic is the Kafka topic of the aggregates. Default
 	// edgebench.aggregates.
 	Topic string `yaml:"topic" json:"topic"`
+	// Aggregates are the pipeline's aggregates. Default [count, sum,
+	// min, max, mean]; count is always kept (the accounting reads it).
+	Aggregates []string `yaml:"aggregates" json:"aggregates"`
 }
 
 func (p *PipelineSpec) defaults() {
@@ -57,6 +61,12 @@ func (p *PipelineSpec) defaults() {
 	}
 	if p.Topic == "" {
 		p.Topic = "edgebench.aggregates"
+	}
+	if len(p.Aggregates) == 0 {
+		p.Aggregates = []string{"count", "sum", "min", "max", "mean"}
+	}
+	if !slices.Contains(p.Aggregates, "count") {
+		p.Aggregates = append([]string{"count"}, p.Aggregates...)
 	}
 }
 
@@ -146,7 +156,7 @@ sources:
       size: %s
       out_of_orderness: %s
       idle_timeout: %s
-    aggregates: [count, sum, min, max, mean]
+    aggregates: [%s]
     max_series: %d
     ring:
       shards: %d
@@ -154,7 +164,7 @@ sources:
       policy: %s
     to:
       topic: %s
-`, strings.Join(names, ", "), p.Window.D(), p.OutOfOrderness.D(), p.IdleTimeout.D(), len(ss.Series)+16,
+`, strings.Join(names, ", "), p.Window.D(), p.OutOfOrderness.D(), p.IdleTimeout.D(), strings.Join(p.Aggregates, ", "), len(ss.Series)+16,
 		p.Shards, p.RingCapacity, p.RingPolicy, p.Topic)
 	return []byte(b.String())
 }

@@ -102,8 +102,8 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	p("| faults | out of order %s (by ≤ %s), late %s (by %s), duplicate %s, malformed %s |\n", pct(f.OutOfOrder), f.Disorder.D(),
 		pct(f.Late), f.LateBy.D(), pct(f.Duplicate), pct(f.Malformed))
 	pl := sc.Pipeline
-	p("| pipeline | tumbling %s, out_of_orderness %s, idle_timeout %s, %d shard(s), ring %d (%s) |\n", pl.Window.D(),
-		pl.OutOfOrderness.D(), pl.IdleTimeout.D(), pl.Shards, pl.RingCapacity, pl.RingPolicy)
+	p("| pipeline | tumbling %s, out_of_orderness %s, idle_timeout %s, %d shard(s), ring %d (%s), aggregates [%s] |\n", pl.Window.D(),
+		pl.OutOfOrderness.D(), pl.IdleTimeout.D(), pl.Shards, pl.RingCapacity, pl.RingPolicy, strings.Join(pl.Aggregates, ", "))
 	switch {
 	case sc.Steps != nil && len(sc.Steps.Rates) > 0:
 		s := sc.Steps
@@ -215,6 +215,9 @@ func (r *Report) writePhase(p func(string, ...any), ph *PhaseReport) {
 	p("| **unexplained** | **%d** |\n\n", rc.Unexplained)
 	p("Per window: %s series-windows, %s exact, %s short, %s over.\n", fmtCount(uint64(rc.Windows)), fmtCount(uint64(rc.WindowsExact)),
 		fmtCount(uint64(rc.WindowsShort)), fmtCount(uint64(rc.WindowsOver)))
+	if n := ph.Gateway.SketchesRefused; n > 0 {
+		p("\n%s windows found the gateway's quantile sketch pool empty: their aggregates carry no quantiles (edgeplane_operators_sketches_refused_total).\n", fmtCount(n))
+	}
 	if len(rc.Deviations) > 0 {
 		p("\n| series | window start | expected | counted |\n|---|---|---|---|\n")
 		for _, d := range rc.Deviations {

@@ -345,12 +345,12 @@ baseline: {enabled: true, duration: 3s, max_steps: 4, flood: 3s}
 `,
 	"series": `
 name: series
-description: memory and CPU by series count — 10,000 msg/s, QoS 0 through Mosquitto, 1 s tumbling windows; run it with --series 1000,10000,100000 for the sweep.
+description: memory and CPU by series count — 10,000 msg/s, QoS 0 through Mosquitto, 1 s tumbling windows with a p95 per window; run it with --series 1000,10000,100000 for the sweep.
 broker: mosquitto
 qos: 0
 connections: 4
 sensors: {series: 10000, districts: 20}
-pipeline: {window: 1s, out_of_orderness: 1s, idle_timeout: 1s}
+pipeline: {window: 1s, out_of_orderness: 1s, idle_timeout: 1s, aggregates: [count, sum, min, max, mean, p95]}
 rate: 10000
 duration: 20s
 warmup: 10s

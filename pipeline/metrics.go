@@ -130,6 +130,7 @@ func (m *gatewayMetrics) rebuild() {
 		c("edgeplane_operators_late_accepted_total", l, "Samples behind the pipeline's watermark for a window that were still accepted (allowed lateness).", func() uint64 { return p.shardStats().LateAccepted })
 		c("edgeplane_operators_windows_fired_total", l, "Aggregates the pipeline emitted.", func() uint64 { return p.shardStats().Emitted })
 		c("edgeplane_operators_windows_refired_total", l, "Aggregates the pipeline emitted again for a window already fired (revision > 0).", func() uint64 { return p.shardStats().Refired })
+		c("edgeplane_operators_sketches_refused_total", l, "Windows (or panes) of the pipeline that found the quantile sketch pool empty: their aggregates carry no quantiles. The pool is sized from memory_limit's budget (operators.Config.SketchBudget).", func() uint64 { return p.shardStats().SketchRefused })
 		c("edgeplane_operators_refused_total", l, "Samples the pipeline's shards refused at their series, open-window or state limits.", func() uint64 {
 			s := p.shardStats()
 			return s.RefusedSeries + s.RefusedWindows

@@ -114,6 +114,7 @@ func TestMetricsExposition(t *testing.T) {
 			`edgeplane_ingest_messages_total{source="noise"} 3`,
 			`edgeplane_ingest_rejected_total{source="noise",reason="malformed"} 1`,
 			`edgeplane_operators_windows_fired_total{pipeline="noise1s"} 2`,
+			`edgeplane_operators_sketches_refused_total{pipeline="noise1s"} 0`,
 			`edgeplane_pipeline_series_idle{pipeline="noise1s"} 2`,
 			`edgeplane_sink_kafka_errors_total{type="timeout"} 0`,
 			"# TYPE edgeplane_sink_latency_seconds histogram",

@@ -494,6 +494,7 @@ func (p *pipe) shardStats() operators.ShardStats {
 		t.Purged += st.Purged
 		t.RefusedSeries += st.RefusedSeries
 		t.RefusedWindows += st.RefusedWindows
+		t.SketchRefused += st.SketchRefused
 		t.OpenSlots += st.OpenSlots
 		t.SeriesActive += st.SeriesActive
 		t.SeriesIdle += st.SeriesIdle
