@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -70,7 +72,6 @@ type Forwarder struct {
 	Stats ForwarderStats
 
 	health health
-	slabs  slabs
 }
 
 // NewForwarder creates (or resumes) the durable consumer.
@@ -123,6 +124,18 @@ func NewForwarder(ctx context.Context, b *Buffer, kc *kgo.Client, o ForwarderOpt
 	return f, nil
 }
 
+// pending tracks the Kafka records of one fetched frame.
+type pending struct {
+	msg   jetstream.Msg
+	frame Frame // decoded; aliases msg.Data()
+	err   atomic.Pointer[error]
+	left  atomic.Int32 // records of the current attempt without a result yet
+}
+
+// delivered reports whether every record of p's last attempt was
+// acknowledged.
+func (p *pending) delivered() bool { return p.left.Load() == 0 && p.err.Load() == nil }
+
 // Run forwards until ctx ends. It returns nil on cancellation.
 //
 // It fetches a batch of frames, hands all their records to the Kafka
@@ -142,13 +155,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		// frame only, so a lone frame does not wait for a full batch.
 		batch = f.fetch(ctx, batch[:0], f.opts.Batch, true)
 		if len(batch) == 0 && ctx.Err() == nil {
-			f.idle()
 			batch = f.fetch(ctx, batch, 1, false)
 		}
 		f.deliver(ctx, batch)
-		if ctx.Err() == nil {
-			f.recycle()
-		}
 	}
 	return nil
 }
@@ -175,7 +184,7 @@ func (f *Forwarder) fetch(ctx context.Context, batch []*pending, n int, noWait b
 		return batch
 	}
 	for msg := range fetched.Messages() {
-		p := f.take(msg)
+		p := &pending{msg: msg}
 		if err := DecodeFrame(msg.Data(), &p.frame); err != nil {
 			f.Stats.BadFrames.Add(1)
 			f.rl.Error("dropping undecodable frame", "subject", msg.Subject(), "bytes", len(msg.Data()), "err", err)
@@ -358,6 +367,53 @@ func (f *Forwarder) wait(ctx context.Context, batch []*pending, done <-chan stru
 				_ = p.msg.InProgress()
 			}
 		}
+	}
+}
+
+// produceFrame hands every record of p's frame to the Kafka client. The
+// records alias the frame's bytes, which stay valid until p is dropped:
+// the Kafka client only reads them.
+func (f *Forwarder) produceFrame(ctx context.Context, p *pending, wg *sync.WaitGroup) {
+	frame := &p.frame
+	topic := string(frame.Topic)
+	common := make([]kgo.RecordHeader, 0, len(frame.Headers)+2)
+	for _, h := range frame.Headers {
+		common = append(common, kgo.RecordHeader{Key: string(h.Key), Value: h.Value})
+	}
+	wg.Add(len(frame.Records))
+	p.left.Store(int32(len(frame.Records)))
+	for i := range frame.Records {
+		fr := &frame.Records[i]
+		headers := make([]kgo.RecordHeader, len(common), len(common)+2)
+		copy(headers, common)
+		headers = append(headers,
+			kgo.RecordHeader{Key: "id", Value: fr.ID},
+			kgo.RecordHeader{Key: "revision", Value: strconv.AppendUint(nil, fr.Revision, 10)},
+		)
+		rec := &kgo.Record{
+			Topic:     topic,
+			Key:       fr.Key,
+			Value:     fr.Value, // nil for a tombstone (FrameRecord.Null)
+			Headers:   headers,
+			Timestamp: time.UnixMilli(fr.Timestamp),
+		}
+		f.Stats.Bytes.Add(uint64(len(rec.Key) + len(rec.Value)))
+		f.kc.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+			if err != nil {
+				f.Stats.RecordErrors.Add(1)
+				f.health.noteError(&f.Stats.Errors, err)
+				f.health.notePurge(topic, err)
+				p.err.CompareAndSwap(nil, &err)
+			} else {
+				f.Stats.Records.Add(1)
+				f.health.lastAckMs.Store(time.Now().UnixMilli())
+				if f.opts.OnDelivered != nil {
+					f.opts.OnDelivered(time.Since(rec.Timestamp))
+				}
+			}
+			p.left.Add(-1)
+			wg.Done()
+		})
 	}
 }
 
