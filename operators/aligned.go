@@ -170,8 +170,8 @@ func (s *Shard) addAligned(smp *record.Sample, key int32) {
 	} else {
 		sl.acc.add(smp.Value, t, smp.Seq, s.set)
 	}
-	if sl.sk >= 0 {
-		s.sketches[sl.sk].Add(smp.Value)
+	if s.set&Quantiles != 0 {
+		s.skAdd(i, smp.Value)
 	}
 	// Every window containing t ends after t, so an event ahead of the
 	// watermark is late for none of them.
@@ -230,11 +230,7 @@ func (s *Shard) emitAligned(key int32, ws int64, final bool) {
 			return
 		}
 		sl := &s.slots[i]
-		var sk *Sketch
-		if sl.sk >= 0 {
-			sk = &s.sketches[sl.sk]
-		}
-		s.emit(key, ws, ws+s.size, &sl.acc, sk, sl.fires, sl.late, final)
+		s.emit(key, ws, ws+s.size, &sl.acc, s.skOf(i), sl.fires, sl.late, final)
 		sl.fires++
 		return
 	}
@@ -259,8 +255,8 @@ func (s *Shard) emitAligned(key int32, ws int64, final bool) {
 			meta = i
 		}
 		a.merge(&sl.acc, s.set)
-		if sk != nil && sl.sk >= 0 {
-			_ = sk.Merge(&s.sketches[sl.sk])
+		if sk != nil && !s.skMergeInto(sk, i) {
+			sk = nil // a pane without quantiles: the window has none
 		}
 	}
 	if a.n == 0 {

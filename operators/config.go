@@ -200,16 +200,18 @@ type Config struct {
 	// needs in steady state (1 + ceil((OutOfOrder+AllowedLateness)/slide),
 	// at most MaxOpenWindows), plus 1/8 slack.
 	StateBudget int
-	// SketchBudget is the number of quantile sketches each shard
-	// preallocates when quantiles are configured (about 8 KiB each; the
-	// memory is touched only when a sketch is first used). A window that
+	// SketchBudget is the number of dense quantile sketches each shard
+	// preallocates when quantiles are configured, for the windows whose
+	// values span more buckets than their slot's sparseSketch holds
+	// (sketch_sparse.go; a window of a few readings never needs one).
+	// About 8 KiB each, touched only when first used. A window that
 	// finds the pool empty has no quantiles (counted). Default:
 	// StateBudget, capped at MaxSketchMemory/Shards bytes.
 	SketchBudget int
 	// MaxSketchMemory caps the default SketchBudget of the pipeline's
-	// shards together; default 32 MiB (about 4000 sketches): on a gateway
-	// the Go heap limit counts it whole. Raise it for quantiles over more
-	// series and windows.
+	// shards together; default 32 MiB (about 4000 sketches): validation
+	// charges it whole against memory_limit. Raise it for quantiles over
+	// wide-spread values in more windows at once.
 	MaxSketchMemory int
 
 	// InBandWatermarks makes the caller the watermark's source: shards do

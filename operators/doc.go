@@ -53,6 +53,7 @@
 // (AggSet, ParseAggregates),
 // watermark.go (Watermarks), shard.go (Shard, pools, emission),
 // aligned.go (tumbling and hopping), session.go, accum.go (accumulators),
-// sketch.go (Sketch), timers.go (timer heap), stateless.go (chain,
+// sketch.go (Sketch), sketch_sparse.go (a window's quantiles while they
+// fit in a few buckets, and the move to a pooled Sketch), timers.go (timer heap), stateless.go (chain,
 // UnitConversion).
 package operators

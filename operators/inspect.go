@@ -47,7 +47,7 @@ func (s *Shard) OpenWindows(series uint32, fn func(a *record.Aggregate)) {
 				if w.acc.n == 0 {
 					continue
 				}
-				s.partial(key, w.start, w.end, &w.acc, s.sketchOf(w.sk), w.fires, w.late, fn)
+				s.partial(key, w.start, w.end, &w.acc, s.skOf(i), w.fires, w.late, fn)
 			}
 		case s.pane == s.size:
 			for i := k.head; i >= 0; i = s.slots[i].next {
@@ -55,7 +55,7 @@ func (s *Shard) OpenWindows(series uint32, fn func(a *record.Aggregate)) {
 				if sl.acc.n == 0 || sl.start+s.size-1+s.lateness <= s.cur {
 					continue
 				}
-				s.partial(key, sl.start, sl.start+s.size, &sl.acc, s.sketchOf(sl.sk), sl.fires, sl.late, fn)
+				s.partial(key, sl.start, sl.start+s.size, &sl.acc, s.skOf(i), sl.fires, sl.late, fn)
 			}
 		default:
 			s.openHopping(key, fn)
@@ -90,8 +90,8 @@ func (s *Shard) openHopping(key int32, fn func(a *record.Aggregate)) {
 				break
 			}
 			a.merge(&sl.acc, s.set)
-			if sk != nil && sl.sk >= 0 {
-				_ = sk.Merge(&s.sketches[sl.sk])
+			if sk != nil && !s.skMergeInto(sk, i) {
+				sk = nil // a pane without quantiles: the window has none
 			}
 		}
 		if a.n == 0 {
@@ -103,13 +103,6 @@ func (s *Shard) openHopping(key int32, fn func(a *record.Aggregate)) {
 		}
 		s.partial(key, ws, end, a, sk, rev, late, fn)
 	}
-}
-
-func (s *Shard) sketchOf(i int32) *Sketch {
-	if i < 0 {
-		return nil
-	}
-	return &s.sketches[i]
 }
 
 // partial fills an aggregate as emit does (fillAgg), without counting or

@@ -15,7 +15,7 @@ import (
 type StateMemory struct {
 	Shards                int64
 	Keys, KeyBytes        int64 // per key: list head, firing cursor, timer, session span, chain state
-	Slots, SlotBytes      int64 // per slot: the window's state (and its timer for sessions)
+	Slots, SlotBytes      int64 // per slot: the window's state (its timer for sessions, its sparseSketch with quantiles)
 	Series, SeriesBytes   int64 // per series: its clock and wall-clock timer
 	OtherBytes            int64 // per shard: the sessions' pending retractions
 	Sketches, SketchBytes int64 // per sketch, with its free-list entry
@@ -67,6 +67,7 @@ func (c *Config) StateMemory() StateMemory {
 		m.KeyBytes += DedupDepth*8 + 1 // recent times, ring cursor
 	}
 	if d.Aggregates&Quantiles != 0 {
+		m.SlotBytes += int64(sparseBytes) // the slot's sparseSketch
 		m.Sketches, m.SketchBytes = int64(d.SketchBudget), int64(sketchBytes)+4
 	}
 	return m

@@ -253,7 +253,7 @@ func (s *Shard) stateBytes() int {
 	n += cap(s.timers.at)*8 + cap(s.timers.owner)*4 + cap(s.timers.pos)*4
 	n += cap(s.sc.st)*int(unsafe.Sizeof(seriesTime{})) + cap(s.sc.wall.at)*8 + cap(s.sc.wall.owner)*4 + cap(s.sc.wall.pos)*4
 	n += cap(s.purged)*int(unsafe.Sizeof(purgedSpan{})) + cap(s.rets)*int(unsafe.Sizeof(retraction{}))
-	n += cap(s.sketches)*int(unsafe.Sizeof(Sketch{})) + cap(s.skFree)*4
+	n += cap(s.sparse)*sparseBytes + cap(s.sketches)*int(unsafe.Sizeof(Sketch{})) + cap(s.skFree)*4
 	n += s.chain.stateBytes()
 	return n
 }

@@ -64,8 +64,8 @@ func (s *Shard) addSession(smp *record.Sample, key int32) {
 		w.fires = s.revisionFor(key, ns)
 		s.insertAfter(key, p, target)
 		w.acc.add(smp.Value, t, smp.Seq, s.set)
-		if w.sk >= 0 {
-			s.sketches[w.sk].Add(smp.Value)
+		if s.set&Quantiles != 0 {
+			s.skAdd(target, smp.Value)
 		}
 	} else {
 		target = first
@@ -75,8 +75,8 @@ func (s *Shard) addSession(smp *record.Sample, key int32) {
 		if first == last {
 			w := &s.slots[target]
 			w.acc.add(smp.Value, t, smp.Seq, s.set)
-			if w.sk >= 0 {
-				s.sketches[w.sk].Add(smp.Value)
+			if s.set&Quantiles != 0 {
+				s.skAdd(target, smp.Value)
 			}
 		} else {
 			s.mergeRun(first, last, smp)
@@ -137,12 +137,8 @@ func (s *Shard) mergeRun(first, last int32, smp *record.Sample) {
 			tw.late += w.late
 			tw.retIn = tw.retIn || w.retIn
 			tw.end = max(tw.end, w.end)
-			if w.sk >= 0 {
-				if tw.sk < 0 {
-					tw.sk, w.sk = w.sk, -1
-				} else {
-					_ = s.sketches[tw.sk].Merge(&s.sketches[w.sk])
-				}
+			if s.set&Quantiles != 0 {
+				s.skMergeSlots(first, i)
 			}
 		}
 		if i == last {
@@ -153,8 +149,8 @@ func (s *Shard) mergeRun(first, last int32, smp *record.Sample) {
 	if !done {
 		a.add(smp.Value, smp.Time, smp.Seq, s.set)
 	}
-	if tw.sk >= 0 {
-		s.sketches[tw.sk].Add(smp.Value)
+	if s.set&Quantiles != 0 {
+		s.skAdd(first, smp.Value)
 	}
 	tw.acc = *a
 	for i := tw.next; ; {
@@ -173,11 +169,7 @@ func (s *Shard) mergeRun(first, last int32, smp *record.Sample) {
 func (s *Shard) emitSession(i int32, final bool) {
 	s.flushRetractions(i) // in the same firing, before the new id
 	w := &s.slots[i]
-	var sk *Sketch
-	if w.sk >= 0 {
-		sk = &s.sketches[w.sk]
-	}
-	s.emit(w.key, w.start, w.end, &w.acc, sk, w.fires, w.late, final)
+	s.emit(w.key, w.start, w.end, &w.acc, s.skOf(i), w.fires, w.late, final)
 	w.fires++
 	w.dirty = false
 }

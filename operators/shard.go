@@ -175,9 +175,14 @@ type Shard struct {
 	ready  uint32
 	timers timerHeap
 
+	// Quantiles (sketch_sparse.go): every slot's sparseSketch, by slot
+	// index, and the pool of dense sketches a window moves to when it
+	// needs more buckets.
+	sparse   []sparseSketch
 	sketches []Sketch
 	skFree   []int32
 	skProto  Sketch // parameters only
+	spareSk  Sketch // a sparseSketch replayed for emission (skOf)
 	quant    []float64
 
 	scratch   acc
@@ -262,6 +267,8 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 	if d.Aggregates&Quantiles != 0 {
 		s.skProto.Init(d.SketchAlpha)
 		s.scratchSk.Init(d.SketchAlpha)
+		s.spareSk.Init(d.SketchAlpha)
+		s.sparse = arenaMake[sparseSketch](a, len(s.slots))
 		s.sketches = arenaMake[Sketch](a, d.SketchBudget)
 		s.skFree = make([]int32, len(s.sketches))
 		for i := range s.skFree {
@@ -520,15 +527,7 @@ func (s *Shard) allocSlot(key int32) int32 {
 	sl := &s.slots[i]
 	*sl = slot{prev: -1, next: -1, sk: -1, key: key}
 	if s.set&Quantiles != 0 {
-		if n := len(s.skFree); n > 0 {
-			sl.sk = s.skFree[n-1]
-			s.skFree = s.skFree[:n-1]
-			sk := &s.sketches[sl.sk]
-			sk.alpha, sk.gamma, sk.invLogGamma = s.skProto.alpha, s.skProto.gamma, s.skProto.invLogGamma
-			sk.clearCounts()
-		} else {
-			s.c[cSketchRefused]++
-		}
+		s.sparse[i].reset()
 	}
 	k.n++
 	s.c[cOpen]++
@@ -568,11 +567,7 @@ func (s *Shard) freeSlot(i int32) {
 	} else {
 		k.tail = sl.prev
 	}
-	if sl.sk >= 0 {
-		s.sketches[sl.sk].Reset()
-		s.skFree = append(s.skFree, sl.sk)
-		sl.sk = -1
-	}
+	s.skRelease(i)
 	k.n--
 	sl.next = s.free
 	s.free = i

@@ -157,7 +157,20 @@ func TestQuantilesThroughShard(t *testing.T) {
 func TestSketchBudgetExhausted(t *testing.T) {
 	c := Config{Kind: record.Tumbling, Size: 10, MaxSeries: 3, Quantiles: []float64{0.5}, SketchBudget: 2}
 	sh, rec := newTestShard(t, c)
-	sh.Process([]record.Sample{{Series: 0, Time: 1, Value: 1}, {Series: 1, Time: 1, Value: 1}, {Series: 2, Time: 1, Value: 1}}, 0)
+	// Each window's values span more buckets than a sparseSketch holds,
+	// so each needs a dense sketch; the pool has two.
+	wide := func(series uint32, t0 int64) []record.Sample {
+		var b []record.Sample
+		for j := range sparseBins + 2 {
+			b = append(b, record.Sample{Series: series, Time: t0, Value: float64(int64(1) << j), Seq: uint64(j)})
+		}
+		return b
+	}
+	var b []record.Sample
+	for series := range uint32(3) {
+		b = append(b, wide(series, 1)...)
+	}
+	sh.Process(b, 0)
 	sh.Flush()
 	if st := sh.Stats(); st.SketchRefused != 1 {
 		t.Fatalf("stats %+v", st)
@@ -170,10 +183,21 @@ func TestSketchBudgetExhausted(t *testing.T) {
 		t.Fatalf("aggs %v", rec.aggs)
 	}
 	// Sketches return to the pool when windows purge.
-	sh.Process([]record.Sample{{Series: 2, Time: 21, Value: 1}}, 0)
+	sh.Process(wide(2, 21), 0)
 	sh.Flush()
 	if a := rec.aggs[len(rec.aggs)-1]; a.NQ != 1 {
 		t.Fatalf("sketch not recycled: %+v", a)
+	}
+	// A window within sparseBins buckets needs no dense sketch at all.
+	sh.Process([]record.Sample{{Series: 0, Time: 41, Value: 1}, {Series: 1, Time: 41, Value: 2}, {Series: 2, Time: 41, Value: 3}}, 0)
+	sh.Flush()
+	if st := sh.Stats(); st.SketchRefused != 1 {
+		t.Fatalf("sparse windows refused: %+v", st)
+	}
+	for _, a := range rec.aggs[len(rec.aggs)-3:] {
+		if a.NQ != 1 {
+			t.Fatalf("sparse window without its quantile: %+v", a)
+		}
 	}
 }
 

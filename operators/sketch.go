@@ -147,7 +147,7 @@ func (s *Sketch) Add(v float64) {
 			s.counts[i-st.org]++
 			st.n++
 		} else {
-			s.addSlow(false, i)
+			s.addSlow(false, i, 1)
 		}
 	case v < 0:
 		x := -v
@@ -159,7 +159,7 @@ func (s *Sketch) Add(v float64) {
 			s.counts[st.org-i]++
 			st.n++
 		} else {
-			s.addSlow(true, i)
+			s.addSlow(true, i, 1)
 		}
 	case v == 0:
 		s.zero++
@@ -182,10 +182,10 @@ func (s *Sketch) store(neg bool) *sketchStore {
 	return &s.pos
 }
 
-// addSlow adds one value of bucket i to the store of its sign when i is
+// addSlow adds c values of bucket i to the store of its sign when i is
 // outside the store's used range: it extends the range (collapsing and
-// moving the stores as needed) and counts the value there.
-func (s *Sketch) addSlow(neg bool, i int32) {
+// moving the stores as needed) and counts the values there.
+func (s *Sketch) addSlow(neg bool, i int32, c uint32) {
 	st := s.store(neg)
 	lo, hi := i, i
 	if st.n > 0 {
@@ -196,8 +196,20 @@ func (s *Sketch) addSlow(neg bool, i int32) {
 	} else {
 		s.fit(lo, hi, s.neg.minI, s.neg.maxI)
 	}
-	s.counts[st.at(neg, max(i, st.minI))]++ // below the threshold: the collapsed bucket
-	st.n++
+	s.counts[st.at(neg, max(i, st.minI))] += c // below the threshold: the collapsed bucket
+	st.n += uint64(c)
+}
+
+// addBucket adds c values of bucket i of the sign's store, as c calls of
+// Add with values of that bucket would, except for count, zero, min and
+// max, which the caller keeps (sparseSketch.replay).
+func (s *Sketch) addBucket(neg bool, i int32, c uint32) {
+	if st := s.store(neg); i >= st.minI && i <= st.maxI {
+		s.counts[st.at(neg, i)] += c
+		st.n += uint64(c)
+		return
+	}
+	s.addSlow(neg, i, c)
 }
 
 // width is the number of buckets the range [lo, hi] needs once the
