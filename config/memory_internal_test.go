@@ -97,11 +97,11 @@ func TestMemoryBudget(t *testing.T) {
 		}
 		t.Fatalf("%q %q: no gateway.memory_limit problem in %v", gw, p1, err)
 	}
-	// 2 000 000 series × 2 fields: 4 000 000 keys of 40 B (list, cursor,
+	// 2 000 000 series × 2 fields: 4 000 000 keys of 44 B (list, cursor, index,
 	// timer) and window slots (2 slots a key + 1/8 + 64) slots.
 	big := ", max_series: 2000000"
 	refused("", big,
-		"p1: windows ", "(1 shard × (max_series 2000000 × fields 2 = 4000000 keys × 40 B + 9000064 window slots × ",
+		"p1: windows ", "(1 shard × (max_series 2000000 × fields 2 = 4000000 keys × 44 B + 9000064 window slots × ",
 		"p2: windows ", ", sketches ", "(2 shards × a pool of ", ", rings 4.8 MiB (2 shards × 2.4 MiB, every producer lane taken)",
 		"+ 32.0 MiB fixed (runtime, nats-server, franz-go)", "> gateway.memory_limit 256.0 MiB",
 		"lower max_series", "raise memory_limit to at least 17")

@@ -157,7 +157,7 @@ func TestAlignCacheMatchesDirect(t *testing.T) {
 // firing and purging).
 func checkPaneEnds(t *testing.T, s *Shard) {
 	t.Helper()
-	for key := range s.keys {
+	for key := range s.readyKeys() {
 		for i := s.keys[key].head; i >= 0; i = s.slots[i].next {
 			sl := &s.slots[i]
 			if want := s.lastWin(sl.start) + s.size; sl.end != want {

@@ -17,8 +17,10 @@ func (s *Shard) OpenSlots(series uint32) int {
 		return 0
 	}
 	n := 0
-	for f := int32(0); f < s.fields; f++ {
-		n += int(s.keys[int32(series)*s.fields+f].n)
+	for f := range s.fields {
+		if key := s.keyOf(series, f); key >= 0 {
+			n += int(s.keys[key].n)
+		}
 	}
 	return n
 }
@@ -34,8 +36,11 @@ func (s *Shard) OpenWindows(series uint32, fn func(a *record.Aggregate)) {
 	if series >= s.ready {
 		return
 	}
-	for f := int32(0); f < s.fields; f++ {
-		key := int32(series)*s.fields + f
+	for f := range s.fields {
+		key := s.keyOf(series, f)
+		if key < 0 {
+			continue
+		}
 		k := &s.keys[key]
 		if k.head < 0 {
 			continue

@@ -47,7 +47,7 @@ func (c *Config) StateMemory() StateMemory {
 	m := StateMemory{
 		Shards:   int64(d.Shards),
 		Keys:     int64(d.MaxSeries) * int64(d.Fields),
-		KeyBytes: int64(unsafe.Sizeof(keyState{})),
+		KeyBytes: int64(unsafe.Sizeof(keyState{})) + 4, // with its keyIdx entry
 		Slots:    int64(d.StateBudget), SlotBytes: int64(unsafe.Sizeof(slot{})),
 	}
 	if d.Kind == record.Session {

@@ -172,3 +172,48 @@ func procStatus(t *testing.T, key string) int64 {
 	t.Skipf("no %s in /proc/self/status", key)
 	return 0
 }
+
+// Keys are taken in order of first use, one per (series, field) pair a
+// sample brings: a series of one sensor type holds keys for its own
+// fields only, and aggregates still carry their series and field.
+func TestKeysFollowPairsSeen(t *testing.T) {
+	for _, kind := range []record.WindowKind{record.Tumbling, record.Session} {
+		c := Config{Kind: kind, Size: 10, Gap: 10, MaxSeries: 100, Fields: 11, Aggregates: Count | Sum}
+		sh, rec := newTestShard(t, c)
+		pairs := [][2]uint32{{7, 2}, {99, 10}, {0, 0}, {7, 3}}
+		var b []record.Sample
+		for i, p := range pairs {
+			b = append(b, record.Sample{Series: p[0], Field: uint16(p[1]), Time: 1, Value: float64(i + 1), Seq: uint64(i)})
+		}
+		b = append(b, record.Sample{Series: 7, Field: 2, Time: 2, Value: 10, Seq: 9}) // a key in use
+		sh.Process(b, 0)
+		if sh.readyKeys() != len(pairs) {
+			t.Fatalf("%v: %d keys in use for %d pairs", kind, sh.readyKeys(), len(pairs))
+		}
+		if n := sh.OpenSlots(7); n != 2 {
+			t.Fatalf("%v: series 7 holds %d slots, want 2 (fields 2 and 3)", kind, n)
+		}
+		var fields []uint16
+		sh.OpenWindows(99, func(a *record.Aggregate) { fields = append(fields, a.Field) })
+		if len(fields) != 1 || fields[0] != 10 {
+			t.Fatalf("%v: open windows of series 99: fields %v, want [10]", kind, fields)
+		}
+		if sh.OpenSlots(50) != 0 || sh.keyOf(50, 0) != -1 {
+			t.Fatalf("%v: series 50, never seen, has state", kind)
+		}
+		sh.Flush()
+		got := map[[2]uint32]float64{}
+		for _, a := range rec.aggs {
+			got[[2]uint32{a.Series, uint32(a.Field)}] = a.Sum
+		}
+		want := map[[2]uint32]float64{{7, 2}: 11, {99, 10}: 2, {0, 0}: 3, {7, 3}: 4}
+		if len(got) != len(want) {
+			t.Fatalf("%v: aggregates %v, want sums %v", kind, got, want)
+		}
+		for p, sum := range want {
+			if got[p] != sum {
+				t.Fatalf("%v: series %d field %d sum %v, want %v (all: %v)", kind, p[0], p[1], got[p], sum, got)
+			}
+		}
+	}
+}

@@ -147,8 +147,11 @@ func (s *Shard) idleTick(nowMs int64) {
 // watermark) and leaves st.next at its earliest remaining timer.
 func (s *Shard) fireSeries(ser uint32, st *seriesTime) {
 	next := int64(math.MaxInt64)
-	base := int32(ser) * s.fields
-	for key := base; key < base+s.fields; key++ {
+	for f := range s.fields {
+		key := s.keyOf(ser, f)
+		if key < 0 {
+			continue
+		}
 		if s.kind == record.Session {
 			for i := s.keys[key].head; i >= 0; {
 				nx := s.slots[i].next
@@ -176,7 +179,7 @@ func (s *Shard) fireSeries(ser uint32, st *seriesTime) {
 
 // noteTimer lowers the series' timer bound when key gets a timer at at.
 func (s *Shard) noteTimer(key int32, at int64) {
-	if st := &s.sc.st[key/s.fields]; at < st.next {
+	if st := &s.sc.st[s.keys[key].gk/uint32(s.fields)]; at < st.next {
 		st.next = at
 	}
 }
@@ -184,7 +187,7 @@ func (s *Shard) noteTimer(key int32, at int64) {
 // useSeriesWM makes s.cur the watermark of key's series (SeriesScope).
 func (s *Shard) useSeriesWM(key int32) {
 	if s.perSeries {
-		s.cur = s.sc.st[key/s.fields].wm
+		s.cur = s.sc.st[s.keys[key].gk/uint32(s.fields)].wm
 	}
 }
 
@@ -249,7 +252,7 @@ func (s *Shard) SeriesWatermark(ser uint32) int64 {
 // sketch and per-series time state (the sketches' bucket arrays counted
 // only when touched), for the benchmarks' bytes per series.
 func (s *Shard) stateBytes() int {
-	n := cap(s.slots)*int(unsafe.Sizeof(slot{})) + cap(s.keys)*int(unsafe.Sizeof(keyState{}))
+	n := cap(s.slots)*int(unsafe.Sizeof(slot{})) + cap(s.keys)*int(unsafe.Sizeof(keyState{})) + cap(s.keyIdx)*4
 	n += cap(s.timers.at)*8 + cap(s.timers.owner)*4 + cap(s.timers.pos)*4
 	n += cap(s.sc.st)*int(unsafe.Sizeof(seriesTime{})) + cap(s.sc.wall.at)*8 + cap(s.sc.wall.owner)*4 + cap(s.sc.wall.pos)*4
 	n += cap(s.purged)*int(unsafe.Sizeof(purgedSpan{})) + cap(s.rets)*int(unsafe.Sizeof(retraction{}))

@@ -134,8 +134,8 @@ func (s *Shard) flushRetractions(i int32) {
 func (s *Shard) emitRetraction(r *retraction) {
 	g := &s.agg
 	*g = record.Aggregate{
-		Series:   uint32(r.key / s.fields),
-		Field:    uint16(r.key % s.fields),
+		Series:   s.keys[r.key].gk / uint32(s.fields),
+		Field:    uint16(s.keys[r.key].gk % uint32(s.fields)),
 		Kind:     s.kind,
 		Flags:    record.AggRetracted,
 		Revision: r.rev,

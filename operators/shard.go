@@ -122,6 +122,9 @@ type slot struct {
 type keyState struct {
 	head, tail int32
 	n          uint16
+	// gk is the key's (series, field): series × fields + field. Keys are
+	// numbered in order of first use (Shard.keyFor), not by gk.
+	gk uint32
 	// cursor is the start of the last window handled by firing: every
 	// window starting at or before it has been emitted, skipped as empty,
 	// or found expired. NoWatermark before the first.
@@ -169,7 +172,12 @@ type Shard struct {
 	// are untouched, so their memory pages stay out of the process's
 	// resident set until the shard needs them (residency.go).
 	fresh int32
-	keys  []keyState
+	// keys are the (series, field) keys in use, numbered in order of
+	// first use; keyIdx maps series × fields + field to its key + 1 (0:
+	// none yet), so that only the pairs seen are resident.
+	keys   []keyState
+	keyIdx []uint32
+	nkeys  int32
 	// ready is the number of series whose keys (and, in SeriesScope,
 	// series clocks) are initialised; prepare grows it in chunks.
 	ready  uint32
@@ -242,6 +250,7 @@ func NewShard(c *Config, wm *Watermarks, out Emitter) (*Shard, error) {
 		chain:     newChain(&d, keys, a),
 		slots:     arenaMake[slot](a, d.StateBudget),
 		keys:      arenaMake[keyState](a, keys),
+		keyIdx:    arenaMake[uint32](a, keys),
 		quant:     d.Quantiles,
 	}
 	s.view.init(len(wm.src))
@@ -358,7 +367,7 @@ func (s *Shard) assign(smp *record.Sample, nowMs int64) {
 		s.c[cRefusedField]++
 		return
 	}
-	key := int32(smp.Series)*s.fields + int32(smp.Field)
+	key := s.keyFor(smp.Series, int32(smp.Field))
 	if s.chain.active {
 		if v := s.chain.apply(smp, int(key)); v != keep {
 			s.c[cFiltered+int(v)-1]++
@@ -594,8 +603,8 @@ func (s *Shard) emit(key int32, start, end int64, a *acc, sk *Sketch, rev, late 
 func (s *Shard) fillAgg(key int32, start, end int64, a *acc, sk *Sketch, rev, late uint32) *record.Aggregate {
 	g := &s.agg
 	*g = record.Aggregate{
-		Series:   uint32(key / s.fields),
-		Field:    uint16(key % s.fields),
+		Series:   s.keys[key].gk / uint32(s.fields),
+		Field:    uint16(s.keys[key].gk % uint32(s.fields)),
 		Kind:     s.kind,
 		Revision: rev,
 		Late:     late,
