@@ -419,6 +419,7 @@ func (g *Gateway) startKafka(ctx context.Context) error {
 		return err
 	}
 	g.fwd, err = sink.NewForwarder(ctx, g.buf, g.kc, sink.ForwarderOptions{
+		Batch:           sink.ForwarderBatchFor(int64(g.cfg.Gateway.MemoryLimit)),
 		DeliveryTimeout: k.DeliveryTimeout.D(),
 		OnDelivered:     g.latency.observe,
 		StallAfter:      cmp.Or(g.opts.KafkaStallAfter, k.StallAfter.D()),

@@ -19,7 +19,9 @@ import (
 type ForwarderOptions struct {
 	// Durable is the consumer's durable name. Default "kafka-forwarder".
 	Durable string
-	// Batch is how many frames one fetch takes at most. Default 32.
+	// Batch is how many frames one fetch takes at most, and so how many
+	// are in flight to Kafka at once. Default 32; the gateway sets it from
+	// its memory budget (ForwarderBatchFor).
 	Batch int
 	// FetchWait is how long the forwarder waits for a frame when the
 	// buffer is empty before it asks again. A frame that arrives ends the
@@ -72,6 +74,22 @@ type Forwarder struct {
 	Stats ForwarderStats
 
 	health health
+}
+
+// DefaultFrameMaxBytes is WriterOptions.MaxBytes's default: the most a
+// json frame holds before it is published.
+const DefaultFrameMaxBytes = 256 << 10
+
+// ForwarderBatchFor is the forwarder's batch (ForwarderOptions.Batch) for
+// a gateway memory budget of limit bytes: as many full frames as fit in
+// 1/128 of it, within [4, 32] — 8 at the default 256 MiB. A batch's frames,
+// their decoded records and the Kafka client's copies of them are live
+// together, so the batch sets the heap's peaks under load (10,000 series
+// through Mosquitto: peak RSS 110–114 MiB at 8 against 111–131 at 32,
+// three alternating runs each), while draining a backlog to a local
+// broker is about 15 % slower (BenchmarkDrain/json).
+func ForwarderBatchFor(limit int64) int {
+	return int(min(max(limit/128/DefaultFrameMaxBytes, 4), 32))
 }
 
 // NewForwarder creates (or resumes) the durable consumer.

@@ -23,3 +23,21 @@ func TestKafkaBufferFor(t *testing.T) {
 		}
 	}
 }
+
+// The forwarder's batch follows the memory budget within its bounds.
+func TestForwarderBatchFor(t *testing.T) {
+	for _, c := range []struct {
+		limit int64
+		want  int
+	}{
+		{32 << 20, 4},
+		{256 << 20, 8}, // the default memory_limit
+		{512 << 20, 16},
+		{1 << 30, 32},
+		{8 << 30, 32},
+	} {
+		if got := sink.ForwarderBatchFor(c.limit); got != c.want {
+			t.Errorf("ForwarderBatchFor(%d MiB) = %d, want %d", c.limit>>20, got, c.want)
+		}
+	}
+}

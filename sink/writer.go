@@ -120,7 +120,7 @@ type WriterOptions struct {
 	// compact it is the aggregates per block) and MaxBytes the size of a
 	// json frame. Defaults 512 and 256 KiB.
 	MaxRecords int
-	MaxBytes   int
+	MaxBytes   int // default DefaultFrameMaxBytes
 	// RetryMin and RetryMax bound the backoff between publish retries.
 	// Defaults 50 ms and 2 s.
 	RetryMin, RetryMax time.Duration
@@ -156,7 +156,7 @@ func NewWriter(b *Buffer, o WriterOptions, keys *record.SeriesTable, fields []st
 		o.MaxRecords = 512
 	}
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = 256 << 10
+		o.MaxBytes = DefaultFrameMaxBytes
 	}
 	if o.RetryMin <= 0 {
 		o.RetryMin = 50 * time.Millisecond
