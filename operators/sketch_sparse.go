@@ -71,11 +71,9 @@ func (p *sparseSketch) add(proto *Sketch, v float64) bool {
 // addBucket adds c to bucket i of the sign's values; false when a new
 // bucket is needed and none is left.
 func (p *sparseSketch) addBucket(neg bool, i int32, c uint32) bool {
-	for j := range p.n {
-		if p.idx[j] == i && (p.neg>>j&1 == 1) == neg {
-			p.cnt[j] += c
-			return true
-		}
+	if j := p.find(neg, i); j >= 0 {
+		p.cnt[j] += c
+		return true
 	}
 	if p.n == sparseBins {
 		return false
@@ -93,7 +91,7 @@ func (p *sparseSketch) addBucket(neg bool, i int32, c uint32) bool {
 func (p *sparseSketch) merge(o *sparseSketch) bool {
 	fresh := 0
 	for j := range o.n {
-		if !p.has(o.neg>>j&1 == 1, o.idx[j]) {
+		if p.find(o.neg>>j&1 == 1, o.idx[j]) < 0 {
 			fresh++
 		}
 	}
@@ -110,13 +108,14 @@ func (p *sparseSketch) merge(o *sparseSketch) bool {
 	return true
 }
 
-func (p *sparseSketch) has(neg bool, i int32) bool {
-	for j := range p.n {
+// find returns the position of bucket i of the sign's values, or -1.
+func (p *sparseSketch) find(neg bool, i int32) int {
+	for j := range int(p.n) {
 		if p.idx[j] == i && (p.neg>>j&1 == 1) == neg {
-			return true
+			return j
 		}
 	}
-	return false
+	return -1
 }
 
 // replay adds p's values to the dense sketch d (of the same accuracy).
