@@ -23,16 +23,30 @@ func TestSmokeScenario(t *testing.T) {
 	if err := (Overrides{Duration: 5 * time.Second, QoS: -1}).Apply(sc); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var prog strings.Builder
-	rep, err := Run(ctx, sc, RunOptions{Progress: &prog})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log(prog.String())
-	if len(rep.Phases) != 1 {
-		t.Fatalf("%d phases", len(rep.Phases))
+	var rep *Report
+	for attempt := 1; ; attempt++ {
+		var prog strings.Builder
+		rep, err = Run(ctx, sc, RunOptions{Progress: &prog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Log(prog.String())
+		if len(rep.Phases) != 1 {
+			t.Fatalf("%d phases", len(rep.Phases))
+		}
+		// Once (in `make test`, beside every other package under -race)
+		// the whole embedded stack stalled for seconds: the generator sent
+		// 30 % of the offered rate, and QoS 1 messages the broker
+		// redelivered after the stall were counted twice, in aggregates and
+		// as late. Such a run cannot judge the accounting: run once more.
+		ph := rep.Phases[0]
+		if attempt == 1 && ph.Achieved < ph.Offered/2 {
+			t.Logf("the host stalled: the generator reached %.0f of %.0f msg/s; running the scenario again", ph.Achieved, ph.Offered)
+			continue
+		}
+		break
 	}
 	ph := rep.Phases[0]
 	rc := ph.Reconciliation
