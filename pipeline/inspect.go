@@ -53,19 +53,21 @@ type inspector struct {
 }
 
 // seriesSeen is what a shard records per series: together, so one cache
-// line serves both.
+// line serves both. The zero value is a series not seen yet (arrival 0),
+// so that the slice, sized for max_series, is written — and resident —
+// only for the series that arrive.
 type seriesSeen struct {
 	event, arrival int64 // latest event time, wall clock of the last arrival (ms)
 }
+
+// seen reports whether the series has had a reading.
+func (l *seriesSeen) seen() bool { return l.arrival != 0 }
 
 func (in *inspector) init(maxSeries, shards int) {
 	in.reqs = make(chan func(), inspectQueue)
 	in.renew()
 	in.div = uint32(shards)
 	in.last = make([]seriesSeen, maxSeries/shards+1)
-	for i := range in.last {
-		in.last[i] = seriesSeen{math.MinInt64, math.MinInt64}
-	}
 }
 
 // renew makes a fresh wait context (the last one was cancelled by a query).
@@ -97,10 +99,10 @@ func (in *inspector) track(ss []record.Sample, now int64) {
 			continue
 		}
 		l := &last[j]
-		if smp.Time > l.event {
+		if !l.seen() || smp.Time > l.event {
 			l.event = smp.Time
 		}
-		l.arrival = now
+		l.arrival = max(now, 1) // 0 is "not seen"
 	}
 }
 
@@ -170,7 +172,7 @@ func (s *shardRun) seriesInfo(ids []uint32, detail bool, out []seriesState) {
 	for k, id := range ids {
 		st = &out[k]
 		st.lastEvent, st.lastArrival = math.MinInt64, math.MinInt64
-		if j := int(id / s.in.div); j < len(s.in.last) {
+		if j := int(id / s.in.div); j < len(s.in.last) && s.in.last[j].seen() {
 			st.lastEvent, st.lastArrival = s.in.last[j].event, s.in.last[j].arrival
 		}
 		st.watermark = s.op.SeriesWatermark(id)
@@ -203,8 +205,8 @@ func (s *shardRun) seriesInfo(ids []uint32, detail bool, out []seriesState) {
 // seriesWatermarks appends the watermark of every series of the shard
 // that has had a reading. Shard goroutine.
 func (s *shardRun) seriesWatermarks(dst []int64) []int64 {
-	for j, l := range s.in.last {
-		if l.arrival == math.MinInt64 {
+	for j := range s.in.last {
+		if !s.in.last[j].seen() {
 			continue
 		}
 		id := uint32(j)*s.in.div + uint32(s.index())
