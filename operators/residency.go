@@ -62,6 +62,12 @@ func (s *Shard) keyFor(series uint32, field int32) int32 {
 	return k
 }
 
+// pairOf returns the series and field of key.
+func (s *Shard) pairOf(key int32) (series uint32, field uint16) {
+	gk := s.keys[key].gk
+	return gk / uint32(s.fields), uint16(gk % uint32(s.fields))
+}
+
 // keyOf returns the key of field of series, or -1 before its first
 // sample. series must be below s.ready or s.series.
 func (s *Shard) keyOf(series uint32, field int32) int32 {

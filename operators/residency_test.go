@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
@@ -86,12 +85,12 @@ func residencyMeasure(t *testing.T) {
 		Aggregates: Count | Sum | Min | Max, Dedup: true, Deadbands: []Deadband{{Field: AllFields, Threshold: 0.1}},
 		Watermark: SeriesScope, IdleTimeout: 60_000}
 	r := residency{Virtual: c.StateMemory().Total()}
-	rss0 := vmRSS(t)
+	rss0 := testenv.ProcStatusBytes(t, "VmRSS:")
 	sh, err := NewShard(&c, NewWatermarks(&c), &countEmitter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.AfterNew = vmRSS(t) - rss0
+	r.AfterNew = testenv.ProcStatusBytes(t, "VmRSS:") - rss0
 	batch := make([]record.Sample, 0, 2000)
 	for ser := range uint32(1000) {
 		for f := range uint16(2) {
@@ -99,13 +98,10 @@ func residencyMeasure(t *testing.T) {
 		}
 	}
 	sh.Process(batch, 2_000)
-	r.After1k = vmRSS(t) - rss0
+	r.After1k = testenv.ProcStatusBytes(t, "VmRSS:") - rss0
 	b, _ := json.Marshal(r)
 	t.Logf("RESIDENCY %s", b)
 }
-
-// vmRSS returns the process's resident set in bytes.
-func vmRSS(t *testing.T) int64 { return procStatus(t, "VmRSS:") }
 
 // TestShardStateOffHeap: a shard's state is outside the Go heap, so the
 // collector's heap goal does not grow by it, and the memory goes back to
@@ -121,15 +117,15 @@ func TestShardStateOffHeap(t *testing.T) {
 		Aggregates: Count | Sum | Min | Max, Watermark: SeriesScope, IdleTimeout: 60_000}
 	virtual := c.StateMemory().Total()
 	runtime.GC()
-	heap0, vm0 := heapObjects(), vmSize(t)
+	heap0, vm0 := testenv.HeapObjectBytes(), testenv.ProcStatusBytes(t, "VmSize:")
 	sh, err := NewShard(&c, NewWatermarks(&c), &countEmitter{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if grew := heapObjects() - heap0; grew > virtual/20 {
+	if grew := testenv.HeapObjectBytes() - heap0; grew > virtual/20 {
 		t.Errorf("the Go heap grew by %d MiB for %d MiB of shard state; want it off the heap", grew>>20, virtual>>20)
 	}
-	if grew := vmSize(t) - vm0; grew < virtual*9/10 {
+	if grew := testenv.ProcStatusBytes(t, "VmSize:") - vm0; grew < virtual*9/10 {
 		t.Errorf("address space grew by %d MiB, want the state's %d MiB", grew>>20, virtual>>20)
 	}
 	sh.Process([]record.Sample{{Series: 99_999, Field: 3, Time: 1_000, Value: 1}}, 2_000)
@@ -138,39 +134,11 @@ func TestShardStateOffHeap(t *testing.T) {
 	// The cleanup runs after a collection finds the shard unreachable.
 	testenv.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		runtime.GC()
-		if grew := vmSize(t) - vm0; grew >= virtual/4 {
+		if grew := testenv.ProcStatusBytes(t, "VmSize:") - vm0; grew >= virtual/4 {
 			return fmt.Errorf("address space still %d MiB larger after the shard became unreachable", grew>>20)
 		}
 		return nil
 	})
-}
-
-func heapObjects() int64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return int64(s[0].Value.Uint64())
-}
-
-// vmSize returns the process's virtual address space in bytes.
-func vmSize(t *testing.T) int64 { return procStatus(t, "VmSize:") }
-
-// procStatus returns the kB figure of key in /proc/self/status, in bytes.
-func procStatus(t *testing.T, key string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, key); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Skipf("no %s in /proc/self/status", key)
-	return 0
 }
 
 // Keys are taken in order of first use, one per (series, field) pair a

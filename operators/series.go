@@ -179,7 +179,8 @@ func (s *Shard) fireSeries(ser uint32, st *seriesTime) {
 
 // noteTimer lowers the series' timer bound when key gets a timer at at.
 func (s *Shard) noteTimer(key int32, at int64) {
-	if st := &s.sc.st[s.keys[key].gk/uint32(s.fields)]; at < st.next {
+	ser, _ := s.pairOf(key)
+	if st := &s.sc.st[ser]; at < st.next {
 		st.next = at
 	}
 }
@@ -187,7 +188,8 @@ func (s *Shard) noteTimer(key int32, at int64) {
 // useSeriesWM makes s.cur the watermark of key's series (SeriesScope).
 func (s *Shard) useSeriesWM(key int32) {
 	if s.perSeries {
-		s.cur = s.sc.st[s.keys[key].gk/uint32(s.fields)].wm
+		ser, _ := s.pairOf(key)
+		s.cur = s.sc.st[ser].wm
 	}
 }
 

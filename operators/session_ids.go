@@ -133,9 +133,10 @@ func (s *Shard) flushRetractions(i int32) {
 
 func (s *Shard) emitRetraction(r *retraction) {
 	g := &s.agg
+	series, field := s.pairOf(r.key)
 	*g = record.Aggregate{
-		Series:   s.keys[r.key].gk / uint32(s.fields),
-		Field:    uint16(s.keys[r.key].gk % uint32(s.fields)),
+		Series:   series,
+		Field:    field,
 		Kind:     s.kind,
 		Flags:    record.AggRetracted,
 		Revision: r.rev,

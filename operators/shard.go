@@ -602,9 +602,10 @@ func (s *Shard) emit(key int32, start, end int64, a *acc, sk *Sketch, rev, late 
 // of key from a (and sk, may be nil) and returns it.
 func (s *Shard) fillAgg(key int32, start, end int64, a *acc, sk *Sketch, rev, late uint32) *record.Aggregate {
 	g := &s.agg
+	series, field := s.pairOf(key)
 	*g = record.Aggregate{
-		Series:   s.keys[key].gk / uint32(s.fields),
-		Field:    uint16(s.keys[key].gk % uint32(s.fields)),
+		Series:   series,
+		Field:    field,
 		Kind:     s.kind,
 		Revision: rev,
 		Late:     late,

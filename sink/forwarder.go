@@ -76,10 +76,6 @@ type Forwarder struct {
 	health health
 }
 
-// DefaultFrameMaxBytes is WriterOptions.MaxBytes's default: the most a
-// json frame holds before it is published.
-const DefaultFrameMaxBytes = 256 << 10
-
 // ForwarderBatchFor is the forwarder's batch (ForwarderOptions.Batch) for
 // a gateway memory budget of limit bytes: as many full frames as fit in
 // 1/128 of it, within [4, 32] — 8 at the default 256 MiB. A batch's frames,

@@ -10,6 +10,10 @@ import (
 	"github.com/edgeplane/edgeplane/sink/compact"
 )
 
+// DefaultFrameMaxBytes is WriterOptions.MaxBytes's default: the most a
+// json frame holds before it is published.
+const DefaultFrameMaxBytes = 256 << 10
+
 // RecordFormat is how a pipeline's aggregates are laid out in Kafka
 // records.
 type RecordFormat uint8

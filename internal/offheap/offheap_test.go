@@ -2,12 +2,10 @@ package offheap
 
 import (
 	"errors"
-	"os"
 	"runtime"
-	"runtime/metrics"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/edgeplane/edgeplane/internal/testenv"
 )
 
 type plain struct {
@@ -43,8 +41,8 @@ func TestMakeRefusesPointers(t *testing.T) {
 func TestMakeOffHeap(t *testing.T) {
 	const n = 5 << 20 // 5 Mi × 24 B = 120 MiB
 	runtime.GC()
-	heap0 := heapBytes()
-	vm0 := vmSize(t)
+	heap0 := testenv.HeapObjectBytes()
+	vm0 := testenv.ProcStatusBytes(t, "VmSize:")
 	s, free, err := Make[plain](n)
 	if err != nil {
 		t.Fatal(err)
@@ -58,15 +56,15 @@ func TestMakeOffHeap(t *testing.T) {
 	if s[n-1].a != n-1 || s[n/2].c[3] != 4 {
 		t.Fatal("writes did not stick")
 	}
-	if grew := heapBytes() - heap0; grew > 16<<20 {
+	if grew := testenv.HeapObjectBytes() - heap0; grew > 16<<20 {
 		t.Errorf("the Go heap grew by %d MiB for a 120 MiB off-heap slice", grew>>20)
 	}
-	if vm := vmSize(t); vm-vm0 < 110<<20 {
+	if vm := testenv.ProcStatusBytes(t, "VmSize:"); vm-vm0 < 110<<20 {
 		t.Errorf("address space grew by %d MiB, want the 120 MiB mapping", (vm-vm0)>>20)
 	}
 	free()
 	free() // twice is harmless
-	if vm := vmSize(t); vm-vm0 > 64<<20 {
+	if vm := testenv.ProcStatusBytes(t, "VmSize:"); vm-vm0 > 64<<20 {
 		t.Errorf("address space still %d MiB larger after free", (vm-vm0)>>20)
 	}
 	small, freeSmall, err := Make[plain](16)
@@ -75,25 +73,4 @@ func TestMakeOffHeap(t *testing.T) {
 	}
 	freeSmall()
 	small[15].a = 1 // a heap slice: still valid after its no-op free
-}
-
-func heapBytes() int64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	return int64(s[0].Value.Uint64())
-}
-
-func vmSize(t *testing.T) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skipf("no /proc: %v", err)
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmSize:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	t.Skip("no VmSize")
-	return 0
 }
