@@ -1,6 +1,7 @@
 package natsd_test
 
 import (
+	"fmt"
 	"net"
 	"strconv"
 	"testing"
@@ -47,6 +48,15 @@ func TestUpgradeKeepsMQTTSessions(t *testing.T) {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	k.Disconnect(50)
+	// The keeper must be gone from the server before the message comes:
+	// delivered to a connection still closing, it would wait out the
+	// session consumer's ack wait (30 s) before its redelivery.
+	testenv.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if n := old.NumClients(); n != 0 {
+			return fmt.Errorf("%d clients still connected", n)
+		}
+		return nil
+	})
 	pub, err := mqttClient(t, "tcp://"+addr, "pub", "", "", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -116,7 +116,19 @@ func TestShardStateOffHeap(t *testing.T) {
 	c := Config{Kind: record.Tumbling, Size: 60_000, OutOfOrder: 5_000, MaxSeries: 100_000, Fields: 4,
 		Aggregates: Count | Sum | Min | Max, Watermark: SeriesScope, IdleTimeout: 60_000}
 	virtual := c.StateMemory().Total()
-	runtime.GC()
+	// Shards of earlier tests unmap their state in cleanups that run
+	// after a collection, on their own goroutine: wait until the address
+	// space holds still, or their unmapping hides this shard's mapping.
+	last := int64(-1)
+	testenv.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		runtime.GC()
+		vm := testenv.ProcStatusBytes(t, "VmSize:")
+		if vm != last {
+			last = vm
+			return fmt.Errorf("address space still moving: %d MiB", vm>>20)
+		}
+		return nil
+	})
 	heap0, vm0 := testenv.HeapObjectBytes(), testenv.ProcStatusBytes(t, "VmSize:")
 	sh, err := NewShard(&c, NewWatermarks(&c), &countEmitter{})
 	if err != nil {
