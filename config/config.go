@@ -104,6 +104,12 @@ type Gateway struct {
 	// garbage between collections). The systemd unit's MemoryMax sits
 	// above it (deploy/arm64).
 	MemoryLimit ByteSize `yaml:"memory_limit"`
+	// GCPercent is the Go garbage collector's target percentage
+	// (runtime/debug.SetGCPercent, GOGC): the heap grows by this share of
+	// the live heap before the next collection. Set at start unless the
+	// GOGC environment variable is set, which then wins. Default 50
+	// (DefaultGCPercent); 10 to 1000.
+	GCPercent int `yaml:"gc_percent"`
 }
 
 // NATS configures the embedded nats-server.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -270,6 +271,36 @@ func TestPprofLoopbackOnly(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("pprof with http_listen %s: no problem at gateway.pprof (line 3)", listen)
+		}
+	}
+}
+
+// TestGCPercent: gateway.gc_percent defaults to DefaultGCPercent, keeps a
+// value in range and refuses one outside it at its line.
+func TestGCPercent(t *testing.T) {
+	c, err := config.LoadBytes("base.yaml", []byte(base), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Gateway.GCPercent != config.DefaultGCPercent {
+		t.Fatalf("gc_percent %d by default, want %d", c.Gateway.GCPercent, config.DefaultGCPercent)
+	}
+	with := func(v string) string {
+		return strings.Replace(base, "  id: gw1\n", "  id: gw1\n  gc_percent: "+v+"\n", 1)
+	}
+	for _, v := range []int{config.GCPercentMin, 100, config.GCPercentMax} {
+		c, err := config.LoadBytes("ok.yaml", []byte(with(strconv.Itoa(v))), noEnv)
+		if err != nil || c.Gateway.GCPercent != v {
+			t.Errorf("gc_percent %d: %v, got %+v", v, err, c)
+		}
+	}
+	for _, v := range []string{"0", "9", "1001", "-1"} {
+		found := false
+		for _, p := range problems(t, with(v), nil) {
+			found = found || p.Path == "gateway.gc_percent" && strings.Contains(p.Msg, "want 10 to 1000") && p.Line == 3
+		}
+		if !found {
+			t.Errorf("gc_percent %s: no problem at gateway.gc_percent (line 3)", v)
 		}
 	}
 }

@@ -14,9 +14,9 @@ func TestUnknownOptionSuggests(t *testing.T) {
 		{"sources:", "source:\n  - {}\nsources:",
 			`bad.yaml:5:1: source: unknown option "source" (did you mean "sources"?)`},
 		{"  id: gw1", "  id: gw1\n  colour: blue",
-			`bad.yaml:3:3: gateway.colour: unknown option "colour" (known: id, data_dir, http_listen, http_token, http_token_file, log_level, shutdown_timeout, telemetry_topic, telemetry_interval, pprof, memory_limit)`},
+			`bad.yaml:3:3: gateway.colour: unknown option "colour" (known: id, data_dir, http_listen, http_token, http_token_file, log_level, shutdown_timeout, telemetry_topic, telemetry_interval, pprof, memory_limit, gc_percent)`},
 		{"  id: gw1", "  id: gw1\n  " + strings.Repeat("x", 100) + ": 1",
-			`bad.yaml:3:3: gateway.` + strings.Repeat("x", 100) + `: unknown option "` + strings.Repeat("x", 60) + `…" (known: id, data_dir, http_listen, http_token, http_token_file, log_level, shutdown_timeout, telemetry_topic, telemetry_interval, pprof, memory_limit)`},
+			`bad.yaml:3:3: gateway.` + strings.Repeat("x", 100) + `: unknown option "` + strings.Repeat("x", 60) + `…" (known: id, data_dir, http_listen, http_token, http_token_file, log_level, shutdown_timeout, telemetry_topic, telemetry_interval, pprof, memory_limit, gc_percent)`},
 	} {
 		ps := problems(t, strings.Replace(base, c.old, c.new, 1), nil)
 		if len(ps) != 1 || ps[0].String() != c.want {

@@ -72,6 +72,9 @@ func (c *Config) validateGateway(ps *problems) {
 	if g.ShutdownTimeout <= 0 {
 		ps.add("gateway.shutdown_timeout", "must be positive")
 	}
+	if g.GCPercent < GCPercentMin || g.GCPercent > GCPercentMax {
+		ps.add("gateway.gc_percent", "%d, want %d to %d (the garbage collector's GOGC; default %d)", g.GCPercent, GCPercentMin, GCPercentMax, DefaultGCPercent)
+	}
 	if msg := sink.CheckTopic(g.TelemetryTopic); msg != "" {
 		ps.add("gateway.telemetry_topic", "%s", msg)
 	}

@@ -30,3 +30,19 @@ func applyMemoryLimit(m config.MemoryEstimate, log *slog.Logger) int64 {
 	log.Info("memory limit set from gateway.memory_limit, less the window state kept off the Go heap", append([]any{"go_limit_bytes", m.GoLimit()}, attrs...)...)
 	return m.GoLimit()
 }
+
+// applyGCPercent sets the garbage collector's target percentage to
+// gateway.gc_percent, unless the GOGC environment variable is set: the
+// runtime has read it at start, and it wins. It logs which is in effect
+// and returns it.
+func applyGCPercent(pct int, log *slog.Logger) int {
+	if env, ok := os.LookupEnv("GOGC"); ok && env != "" {
+		cur := debug.SetGCPercent(-1)
+		debug.SetGCPercent(cur)
+		log.Info("garbage collector target from GOGC; gateway.gc_percent not applied", "GOGC", env, "gc_percent", cur)
+		return cur
+	}
+	debug.SetGCPercent(pct)
+	log.Info("garbage collector target set from gateway.gc_percent", "gc_percent", pct)
+	return pct
+}

@@ -52,3 +52,33 @@ func TestApplyMemoryLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyGCPercent: gateway.gc_percent becomes the collector's target
+// unless GOGC is set, which wins; the log says which.
+func TestApplyGCPercent(t *testing.T) {
+	prev := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(prev) })
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+
+	t.Setenv("GOGC", "")
+	if got := applyGCPercent(config.DefaultGCPercent, log); got != config.DefaultGCPercent || debug.SetGCPercent(-1) != config.DefaultGCPercent {
+		t.Fatalf("gc percent %d, want gateway.gc_percent's %d", got, config.DefaultGCPercent)
+	}
+	if !strings.Contains(buf.String(), "garbage collector target set from gateway.gc_percent") {
+		t.Errorf("log: %s", buf.String())
+	}
+
+	// GOGC set: the runtime's value (as it read it at start; set here by
+	// hand) is kept.
+	buf.Reset()
+	t.Setenv("GOGC", "80")
+	debug.SetGCPercent(80)
+	if got := applyGCPercent(config.DefaultGCPercent, log); got != 80 || debug.SetGCPercent(-1) != 80 {
+		t.Fatalf("gc percent %d, want GOGC's 80", got)
+	}
+	debug.SetGCPercent(80)
+	if !strings.Contains(buf.String(), "gc_percent not applied") || !strings.Contains(buf.String(), "GOGC=80") {
+		t.Errorf("log: %s", buf.String())
+	}
+}

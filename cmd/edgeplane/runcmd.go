@@ -133,6 +133,7 @@ func launch(ctx context.Context, cfg *config.Config, o pipeline.Options, log *sl
 		return nil, "", nil, err
 	}
 	applyMemoryLimit(g.Memory(), log)
+	applyGCPercent(cfg.Gateway.GCPercent, log)
 	addr, stopHTTP, err = serveHTTP(cfg, g, log)
 	if err != nil {
 		return nil, "", nil, err
