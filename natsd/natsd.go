@@ -61,6 +61,14 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// maxClosedClients is how many closed connections the server remembers
+// for its monitoring endpoint (/connz?state=closed), which the gateway
+// does not serve. The server's default, 10,000, keeps each closed
+// connection's details (name, address, subscriptions, counters): on a
+// listener where sensors reconnect all day the ring fills and holds them
+// for good. The server needs at least one.
+const maxClosedClients = 1
+
 // Server is a running embedded nats-server.
 type Server struct {
 	srv  *server.Server
@@ -100,6 +108,7 @@ func Start(o Options) (*Server, error) {
 		NoSigs:             true,
 		NoLog:              o.Logger == nil,
 		MaxPayload:         8 << 20,
+		MaxClosedClients:   maxClosedClients,
 	}
 	ids, err := newIdentities()
 	if err != nil {
