@@ -36,8 +36,10 @@ type Options struct {
 	KafkaStallAfter time.Duration
 }
 
-// storeCheckInterval is how often the buffer's store is checked for a
-// failed write (see sink.Buffer.WatchStore).
+// storeCheckInterval is how often a failed buffer store is checked for
+// free space to reopen it; a working one is checked
+// sink.HealthyStoreChecks times less often, and at once after a failed
+// publish (see sink.Buffer.WatchStore).
 const storeCheckInterval = 500 * time.Millisecond
 
 // Gateway is a running edgeplane: the embedded NATS server, the sources,

@@ -151,15 +151,22 @@ func (b *Buffer) StoreProblem() (failed bool, reason string) {
 		strconv.Itoa(StoreHeadroom) + " are; " + strconv.FormatUint(b.store.refused.Load(), 10) + " frames refused so far"
 }
 
-// WatchStore checks the stream's store every interval (and at once after a
-// failed publish) until ctx ends, and repairs it as described above. Run
+// WatchStore checks the stream's store every interval while it has failed,
+// every HealthyStoreChecks intervals while it works, and at once after a
+// failed publish, until ctx ends, and repairs it as described above. Run
 // it once per buffer, in its own goroutine.
+//
+// A check runs the server's health check on the stream, which lists the
+// store's directories: twice a second it was a tenth of an idle gateway's
+// CPU. A working store fails through a write, which is a publish that
+// fails and asks for a check at once, so the slow checks are only a safety
+// net; a failed store is polled at interval to notice free space soon.
 func (b *Buffer) WatchStore(ctx context.Context, sc StoreControl, interval time.Duration, log *slog.Logger) {
 	if log == nil {
 		log = slog.Default()
 	}
 	rl := ratelog.New(log.With("component", "buffer"), ratelog.DefaultInterval)
-	t := time.NewTicker(interval)
+	t := time.NewTimer(b.store.nextCheck(interval))
 	defer t.Stop()
 	for {
 		select {
@@ -169,7 +176,20 @@ func (b *Buffer) WatchStore(ctx context.Context, sc StoreControl, interval time.
 		case <-b.store.kick:
 		}
 		b.checkStore(sc, rl)
+		t.Reset(b.store.nextCheck(interval))
 	}
+}
+
+// HealthyStoreChecks is how many of WatchStore's intervals pass between
+// checks of a store that works.
+const HealthyStoreChecks = 10
+
+// nextCheck is the wait before WatchStore's next check.
+func (w *storeWatch) nextCheck(interval time.Duration) time.Duration {
+	if w.failed.Load() != nil {
+		return interval
+	}
+	return HealthyStoreChecks * interval
 }
 
 func (b *Buffer) checkStore(sc StoreControl, rl *ratelog.Logger) {
