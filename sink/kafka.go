@@ -103,7 +103,7 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 		kgo.SeedBrokers(o.Brokers...),
 		kgo.ClientID(o.ClientID),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
-		kgo.ProducerBatchCompression(codec),
+		compressionOpt(o.Compression, codec),
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		// No RecordDeliveryTimeout: franz-go measures it from the record's
 		// timestamp, which is the aggregate's emission time, so a backlog
@@ -170,6 +170,16 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 // recordRetries is how many times the client tries a produce batch
 // before failing its records to the forwarder (see NewKafkaClient).
 const recordRetries = 5
+
+// compressionOpt is the producer's compression: zstd through
+// zstdCompressor (less memory than franz-go's own), the others through
+// franz-go's compressor.
+func compressionOpt(s string, codec kgo.CompressionCodec) kgo.ProducerOpt {
+	if s == "" || s == "zstd" {
+		return kgo.WithCompressor(zstdCompressor{})
+	}
+	return kgo.ProducerBatchCompression(codec)
+}
 
 func compressionCodec(s string) (kgo.CompressionCodec, error) {
 	switch s {
