@@ -91,6 +91,9 @@ func TestPackagedConfig(t *testing.T) {
 	if strings.Contains(strings.Join(u["Environment"], " "), "GOMEMLIMIT=") {
 		t.Error("edgeplane.service sets GOMEMLIMIT, which overrides gateway.memory_limit")
 	}
+	if strings.Contains(strings.Join(u["Environment"], " "), "GOGC=") {
+		t.Error("edgeplane.service sets GOGC, which overrides gateway.gc_percent")
+	}
 	c, _ := config.LoadBytes("arm64/edgeplane.yaml", []byte(edited), os.LookupEnv)
 	if !strings.Contains(string(raw), "memory_limit: ") {
 		t.Error("the packaged config does not write gateway.memory_limit")
@@ -135,5 +138,33 @@ func TestPackagedConfig(t *testing.T) {
 		if _, ok := dst[want]; !ok {
 			t.Errorf("nfpm.yaml does not install %s", want)
 		}
+	}
+}
+
+// TestEnvFileAssignments: every assignment in edgeplane.env, commented
+// out or not, is a bare NAME=value with nothing after it. systemd's
+// EnvironmentFile (and docker --env-file) take the rest of the line as the
+// value, "#" included, so an inline comment would become part of the
+// value once the line is uncommented (GOGC="100 # …" is ignored by the
+// runtime, GOMEMLIMIT="400MiB # …" stops it at start).
+func TestEnvFileAssignments(t *testing.T) {
+	raw, err := os.ReadFile("arm64/edgeplane.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, line := range strings.Split(string(raw), "\n") {
+		body := strings.TrimSpace(strings.TrimPrefix(line, "#"))
+		name, value, ok := strings.Cut(body, "=")
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			continue // prose
+		}
+		n++
+		if strings.ContainsAny(value, "# \t") {
+			t.Errorf("edgeplane.env:%d: %q: a comment or space after the value would become part of it", i+1, line)
+		}
+	}
+	if n < 5 {
+		t.Errorf("edgeplane.env: %d assignments found, want the documented ones", n)
 	}
 }

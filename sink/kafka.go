@@ -18,8 +18,9 @@ import (
 type KafkaOptions struct {
 	Brokers  []string
 	ClientID string // default "edgeplane"
-	// Compression is "zstd" (default, level 1 in franz-go's encoder
-	// default), "snappy", "lz4", "gzip" or "none".
+	// Compression is "zstd" (default: level 1, 64 KiB window, through
+	// zstdCompressor), "snappy", "lz4", "gzip" or "none" (franz-go's
+	// compressor).
 	Compression string
 	// AutoCreateTopics lets the broker create a missing topic on first
 	// produce (the broker must allow it too).

@@ -15,8 +15,8 @@ import (
 //   - franz-go's encoders live in a sync.Pool, so they are dropped at the
 //     second collection without a produce in between and built again
 //     (with GOGC 50 and a few collections a second under load, often);
-//     here one encoder with two block encoders lives as long as the
-//     client.
+//     here one encoder with two block encoders, shared by every client,
+//     lives as long as the process.
 //   - Each of franz-go's encoders keeps at least 1 MiB of history; with
 //     the encoder's low-memory option the history is the window and a
 //     block (192 KiB).

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/edgeplane/edgeplane/config"
 )
@@ -32,15 +33,20 @@ func applyMemoryLimit(m config.MemoryEstimate, log *slog.Logger) int64 {
 }
 
 // applyGCPercent sets the garbage collector's target percentage to
-// gateway.gc_percent, unless the GOGC environment variable is set: the
-// runtime has read it at start, and it wins. It logs which is in effect
-// and returns it.
+// gateway.gc_percent, unless the GOGC environment variable is set to
+// something the runtime takes ("off" or a number): the runtime has read
+// it at start, and it wins. A GOGC the runtime ignored (it then uses 100)
+// is logged and gc_percent applied. It logs which is in effect and
+// returns it (-1: off).
 func applyGCPercent(pct int, log *slog.Logger) int {
 	if env, ok := os.LookupEnv("GOGC"); ok && env != "" {
-		cur := debug.SetGCPercent(-1)
-		debug.SetGCPercent(cur)
-		log.Info("garbage collector target from GOGC; gateway.gc_percent not applied", "GOGC", env, "gc_percent", cur)
-		return cur
+		if _, err := strconv.ParseInt(env, 10, 32); env == "off" || err == nil {
+			cur := debug.SetGCPercent(-1)
+			debug.SetGCPercent(cur)
+			log.Info("garbage collector target from GOGC; gateway.gc_percent not applied", "GOGC", env, "gc_percent", cur)
+			return cur
+		}
+		log.Warn("GOGC is neither a number nor off, and the runtime ignored it; gateway.gc_percent applied", "GOGC", env)
 	}
 	debug.SetGCPercent(pct)
 	log.Info("garbage collector target set from gateway.gc_percent", "gc_percent", pct)

@@ -53,8 +53,16 @@ func TestApplyMemoryLimit(t *testing.T) {
 	}
 }
 
+// gcPercent reads the collector's target without changing it.
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
 // TestApplyGCPercent: gateway.gc_percent becomes the collector's target
-// unless GOGC is set, which wins; the log says which.
+// unless GOGC is set to something the runtime takes, which wins; the log
+// says which.
 func TestApplyGCPercent(t *testing.T) {
 	prev := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(prev) })
@@ -62,8 +70,8 @@ func TestApplyGCPercent(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 
 	t.Setenv("GOGC", "")
-	if got := applyGCPercent(config.DefaultGCPercent, log); got != config.DefaultGCPercent || debug.SetGCPercent(-1) != config.DefaultGCPercent {
-		t.Fatalf("gc percent %d, want gateway.gc_percent's %d", got, config.DefaultGCPercent)
+	if got := applyGCPercent(config.DefaultGCPercent, log); got != config.DefaultGCPercent || gcPercent() != config.DefaultGCPercent {
+		t.Fatalf("gc percent %d (runtime %d), want gateway.gc_percent's %d", got, gcPercent(), config.DefaultGCPercent)
 	}
 	if !strings.Contains(buf.String(), "garbage collector target set from gateway.gc_percent") {
 		t.Errorf("log: %s", buf.String())
@@ -74,11 +82,33 @@ func TestApplyGCPercent(t *testing.T) {
 	buf.Reset()
 	t.Setenv("GOGC", "80")
 	debug.SetGCPercent(80)
-	if got := applyGCPercent(config.DefaultGCPercent, log); got != 80 || debug.SetGCPercent(-1) != 80 {
-		t.Fatalf("gc percent %d, want GOGC's 80", got)
+	if got := applyGCPercent(config.DefaultGCPercent, log); got != 80 || gcPercent() != 80 {
+		t.Fatalf("gc percent %d (runtime %d), want GOGC's 80", got, gcPercent())
 	}
-	debug.SetGCPercent(80)
 	if !strings.Contains(buf.String(), "gc_percent not applied") || !strings.Contains(buf.String(), "GOGC=80") {
 		t.Errorf("log: %s", buf.String())
 	}
+
+	// A GOGC the runtime ignored (it used 100): gc_percent applies, with
+	// a warning.
+	buf.Reset()
+	t.Setenv("GOGC", "fifty")
+	debug.SetGCPercent(100)
+	if got := applyGCPercent(config.DefaultGCPercent, log); got != config.DefaultGCPercent || gcPercent() != config.DefaultGCPercent {
+		t.Fatalf("gc percent %d (runtime %d) with GOGC=fifty, want gateway.gc_percent's %d", got, gcPercent(), config.DefaultGCPercent)
+	}
+	if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "GOGC=fifty") {
+		t.Errorf("log: %s", buf.String())
+	}
+}
+
+// keepRuntimeSettings restores the collector's target and the soft
+// memory limit when the test ends: launch sets both for the whole
+// process, and later tests in this binary must not inherit them.
+func keepRuntimeSettings(t *testing.T) {
+	gc, limit := gcPercent(), debug.SetMemoryLimit(-1)
+	t.Cleanup(func() {
+		debug.SetGCPercent(gc)
+		debug.SetMemoryLimit(limit)
+	})
 }

@@ -39,6 +39,7 @@ func TestPprofOptIn(t *testing.T) {
 			t.Fatalf("config: pprof %v http_listen %s", cfg.Gateway.Pprof, cfg.Gateway.HTTPListen)
 		}
 		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		keepRuntimeSettings(t)
 		g, _, stop, err := launch(context.Background(), cfg, pipeline.Options{Logger: log}, log, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -70,6 +70,7 @@ func startRun(t *testing.T, f string) (addr string, logs *syncBuffer, stop func(
 	}
 	logs = &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
+	keepRuntimeSettings(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	listening := make(chan string, 1)
