@@ -34,24 +34,29 @@ func TestClosedConnectionsForgotten(t *testing.T) {
 	}
 	// Every connection gone from the server's client list. A closure is
 	// recorded on its own goroutine and may still be on its way: the bound
-	// holds either way, and the poll below waits for the first.
-	// (testenv.CheckFor's package imports this one.)
-	for deadline := time.Now().Add(10 * time.Second); s.srv.NumClients() != 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d connections still open after 10s", s.srv.NumClients())
-		}
-	}
+	// holds either way, and the second poll waits for the first.
+	poll(t, "connections closed", func() bool { return s.srv.NumClients() == 0 })
 	var total int
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	poll(t, "a closed connection recorded", func() bool {
 		cz, err := s.srv.Connz(&server.ConnzOptions{State: server.ConnClosed, Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if total = cz.Total; total >= 1 || time.Now().After(deadline) {
-			break
-		}
+		total = cz.Total
+		return total >= 1
+	})
+	if total > maxClosedClients {
+		t.Fatalf("%d closed connections remembered after %d closed, want at most %d", total, 2*n, maxClosedClients)
 	}
-	if total < 1 || total > maxClosedClients {
-		t.Fatalf("%d closed connections remembered after %d closed, want 1 to %d", total, 2*n, maxClosedClients)
+}
+
+// poll waits up to 10 s for cond, failing the test with what it waited
+// for (testenv.CheckFor's package imports this one).
+func poll(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 10s", what)
+		}
 	}
 }

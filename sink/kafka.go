@@ -96,7 +96,7 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 	if o.MetadataMinAge <= 0 {
 		o.MetadataMinAge = 250 * time.Millisecond
 	}
-	codec, err := compressionCodec(o.Compression)
+	compression, err := compressionOpt(o.Compression)
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func NewKafkaClient(o KafkaOptions) (*kgo.Client, error) {
 		kgo.SeedBrokers(o.Brokers...),
 		kgo.ClientID(o.ClientID),
 		kgo.RequiredAcks(kgo.AllISRAcks()),
-		compressionOpt(o.Compression, codec),
+		compression,
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		// No RecordDeliveryTimeout: franz-go measures it from the record's
 		// timestamp, which is the aggregate's emission time, so a backlog
@@ -175,27 +175,20 @@ const recordRetries = 5
 // compressionOpt is the producer's compression: zstd through
 // zstdCompressor (less memory than franz-go's own), the others through
 // franz-go's compressor.
-func compressionOpt(s string, codec kgo.CompressionCodec) kgo.ProducerOpt {
-	if s == "" || s == "zstd" {
-		return kgo.WithCompressor(zstdCompressor{})
-	}
-	return kgo.ProducerBatchCompression(codec)
-}
-
-func compressionCodec(s string) (kgo.CompressionCodec, error) {
+func compressionOpt(s string) (kgo.ProducerOpt, error) {
 	switch s {
 	case "", "zstd":
-		return kgo.ZstdCompression().WithLevel(1), nil
+		return kgo.WithCompressor(zstdCompressor{}), nil
 	case "snappy":
-		return kgo.SnappyCompression(), nil
+		return kgo.ProducerBatchCompression(kgo.SnappyCompression()), nil
 	case "lz4":
-		return kgo.Lz4Compression(), nil
+		return kgo.ProducerBatchCompression(kgo.Lz4Compression()), nil
 	case "gzip":
-		return kgo.GzipCompression(), nil
+		return kgo.ProducerBatchCompression(kgo.GzipCompression()), nil
 	case "none":
-		return kgo.NoCompression(), nil
+		return kgo.ProducerBatchCompression(kgo.NoCompression()), nil
 	}
-	return kgo.CompressionCodec{}, fmt.Errorf("sink: unknown compression %q", s)
+	return nil, fmt.Errorf("sink: unknown compression %q", s)
 }
 
 // kgoLogger adapts slog to franz-go's logger, passing warnings and
