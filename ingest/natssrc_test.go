@@ -86,9 +86,17 @@ func TestNATSSource(t *testing.T) {
 		t.Fatal(tok.Error())
 	}
 	c.waitFor(t, 201)
+	// The two queue subscribers run on their own goroutines: a message is
+	// counted when it arrives and its rejection a moment later, so wait
+	// for the counts to settle, not for the arrivals.
+	st := &s.Stats
 	testenv.CheckFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		if got := s.Stats.Messages.Load(); got != 203 {
+		if got := st.Messages.Load(); got != 203 {
 			return fmt.Errorf("%d messages", got)
+		}
+		if st.Rejected[decode.ReasonTopic].Load()+st.Rejected[decode.ReasonMissingField].Load()+st.Accepted.Load() < 203 {
+			return fmt.Errorf("topic %d missing %d accepted %d: not every message decided yet", st.Rejected[decode.ReasonTopic].Load(),
+				st.Rejected[decode.ReasonMissingField].Load(), st.Accepted.Load())
 		}
 		return nil
 	})
@@ -99,7 +107,6 @@ func TestNATSSource(t *testing.T) {
 		t.Errorf("keys %v", c.topics)
 	}
 	c.mu.Unlock()
-	st := &s.Stats
 	// "city" does not match topic_pattern city/{d}/#; {"x":1} has no v.
 	if st.Rejected[decode.ReasonTopic].Load() != 1 || st.Rejected[decode.ReasonMissingField].Load() != 1 || st.Accepted.Load() != 201 || st.Dropped.Load() != 0 {
 		t.Errorf("topic %d missing %d accepted %d dropped %d", st.Rejected[decode.ReasonTopic].Load(),
