@@ -70,10 +70,6 @@ func TestDeadletters(t *testing.T) {
 		}
 		_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	}
-	long := `{"pm25": ` + strings.Repeat("9", 600)
-	sendWS(wsA, "city/d1/air/s-1", "not json", `{"pm25": 1}`, `{"no2": 3}`)
-	sendWS(wsB, "city/d2/air/s-2", `say "hi"`, long)
-
 	// dl runs the command and returns its stdout lines.
 	dl := func(args ...string) []string {
 		t.Helper()
@@ -84,12 +80,23 @@ func TestDeadletters(t *testing.T) {
 		return strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	}
 	var lines []string
-	testenv.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
-		if lines = dl(); len(lines) < 4 {
-			return fmt.Errorf("%d lines: %q", len(lines), lines)
-		}
-		return nil
-	})
+	waitLines := func(n int) {
+		t.Helper()
+		testenv.CheckFor(t, 10*time.Second, 50*time.Millisecond, func() error {
+			if lines = dl(); len(lines) < n {
+				return fmt.Errorf("%d lines, want %d: %q", len(lines), n, lines)
+			}
+			return nil
+		})
+	}
+	// The two sources' connections are read on their own goroutines, so
+	// the order across them is fixed by waiting for ws-a's letters before
+	// ws-b sends (CI saw ws-a's last letter after ws-b's).
+	long := `{"pm25": ` + strings.Repeat("9", 600)
+	sendWS(wsA, "city/d1/air/s-1", "not json", `{"pm25": 1}`, `{"no2": 3}`)
+	waitLines(2)
+	sendWS(wsB, "city/d2/air/s-2", `say "hi"`, long)
+	waitLines(4)
 	want := []string{
 		`source=ws-a topic=city/d1/air/s-1 reason=malformed bytes=8 payload="not json"`,
 		`source=ws-a topic=city/d1/air/s-1 reason=missing_field bytes=10 payload="{\"no2\": 3}"`,
