@@ -155,13 +155,20 @@ func Start(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("natsd: %w", err)
 	}
+	// The server reports a listener it cannot open (a port in use) only
+	// through its logger's Fatalf, and ReadyForConnections would wait out
+	// its whole timeout; the adapter passes the first fatal on so that
+	// Start fails at once and says why.
+	logger := slog.New(slog.DiscardHandler)
 	if o.Logger != nil {
-		srv.SetLoggerV2(&slogAdapter{l: o.Logger.With("component", "nats")}, false, false, false)
+		logger = o.Logger.With("component", "nats")
 	}
+	fatal := make(chan string, 1)
+	srv.SetLoggerV2(&slogAdapter{l: logger, fatal: fatal}, false, false, false)
 	srv.Start()
-	if !srv.ReadyForConnections(o.ReadyTimeout) {
+	if err := waitReady(srv, fatal, o.ReadyTimeout); err != nil {
 		srv.Shutdown()
-		return nil, fmt.Errorf("natsd: server not ready within %s", o.ReadyTimeout)
+		return nil, err
 	}
 	if err := enableGatewayJetStream(srv); err != nil {
 		srv.Shutdown()
@@ -280,12 +287,47 @@ func (s *Server) Shutdown() {
 	s.srv.WaitForShutdown()
 }
 
-// slogAdapter routes nats-server logs to slog.
-type slogAdapter struct{ l *slog.Logger }
+// waitReady waits until the server's listeners are open, and fails at
+// once with the server's own words when it reports a fatal error (a
+// listener's address in use) before that.
+func waitReady(srv *server.Server, fatal <-chan string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		if srv.ReadyForConnections(readyPoll) {
+			return nil
+		}
+		select {
+		case msg := <-fatal:
+			return fmt.Errorf("natsd: %s", msg)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("natsd: server not ready within %s", timeout)
+		}
+	}
+}
+
+// readyPoll is how long each readiness check waits before waitReady looks
+// for a fatal error.
+const readyPoll = 50 * time.Millisecond
+
+// slogAdapter routes nats-server logs to slog, and the first fatal error
+// to fatal (buffered, never blocking).
+type slogAdapter struct {
+	l     *slog.Logger
+	fatal chan<- string
+}
 
 func (a *slogAdapter) Noticef(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
 func (a *slogAdapter) Warnf(format string, v ...any)   { a.l.Warn(fmt.Sprintf(format, v...)) }
-func (a *slogAdapter) Fatalf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a *slogAdapter) Errorf(format string, v ...any)  { a.l.Error(fmt.Sprintf(format, v...)) }
-func (a *slogAdapter) Debugf(format string, v ...any)  { a.l.Debug(fmt.Sprintf(format, v...)) }
-func (a *slogAdapter) Tracef(format string, v ...any)  {}
+func (a *slogAdapter) Fatalf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	a.l.Error(msg)
+	select {
+	case a.fatal <- msg:
+	default:
+	}
+}
+func (a *slogAdapter) Errorf(format string, v ...any) { a.l.Error(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Debugf(format string, v ...any) { a.l.Debug(fmt.Sprintf(format, v...)) }
+func (a *slogAdapter) Tracef(format string, v ...any) {}

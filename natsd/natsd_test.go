@@ -53,3 +53,29 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal("bad mqtt address accepted")
 	}
 }
+
+// TestStartPortInUse: a listener whose address is taken fails Start at
+// once with the server's reason, where it used to wait out ReadyTimeout
+// and say only "not ready" — for the client listener and the MQTT one.
+func TestStartPortInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	for _, o := range []natsd.Options{
+		{Listen: taken.Addr().String()},
+		{MQTTListen: taken.Addr().String()},
+	} {
+		o.StoreDir, o.ReadyTimeout = t.TempDir(), 10*time.Minute
+		s, err := natsd.Start(o)
+		if err == nil {
+			s.Shutdown()
+			t.Fatalf("%+v: started on a taken address", o)
+		}
+		if !strings.Contains(err.Error(), "address already in use") || !strings.Contains(err.Error(), taken.Addr().String()) {
+			t.Fatalf("listen %q mqtt %q: %v, want the address and why", o.Listen, o.MQTTListen, err)
+		}
+		t.Log(err)
+	}
+}

@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -16,15 +17,46 @@ import (
 )
 
 // FreeAddr returns a loopback host:port that was free a moment ago, for a
-// listener that must keep its port across restarts.
+// listener that must keep its port across restarts or be named in a
+// config before it starts.
+//
+// The port is drawn below the kernel's ephemeral range (Linux's
+// ip_local_port_range), so that no connection or :0 listener of a test
+// running beside this one can be handed it between now and its bind; a
+// port from :0 could be, and a gateway test then failed to start
+// ("server not ready", CI under go test ./...).
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
+	lo, hi := belowEphemeral()
+	for range 100 {
+		addr := "127.0.0.1:0"
+		if hi > lo {
+			addr = fmt.Sprintf("127.0.0.1:%d", lo+rand.IntN(hi-lo))
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue // taken: draw again
+		}
+		defer l.Close()
+		return l.Addr().String()
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatalf("free port: none found in %d..%d", lo, hi)
+	return ""
+}
+
+// belowEphemeral returns the ports [lo, hi) that FreeAddr draws from:
+// from 10000 up to the start of the ephemeral range, or an empty range
+// (FreeAddr then asks for :0) where that range cannot be read.
+func belowEphemeral() (lo, hi int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0, 0
+	}
+	var first, last int
+	if _, err := fmt.Sscan(string(b), &first, &last); err != nil || first <= 11000 {
+		return 0, 0
+	}
+	return 10000, first
 }
 
 // NATSMQTTAt starts an embedded server with JetStream in dir and its MQTT
