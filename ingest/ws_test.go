@@ -274,6 +274,12 @@ func TestWSIdleAndProtocol(t *testing.T) {
 	if ce := closeCode(t, conn); ce.Code != websocket.CloseGoingAway || ce.Text != "idle timeout" {
 		t.Fatalf("close %d %q", ce.Code, ce.Text)
 	}
+	if s.WS.Idle.Load() != 1 {
+		t.Errorf("idle %d", s.WS.Idle.Load())
+	}
+	// A source with a long idle timeout, so that a loaded host's pause
+	// between dial and write cannot close the connection for idleness.
+	s, url = startWS(t, WSOptions{Topic: "t", IdleTimeout: time.Minute}, nil, c.deliver)
 	conn = dialWS(t, url, "")
 	if err := conn.WriteMessage(websocket.BinaryMessage, []byte(`{"v":1}`)); err != nil {
 		t.Fatal(err)
@@ -281,7 +287,7 @@ func TestWSIdleAndProtocol(t *testing.T) {
 	if ce := closeCode(t, conn); ce.Code != websocket.CloseUnsupportedData {
 		t.Fatalf("binary: close %d %q", ce.Code, ce.Text)
 	}
-	if s.WS.Idle.Load() != 1 || s.WS.Protocol.Load() != 1 || s.Stats.Rejected[decode.ReasonMalformed].Load() != 1 {
+	if s.WS.Idle.Load() != 0 || s.WS.Protocol.Load() != 1 || s.Stats.Rejected[decode.ReasonMalformed].Load() != 1 {
 		t.Errorf("idle %d protocol %d", s.WS.Idle.Load(), s.WS.Protocol.Load())
 	}
 }

@@ -118,13 +118,16 @@ func TestShardStateOffHeap(t *testing.T) {
 	virtual := c.StateMemory().Total()
 	// Shards of earlier tests unmap their state in cleanups that run
 	// after a collection, on their own goroutine: wait until the address
-	// space holds still, or their unmapping hides this shard's mapping.
-	last := int64(-1)
+	// space holds still for five samples (100 ms), or their unmapping
+	// hides this shard's mapping.
+	last, still := int64(-1), 0
 	testenv.CheckFor(t, 10*time.Second, 20*time.Millisecond, func() error {
 		runtime.GC()
 		vm := testenv.ProcStatusBytes(t, "VmSize:")
 		if vm != last {
-			last = vm
+			last, still = vm, 0
+		}
+		if still++; still < 5 {
 			return fmt.Errorf("address space still moving: %d MiB", vm>>20)
 		}
 		return nil

@@ -117,7 +117,7 @@ pipelines:
 `
 
 // TestStartDoesNotWaitForMQTT: with the MQTT broker's port closed, Start
-// returns within its one-second grace; /healthz answers, the WebSocket
+// returns after its one-second grace; /healthz answers, the WebSocket
 // source listens, /readyz says the MQTT source is not connected, and the
 // unreachable broker is logged once (rate-limited) while paho retries.
 func TestStartDoesNotWaitForMQTT(t *testing.T) {
@@ -128,8 +128,11 @@ func TestStartDoesNotWaitForMQTT(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = g.Stop(context.Background()) })
-	if took := time.Since(t0); took > 2*time.Second {
-		t.Fatalf("Start took %s with the MQTT broker down, want ≤ 2 s", took)
+	// Start gives the broker a one-second grace and must not wait out
+	// paho's retries; the bound leaves a loaded host under -race room
+	// for the rest of start-up (NATS, JetStream, the buffer, Kafka).
+	if took := time.Since(t0); took > 10*time.Second {
+		t.Fatalf("Start took %s with the MQTT broker down, want ≤ 10 s", took)
 	}
 	srv := httptest.NewServer(g.Handler())
 	defer srv.Close()

@@ -44,7 +44,9 @@ func TestForwarderLongPoll(t *testing.T) {
 				}
 				return nil
 			})
-			if d := time.Since(sent); d > 2*time.Second {
+			// A third of the 30 s wait proves it was cut short and leaves
+			// a loaded host room.
+			if d := time.Since(sent); d > 10*time.Second {
 				t.Errorf("FetchWait %s: a frame arriving during the wait was delivered after %s", wait, d)
 			}
 		}
@@ -55,7 +57,7 @@ func TestForwarderLongPoll(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("FetchWait %s: the forwarder did not stop within 10 s", wait)
 		}
-		if d := time.Since(stop); d > 2*time.Second {
+		if d := time.Since(stop); d > 10*time.Second {
 			t.Errorf("FetchWait %s: stopping took %s, want the wait cut short", wait, d)
 		}
 		if n := fw.Stats.FetchErrors.Load(); n != 0 {

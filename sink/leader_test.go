@@ -12,8 +12,8 @@ import (
 )
 
 // TestLeaderChange: after the partition leader moves to another broker,
-// the next frame is delivered well under a second later (low
-// MetadataMinAge, short retry backoff).
+// the next frame is delivered within a few seconds (low MetadataMinAge,
+// short retry backoff), not after franz-go's default metadata wait.
 func TestLeaderChange(t *testing.T) {
 	r := newRig(t, sink.BufferOptions{})
 	r.kfk = testenv.Kafka(t, kfake.NumBrokers(3), kfake.SeedTopics(1, "agg.air"))
@@ -49,7 +49,10 @@ func TestLeaderChange(t *testing.T) {
 		worst = max(worst, d)
 		t.Logf("leader %d → %d: next frame delivered in %s", leader, next, d.Round(time.Millisecond))
 	}
-	if worst > time.Second {
-		t.Errorf("delivery after a leader change took %s, want well under 1 s", worst)
+	// 13–15 ms on the dev VM (2026-12-06). The bound is franz-go's default
+	// MetadataMinAge (5 s), which the low setting is there to beat, less
+	// room; tighter bounds are a timing test on a loaded CI host.
+	if worst > 3*time.Second {
+		t.Errorf("delivery after a leader change took %s, want under 3 s", worst)
 	}
 }

@@ -120,16 +120,17 @@ func httpGet(t *testing.T, url string) (int, string) {
 }
 
 // TestRunServesHTTPAtOnce: with the MQTT source's broker unreachable (a
-// closed loopback port), /healthz answers within a second of launch and
-// before the gateway's start-up is over, and /readyz reports the broker
-// as the reason it is not ready.
+// closed loopback port), /healthz answers before the gateway's start-up
+// is over, and /readyz reports the broker as the reason it is not ready.
 func TestRunServesHTTPAtOnce(t *testing.T) {
 	broker := testenv.FreeAddr(t) // nothing listens there
 	t0 := time.Now()
 	addr, logs, _ := startRun(t, writeConfig(t, fmt.Sprintf(brokerDownConfig, t.TempDir(), broker)))
 	code, body := httpGet(t, "http://"+addr+"/healthz")
-	if took := time.Since(t0); code != http.StatusOK || took > time.Second {
-		t.Fatalf("/healthz: %d %q after %s, want 200 within 1 s", code, body, took)
+	// The claim is the order below; the bound only catches a listener
+	// opened after start-up, with room for a loaded host.
+	if took := time.Since(t0); code != http.StatusOK || took > 5*time.Second {
+		t.Fatalf("/healthz: %d %q after %s, want 200 within 5 s", code, body, took)
 	}
 	// Start gives an unreachable broker its one-second grace: /healthz
 	// answered before Start returned.

@@ -7,12 +7,18 @@ import (
 	"time"
 )
 
-// TestCoarseClock: the first read is current, no read is ahead of the
-// real clock, and the ticking goroutine moves the clock on.
+// TestCoarseClock: a read while the ticker sleeps is current, no read is
+// ahead of the real clock, and reads that come often wake the ticking
+// goroutine, which moves the clock on.
+//
+// The ticker is let fall asleep first: a read of the running ticker's
+// clock is at most Resolution behind only while the ticker is scheduled
+// on time, which a loaded machine does not promise (CI saw 11 ms).
 func TestCoarseClock(t *testing.T) {
+	waitAsleep(t)
 	before := time.Now().UnixMilli()
 	first := NowMs()
-	if after := time.Now().UnixMilli(); first < before-Resolution.Milliseconds() || first > after {
+	if after := time.Now().UnixMilli(); first < before || first > after {
 		t.Fatalf("NowMs() = %d, real clock %d..%d", first, before, after)
 	}
 	deadline := time.Now().Add(5 * time.Second) // generous: the machine may be loaded
@@ -21,11 +27,25 @@ func TestCoarseClock(t *testing.T) {
 		if real := time.Now().UnixMilli(); n > real {
 			t.Fatalf("NowMs() = %d is ahead of the real clock %d", n, real)
 		}
-		if n > first {
+		if n > first && state.Load()&asleep == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("NowMs() stuck at %d for 5s", first)
+			t.Fatalf("NowMs() at %d (first %d), ticker state %d after 5s of reads", n, first, state.Load())
+		}
+		time.Sleep(Resolution)
+	}
+}
+
+// waitAsleep reads the clock once (starting it) and waits until the
+// ticker stops for want of reads.
+func waitAsleep(t *testing.T) {
+	t.Helper()
+	NowMs()
+	deadline := time.Now().Add(5 * time.Second)
+	for state.Load() != asleep {
+		if time.Now().After(deadline) {
+			t.Fatalf("ticker still running 5s after the last read (state %d)", state.Load())
 		}
 		time.Sleep(Resolution)
 	}
@@ -43,14 +63,7 @@ func BenchmarkNowMs(b *testing.B) {
 // leaves it asleep, a second one soon after starts it again, and the
 // ticker then moves the clock on.
 func TestClockSleepsUnread(t *testing.T) {
-	NowMs()
-	deadline := time.Now().Add(5 * time.Second)
-	for state.Load() != asleep {
-		if time.Now().After(deadline) {
-			t.Fatalf("ticker still running 5s after the last read (state %d)", state.Load())
-		}
-		time.Sleep(Resolution)
-	}
+	waitAsleep(t)
 	// A rare read: the clock was last set a second ago.
 	nowMs.Add(-1000)
 	before := time.Now().UnixMilli()
@@ -61,14 +74,26 @@ func TestClockSleepsUnread(t *testing.T) {
 	if s := state.Load(); s&asleep == 0 {
 		t.Fatalf("a rare read woke the ticker (state %d)", s)
 	}
-	if again := NowMs(); again < got {
-		t.Fatalf("second read %d before the first %d", again, got)
+	// A second read within wakeGapMs of the first wakes the ticker. A
+	// loaded machine may hold this goroutine off longer than that between
+	// two statements; the read then was rare too, and the pair is retried.
+	for try := 0; ; try++ {
+		prev := nowMs.Load()
+		again := NowMs()
+		if again < prev {
+			t.Fatalf("read %d before the previous %d", again, prev)
+		}
+		if state.Load()&asleep == 0 {
+			got = again
+			break
+		}
+		if again-prev < wakeGapMs || try == 20 {
+			t.Fatalf("two reads %d ms apart left the ticker asleep (state %d, try %d)", again-prev, state.Load(), try)
+		}
 	}
-	if s := state.Load(); s&asleep != 0 {
-		t.Fatalf("two reads in a row left the ticker asleep (state %d)", s)
-	}
+	deadline := time.Now().Add(5 * time.Second)
 	for nowMs.Load() == got {
-		if time.Now().After(deadline.Add(5 * time.Second)) {
+		if time.Now().After(deadline) {
 			t.Fatalf("woken ticker does not move the clock from %d", got)
 		}
 		time.Sleep(Resolution)
