@@ -22,8 +22,9 @@ type Counters struct {
 	Late               uint64
 	RingDropped        uint64
 	SeriesRefused      uint64
-	// OperatorsRefused are readings refused by max_open_windows (scrape
-	// only); ClosedRefused readings pushed while the rings closed.
+	// OperatorsRefused are readings the shards refused (max_series,
+	// max_open_windows, state budget, event time out of range);
+	// ClosedRefused readings pushed while the rings closed.
 	OperatorsRefused, ClosedRefused  uint64
 	WindowsFired, AggregatesBuffered uint64
 	// SketchesRefused are windows that found the quantile sketch pool

@@ -415,7 +415,8 @@ func (st *Stack) Counters(ctx context.Context) (Counters, error) {
 	case st.gw != nil:
 		s := st.gw.Snapshot()
 		return Counters{Messages: s.Messages, Readings: s.Readings, Rejected: s.Rejected, Late: s.Late,
-			RingDropped: s.RingDropped, SeriesRefused: s.SeriesRefused, WindowsFired: s.WindowsFired,
+			RingDropped: s.RingDropped, SeriesRefused: s.SeriesRefused, OperatorsRefused: s.OperatorsRefused,
+			ClosedRefused: s.ClosedRefused, WindowsFired: s.WindowsFired,
 			AggregatesBuffered: s.AggregatesBuffered, KafkaRecords: s.KafkaRecords, KafkaErrors: s.KafkaErrors,
 			BufferMessages: s.BufferMessages, BufferBytes: s.BufferBytes}, nil
 	case st.scraper != nil:
