@@ -46,7 +46,7 @@ pipelines:
     to: {topic: test.metrics.air}
   - name: noise1s
     from: [noise]
-    window: {type: tumbling, size: 1s, out_of_orderness: 1s, idle_timeout: 1s}
+    window: {type: tumbling, size: 1s, out_of_orderness: 1s, idle_timeout: 1s, max_open_windows: 1}
     aggregates: [max]
     to: {topic: test.metrics.noise}
 `
@@ -67,14 +67,22 @@ func TestMetricsExposition(t *testing.T) {
 		publish(t, pub, "city/d1/"+kind+"/s1", `{"ts":`)
 		publish(t, pub, "city/d1/"+kind+"/s2", fmt.Sprintf(`{"ts":%d,"%s":11}`, t0+20000, field))
 	}
+	// s1's next window while its first is open: noise1s holds one open
+	// window per series and field, and refuses the reading.
+	publish(t, pub, "city/d1/noise/s1", fmt.Sprintf(`{"ts":%d,"db":12}`, t0+1000))
 	testenv.CheckFor(t, 20*time.Second, 20*time.Millisecond, func() error {
 		// Series scope: each sensor's window closes idle_timeout after its
 		// reading, by the wall clock.
-		if s := g.Snapshot(); s.KafkaRecords < 4 || s.Rejected < 2 {
+		if s := g.Snapshot(); s.KafkaRecords < 4 || s.Rejected < 2 || s.OperatorsRefused < 1 {
 			return fmt.Errorf("aggregates not in Kafka yet: %+v", s)
 		}
 		return nil
 	})
+	// The in-process snapshot (edgebench's embedded runs) counts what
+	// /metrics counts.
+	if s := g.Snapshot(); s.OperatorsRefused != 1 || s.ClosedRefused != 0 || s.SeriesRefused != 0 {
+		t.Errorf("snapshot refusals: %+v", s)
+	}
 
 	// The memory estimate validation checks against gateway.memory_limit
 	// (default 256 MiB), by pipeline and component.
@@ -111,7 +119,9 @@ func TestMetricsExposition(t *testing.T) {
 		}
 		for _, want := range []string{
 			`edgeplane_ingest_messages_total{source="air"} 3`,
-			`edgeplane_ingest_messages_total{source="noise"} 3`,
+			`edgeplane_ingest_messages_total{source="noise"} 4`,
+			`edgeplane_operators_refused_total{pipeline="noise1s"} 1`,
+			`edgeplane_operators_refused_total{pipeline="air1s"} 0`,
 			`edgeplane_ingest_rejected_total{source="noise",reason="malformed"} 1`,
 			`edgeplane_operators_windows_fired_total{pipeline="noise1s"} 2`,
 			`edgeplane_operators_sketches_refused_total{pipeline="noise1s"} 0`,
