@@ -68,6 +68,12 @@ type ShardStats struct {
 	MaxLagMs                 int64
 }
 
+// Refused sums the samples the shard refused: every Refused* counter but
+// SketchRefused (whose windows still count their samples).
+func (st ShardStats) Refused() uint64 {
+	return st.RefusedSeries + st.RefusedField + st.RefusedSource + st.RefusedWindows + st.RefusedTime
+}
+
 const (
 	cIn = iota
 	cFiltered

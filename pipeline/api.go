@@ -351,7 +351,7 @@ func (p *pipe) info(now time.Time) PipelineInfo {
 	pi.Series.Known, pi.Series.Max = p.series.Len(), p.series.Max()
 	pi.Counters = PipelineCounters{Samples: ss.SamplesIn, Late: ss.Late, LateAccepted: ss.LateAccepted, Filtered: ss.Filtered,
 		Deduped: ss.Deduped, Deadbanded: ss.Deadbanded, WindowsFired: ss.Emitted, WindowsRefired: ss.Refired,
-		Refused: ss.RefusedSeries + ss.RefusedWindows, SeriesRefused: p.seriesRefused.Load(), RingDropped: p.ringDropped(),
+		Refused: ss.Refused(), SeriesRefused: p.seriesRefused.Load(), RingDropped: p.ringDropped(),
 		AggregatesBuffered: p.wstats.Aggregates.Load(), FramesBuffered: p.wstats.Frames.Load(),
 		LateBuffered: p.lateStats.Aggregates.Load(), OpenWindows: ss.OpenSlots}
 	if ss.Emitted > pi.Counters.AggregatesBuffered {

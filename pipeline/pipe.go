@@ -493,7 +493,10 @@ func (p *pipe) shardStats() operators.ShardStats {
 		t.Refired += st.Refired
 		t.Purged += st.Purged
 		t.RefusedSeries += st.RefusedSeries
+		t.RefusedField += st.RefusedField
+		t.RefusedSource += st.RefusedSource
 		t.RefusedWindows += st.RefusedWindows
+		t.RefusedTime += st.RefusedTime
 		t.SketchRefused += st.SketchRefused
 		t.OpenSlots += st.OpenSlots
 		t.SeriesActive += st.SeriesActive
