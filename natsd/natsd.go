@@ -141,15 +141,13 @@ func Start(o Options) (*Server, error) {
 			return nil, fmt.Errorf("natsd: mqtt listen %q: %w", o.MQTTListen, err)
 		}
 		if port <= 0 {
-			// The server does not export the port it picked, so pick a
-			// free one here and report it from MQTTAddr.
-			if port, err = freePort(host); err != nil {
-				return nil, fmt.Errorf("natsd: mqtt listen %q: %w", o.MQTTListen, err)
-			}
+			// Port 0 disables the server's MQTT listener; -1 asks it for
+			// a free port, which it writes back into so.MQTT.Port when it
+			// listens (read below, once the server is ready).
+			port = -1
 		}
 		so.MQTT.Host, so.MQTT.Port = host, port
 		so.MQTT.AckWait = o.MQTTAckWait
-		o.MQTTListen = net.JoinHostPort(host, strconv.Itoa(port))
 	}
 	srv, err := server.NewServer(so)
 	if err != nil {
@@ -169,6 +167,12 @@ func Start(o Options) (*Server, error) {
 	if err := waitReady(srv, fatal, o.ReadyTimeout); err != nil {
 		srv.Shutdown()
 		return nil, err
+	}
+	if o.MQTTListen != "" {
+		// The server keeps the Options it was given and set the port
+		// there before it reported its listener ready (under its lock,
+		// which ReadyForConnections took after).
+		o.MQTTListen = net.JoinHostPort(so.MQTT.Host, strconv.Itoa(so.MQTT.Port))
 	}
 	if err := enableGatewayJetStream(srv); err != nil {
 		srv.Shutdown()
@@ -253,15 +257,6 @@ func (s *Server) MQTTClientTLS() *tls.Config {
 		return nil
 	}
 	return pinnedTLS(&s.opts.TLS.Certificates[0])
-}
-
-func freePort(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // ClientURL returns the NATS client URL, or "" when there is no listener.

@@ -69,7 +69,9 @@ type ShardStats struct {
 }
 
 // Refused sums the samples the shard refused: every Refused* counter but
-// SketchRefused (whose windows still count their samples).
+// SketchRefused (whose windows still count their samples). One exception
+// in RefusedWindows: a hopping window's bookkeeping pane that could not be
+// made counts there too, with no sample refused (see RefusedWindows).
 func (st ShardStats) Refused() uint64 {
 	return st.RefusedSeries + st.RefusedField + st.RefusedSource + st.RefusedWindows + st.RefusedTime
 }

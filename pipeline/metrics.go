@@ -426,7 +426,7 @@ func (g *Gateway) Snapshot() Snapshot {
 		ss := p.shardStats()
 		s.SeriesRefused += p.seriesRefused.Load()
 		s.RingDropped += p.ringDropped()
-		s.OperatorsRefused += p.operatorsRefused()
+		s.OperatorsRefused += ss.Refused()
 		s.ClosedRefused += p.ringClosed.Load()
 		s.Late += ss.Late
 		s.WindowsFired += ss.Emitted

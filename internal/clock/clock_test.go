@@ -83,7 +83,10 @@ func TestClockSleepsUnread(t *testing.T) {
 		if again < prev {
 			t.Fatalf("read %d before the previous %d", again, prev)
 		}
-		if state.Load()&asleep == 0 {
+		// Woken: the ticker runs, or already ran and moved the clock (it
+		// may even be asleep again if this goroutine was held off for two
+		// ticks since the read).
+		if state.Load()&asleep == 0 || nowMs.Load() > again {
 			got = again
 			break
 		}

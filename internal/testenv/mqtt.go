@@ -37,16 +37,26 @@ func FreeAddr(t testing.TB) string {
 		if err != nil {
 			continue // taken: draw again
 		}
-		defer l.Close()
-		return l.Addr().String()
+		a := l.Addr().String()
+		l.Close()
+		if _, dup := handedOut.LoadOrStore(a, true); dup {
+			continue // this process has it for another listener
+		}
+		return a
 	}
 	t.Fatalf("free port: none found in %d..%d", lo, hi)
 	return ""
 }
 
+// handedOut are the addresses FreeAddr returned in this process: a test
+// that takes several gets distinct ones.
+var handedOut sync.Map
+
 // belowEphemeral returns the ports [lo, hi) that FreeAddr draws from:
-// from 10000 up to the start of the ephemeral range, or an empty range
-// (FreeAddr then asks for :0) where that range cannot be read.
+// from 10000 up to the start of the ephemeral range, and below 30000
+// (Kubernetes' NodePorts, which a node may redirect with no socket
+// bound), or an empty range (FreeAddr then asks for :0) where the
+// ephemeral range cannot be read.
 func belowEphemeral() (lo, hi int) {
 	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
 	if err != nil {
@@ -56,7 +66,7 @@ func belowEphemeral() (lo, hi int) {
 	if _, err := fmt.Sscan(string(b), &first, &last); err != nil || first <= 11000 {
 		return 0, 0
 	}
-	return 10000, first
+	return 10000, min(first, 30000)
 }
 
 // NATSMQTTAt starts an embedded server with JetStream in dir and its MQTT
