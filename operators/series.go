@@ -51,6 +51,11 @@ type seriesClock struct {
 	wall timerHeap    // owner = series id, at = wall clock ms to look again
 	idle int64        // IdleTimeout
 
+	// arrived: every sample that reached the shard before this wall
+	// clock (ms) has been processed (ArrivedThrough); MaxInt64 until the
+	// caller says, and the fallback then runs at nowMs.
+	arrived int64
+
 	// Published by scan (at most once per scanEvery of wall clock).
 	nextScan                int64
 	active, idleN, maxLagMs int64
@@ -64,12 +69,24 @@ const scanEvery = 1000
 func newSeriesClock(series int, idle int64, a *arena) seriesClock {
 	// Shard.prepare initialises st and the wall heap's owners as series
 	// arrive.
-	return seriesClock{st: arenaMake[seriesTime](a, series), wall: newTimerHeap(series, a), idle: idle, minWM: NoWatermark}
+	return seriesClock{st: arenaMake[seriesTime](a, series), wall: newTimerHeap(series, a), idle: idle, minWM: NoWatermark,
+		arrived: math.MaxInt64}
 }
+
+// ArrivedThrough tells the shard that every sample that reached it (its
+// ring) before wall clock ms has been passed to Process. The per-series
+// idle fallback then judges idleness at the earlier of ms and Process's or
+// Advance's nowMs: a series is idle when no reading of it arrived for
+// IdleTimeout, and a shard running behind its ring does not know that
+// of the readings still waiting there. Without it, a shard that fell
+// IdleTimeout behind took the series waiting in its ring as idle and
+// counted their readings as late. Only SeriesScope reads it; like
+// Process, it belongs to the shard's goroutine.
+func (s *Shard) ArrivedThrough(ms int64) { s.sc.arrived = ms }
 
 // processSeries is Process in SeriesScope.
 func (s *Shard) processSeries(batch []record.Sample, nowMs int64) {
-	s.idleTick(nowMs)
+	s.idleTick(min(nowMs, s.sc.arrived))
 	sc := &s.sc
 	for i := range batch {
 		smp := batch[i]
@@ -113,7 +130,8 @@ func (s *Shard) processSeries(batch []record.Sample, nowMs int64) {
 }
 
 // idleTick runs the wall-clock fallback for the series whose entries in
-// the wall heap are due at nowMs.
+// the wall heap are due at nowMs, a wall clock through which every
+// arrival has been processed (ArrivedThrough).
 func (s *Shard) idleTick(nowMs int64) {
 	sc := &s.sc
 	for {

@@ -237,3 +237,51 @@ func TestSessionStartMovedRetracts(t *testing.T) {
 		t.Fatalf("retracted %d, want 1", st.Retracted)
 	}
 }
+
+// TestIdleJudgedThroughArrivals: a shard that fell behind its ring does
+// not take a series whose reading waited there as idle. Tumbling 1 s,
+// B = 1 s, idle 1 s: a reading at 10.0 s arrives and is processed; one at
+// 10.4 s arrives at 10.5 s but is processed only at 13 s. Without
+// ArrivedThrough the fallback ran at 13 s, moved the series' watermark
+// past 10.4 s and counted the reading late; told that arrivals are
+// processed only through 10 s, the shard counts it in its window. Once
+// the shard has caught up, the fallback closes the window as before.
+func TestIdleJudgedThroughArrivals(t *testing.T) {
+	c := Config{Kind: record.Tumbling, Size: 1000, OutOfOrder: 1000, MaxSeries: 4, Fields: 1, Aggregates: Count,
+		Watermark: SeriesScope, IdleTimeout: 1000}
+	for _, told := range []bool{false, true} {
+		sh, rec := newTestShard(t, c)
+		if told {
+			sh.ArrivedThrough(10_000)
+		}
+		sh.Process([]record.Sample{{Series: 1, Time: 10_000, Value: 1}}, 10_000)
+		sh.Process([]record.Sample{{Series: 1, Time: 10_400, Value: 1, Seq: 1}}, 13_000)
+		aggs, late := rec.take()
+		if !told {
+			// The defect this guards against, kept visible: judged at
+			// processing time the waiting reading is late.
+			if len(late) != 1 || len(aggs) != 1 || aggs[0].Count != 1 {
+				t.Fatalf("untold: %d late, %d aggregates %+v", len(late), len(aggs), aggs)
+			}
+			continue
+		}
+		if len(late) != 0 || len(aggs) != 0 {
+			t.Fatalf("told: %d late, %d aggregates emitted while behind", len(late), len(aggs))
+		}
+		// Caught up, and nothing more came. The series counts as seen when
+		// its reading was processed (13 s; its arrival is not known), so
+		// the fallback closes the window at 13 + 1 (idle) + 1.6 s: WM =
+		// 10.4 + (15.6 − 13 − 1) − 1 − 0.001 = 10.999 s.
+		sh.ArrivedThrough(15_599)
+		sh.Advance(15_599)
+		if aggs, _ := rec.take(); len(aggs) != 0 {
+			t.Fatalf("closed before 15.6 s: %+v", aggs)
+		}
+		sh.ArrivedThrough(15_600)
+		sh.Advance(15_600)
+		aggs, late = rec.take()
+		if len(late) != 0 || len(aggs) != 1 || aggs[0].Count != 2 || aggs[0].Start != 10_000 {
+			t.Fatalf("caught up: %d late, aggregates %+v, want [10 s, 11 s) count 2", len(late), aggs)
+		}
+	}
+}

@@ -398,7 +398,7 @@ func (s *Shard) assign(smp *record.Sample, nowMs int64) {
 // it allows. Call it on a ticker when no data arrives.
 func (s *Shard) Advance(nowMs int64) {
 	if s.perSeries {
-		s.idleTick(nowMs)
+		s.idleTick(min(nowMs, s.sc.arrived))
 		s.scanSeries(nowMs)
 		s.publish()
 		return

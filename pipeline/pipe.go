@@ -421,8 +421,16 @@ func (s *shardRun) run(sinkCtx context.Context, wg *sync.WaitGroup) {
 		s.now = clock.NowMs()
 		if n := s.ring.Drain(buf); n > 0 {
 			s.in.track(buf[:n], s.now)
+			// Idleness is judged through the previous empty drain: this
+			// batch's readings may have waited in the ring since then.
 			s.op.Process(buf[:n], s.now)
+			if n < len(buf) {
+				// The ring was empty after this drain: everything that
+				// reached it before s.now is now processed.
+				s.op.ArrivedThrough(s.now)
+			}
 		} else {
+			s.op.ArrivedThrough(s.now)
 			s.op.Advance(s.now)
 		}
 		if s.pending() > 0 && s.now-s.oldestMs >= flushLinger.Milliseconds() {
