@@ -67,9 +67,16 @@ type diskRig struct {
 
 func newDiskRig(t *testing.T, onFull string) *diskRig {
 	t.Helper()
+	return newDiskRigWith(t, diskFullConfig, onFull)
+}
+
+// newDiskRigWith is newDiskRig with another config text (diskFullConfig's
+// two verbs).
+func newDiskRigWith(t *testing.T, text, onFull string) *diskRig {
+	t.Helper()
 	dir := testenv.Tmpfs(t, 8<<20)
 	kfk := testenv.Kafka(t)
-	cfg, err := config.LoadBytes("disk.yaml", []byte(fmt.Sprintf(diskFullConfig, filepath.Join(dir, "data"), onFull)), os.LookupEnv)
+	cfg, err := config.LoadBytes("disk.yaml", []byte(fmt.Sprintf(text, filepath.Join(dir, "data"), onFull)), os.LookupEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
