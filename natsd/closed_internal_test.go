@@ -1,12 +1,15 @@
 package natsd
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/edgeplane/edgeplane/internal/testenv/poll"
 )
 
 // TestClosedConnectionsForgotten: connections that come and go on the
@@ -35,28 +38,24 @@ func TestClosedConnectionsForgotten(t *testing.T) {
 	// Every connection gone from the server's client list. A closure is
 	// recorded on its own goroutine and may still be on its way: the bound
 	// holds either way, and the second poll waits for the first.
-	poll(t, "connections closed", func() bool { return s.srv.NumClients() == 0 })
+	poll.Until(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if n := s.srv.NumClients(); n != 0 {
+			return fmt.Errorf("%d connections not closed", n)
+		}
+		return nil
+	})
 	var total int
-	poll(t, "a closed connection recorded", func() bool {
+	poll.Until(t, 10*time.Second, 10*time.Millisecond, func() error {
 		cz, err := s.srv.Connz(&server.ConnzOptions{State: server.ConnClosed, Limit: 1000})
 		if err != nil {
 			t.Fatal(err)
 		}
-		total = cz.Total
-		return total >= 1
+		if total = cz.Total; total < 1 {
+			return fmt.Errorf("no closed connection recorded")
+		}
+		return nil
 	})
 	if total > maxClosedClients {
 		t.Fatalf("%d closed connections remembered after %d closed, want at most %d", total, 2*n, maxClosedClients)
-	}
-}
-
-// poll waits up to 10 s for cond, failing the test with what it waited
-// for (testenv.CheckFor's package imports this one).
-func poll(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 10s", what)
-		}
 	}
 }

@@ -68,6 +68,35 @@ type ShardStats struct {
 	MaxLagMs                 int64
 }
 
+// Merge adds o, another shard's stats of the same pipeline, into st:
+// counters and the OpenSlots and series gauges add up, MaxLagMs is the
+// larger, Watermark the lower (0 stands for none yet).
+func (st *ShardStats) Merge(o *ShardStats) {
+	st.SamplesIn += o.SamplesIn
+	st.Filtered += o.Filtered
+	st.Deduped += o.Deduped
+	st.Deadbanded += o.Deadbanded
+	st.Late += o.Late
+	st.LateAccepted += o.LateAccepted
+	st.Emitted += o.Emitted
+	st.Refired += o.Refired
+	st.Retracted += o.Retracted
+	st.Purged += o.Purged
+	st.RefusedSeries += o.RefusedSeries
+	st.RefusedField += o.RefusedField
+	st.RefusedSource += o.RefusedSource
+	st.RefusedWindows += o.RefusedWindows
+	st.RefusedTime += o.RefusedTime
+	st.SketchRefused += o.SketchRefused
+	st.OpenSlots += o.OpenSlots
+	st.SeriesActive += o.SeriesActive
+	st.SeriesIdle += o.SeriesIdle
+	st.MaxLagMs = max(st.MaxLagMs, o.MaxLagMs)
+	if st.Watermark == 0 || o.Watermark < st.Watermark {
+		st.Watermark = o.Watermark
+	}
+}
+
 // Refused sums the samples the shard refused: every Refused* counter but
 // SketchRefused (whose windows still count their samples). One exception
 // in RefusedWindows: a hopping window's bookkeeping pane that could not be

@@ -131,7 +131,7 @@ func (m *gatewayMetrics) rebuild() {
 		c("edgeplane_operators_windows_fired_total", l, "Aggregates the pipeline emitted.", func() uint64 { return p.shardStats().Emitted })
 		c("edgeplane_operators_windows_refired_total", l, "Aggregates the pipeline emitted again for a window already fired (revision > 0).", func() uint64 { return p.shardStats().Refired })
 		c("edgeplane_operators_sketches_refused_total", l, "Windows (or panes) of the pipeline that found the quantile sketch pool empty: their aggregates carry no quantiles. The pool is sized from memory_limit's budget (operators.Config.SketchBudget).", func() uint64 { return p.shardStats().SketchRefused })
-		c("edgeplane_operators_refused_total", l, "Samples the pipeline's shards refused: at their series, open-window or state limits, or for an event time, field or source out of range.", p.operatorsRefused)
+		c("edgeplane_operators_refused_total", l, "Samples the pipeline's shards refused: at their series, open-window or state limits, or for an event time, field or source out of range.", func() uint64 { return p.shardStats().Refused() })
 		ga("edgeplane_operators_open_windows", l, "Window (or pane) slots in use in the pipeline's shards.", func() float64 { return float64(p.shardStats().OpenSlots) })
 		ga("edgeplane_operators_watermark_seconds", l, "The pipeline's watermark (event time), in seconds since the Unix epoch; in series scope the lowest watermark of the series that are not idle.", func() float64 { return float64(p.shardStats().Watermark) / 1e3 })
 		ga("edgeplane_pipeline_watermark_lag_seconds", l, "Wall clock minus the pipeline's current watermark, in seconds; in series scope the largest lag over the series that are not idle. NaN before there is one.", func() float64 { return p.watermarkLag(time.Now()) })
@@ -438,7 +438,3 @@ func (g *Gateway) Snapshot() Snapshot {
 	s.BufferMessages, s.BufferBytes = uint64(b.messages), uint64(b.bytes)
 	return s
 }
-
-// operatorsRefused counts the samples the pipeline's shards refused
-// (operators.ShardStats.Refused).
-func (p *pipe) operatorsRefused() uint64 { return p.shardStats().Refused() }

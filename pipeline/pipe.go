@@ -491,28 +491,7 @@ func (p *pipe) shardStats() operators.ShardStats {
 		if st == nil {
 			continue
 		}
-		t.SamplesIn += st.SamplesIn
-		t.Filtered += st.Filtered
-		t.Deduped += st.Deduped
-		t.Deadbanded += st.Deadbanded
-		t.Late += st.Late
-		t.LateAccepted += st.LateAccepted
-		t.Emitted += st.Emitted
-		t.Refired += st.Refired
-		t.Purged += st.Purged
-		t.RefusedSeries += st.RefusedSeries
-		t.RefusedField += st.RefusedField
-		t.RefusedSource += st.RefusedSource
-		t.RefusedWindows += st.RefusedWindows
-		t.RefusedTime += st.RefusedTime
-		t.SketchRefused += st.SketchRefused
-		t.OpenSlots += st.OpenSlots
-		t.SeriesActive += st.SeriesActive
-		t.SeriesIdle += st.SeriesIdle
-		t.MaxLagMs = max(t.MaxLagMs, st.MaxLagMs)
-		if t.Watermark == 0 || st.Watermark < t.Watermark {
-			t.Watermark = st.Watermark
-		}
+		t.Merge(st)
 	}
 	return t
 }

@@ -26,28 +26,20 @@ import (
 // configured.
 type zstdCompressor struct{}
 
-var (
-	kafkaZstdOnce sync.Once
-	kafkaZstd     *zstd.Encoder
-)
-
 // kafkaZstdEncoder is shared by every client: EncodeAll is safe for
 // concurrent use, up to two at once, more wait.
-func kafkaZstdEncoder() *zstd.Encoder {
-	kafkaZstdOnce.Do(func() {
-		var err error
-		kafkaZstd, err = zstd.NewWriter(nil,
-			zstd.WithEncoderLevel(zstd.SpeedFastest),
-			zstd.WithWindowSize(64<<10),
-			zstd.WithEncoderConcurrency(2),
-			zstd.WithZeroFrames(true),
-			zstd.WithLowerEncoderMem(true))
-		if err != nil {
-			panic("sink: zstd encoder: " + err.Error()) // options are constant
-		}
-	})
-	return kafkaZstd
-}
+var kafkaZstdEncoder = sync.OnceValue(func() *zstd.Encoder {
+	enc, err := zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithWindowSize(64<<10),
+		zstd.WithEncoderConcurrency(2),
+		zstd.WithZeroFrames(true),
+		zstd.WithLowerEncoderMem(true))
+	if err != nil {
+		panic("sink: zstd encoder: " + err.Error()) // options are constant
+	}
+	return enc
+})
 
 // Compress implements kgo.Compressor. The batch is encoded into dst's
 // storage (dst is pooled by the client, and the result is used before dst

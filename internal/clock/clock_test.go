@@ -3,8 +3,11 @@
 package clock
 
 import (
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/edgeplane/edgeplane/internal/testenv/poll"
 )
 
 // TestCoarseClock: a read while the ticker sleeps is current, no read is
@@ -21,20 +24,16 @@ func TestCoarseClock(t *testing.T) {
 	if after := time.Now().UnixMilli(); first < before || first > after {
 		t.Fatalf("NowMs() = %d, real clock %d..%d", first, before, after)
 	}
-	deadline := time.Now().Add(5 * time.Second) // generous: the machine may be loaded
-	for {
+	poll.Until(t, 5*time.Second, Resolution, func() error { // generous: the machine may be loaded
 		n := NowMs()
 		if real := time.Now().UnixMilli(); n > real {
 			t.Fatalf("NowMs() = %d is ahead of the real clock %d", n, real)
 		}
-		if n > first && state.Load()&asleep == 0 {
-			return
+		if n <= first || state.Load()&asleep != 0 {
+			return fmt.Errorf("NowMs() at %d (first %d), ticker state %d", n, first, state.Load())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("NowMs() at %d (first %d), ticker state %d after 5s of reads", n, first, state.Load())
-		}
-		time.Sleep(Resolution)
-	}
+		return nil
+	})
 }
 
 // waitAsleep reads the clock once (starting it) and waits until the
@@ -42,13 +41,12 @@ func TestCoarseClock(t *testing.T) {
 func waitAsleep(t *testing.T) {
 	t.Helper()
 	NowMs()
-	deadline := time.Now().Add(5 * time.Second)
-	for state.Load() != asleep {
-		if time.Now().After(deadline) {
-			t.Fatalf("ticker still running 5s after the last read (state %d)", state.Load())
+	poll.Until(t, 5*time.Second, Resolution, func() error {
+		if s := state.Load(); s != asleep {
+			return fmt.Errorf("ticker still running after the last read (state %d)", s)
 		}
-		time.Sleep(Resolution)
-	}
+		return nil
+	})
 }
 
 func BenchmarkNowMs(b *testing.B) {
@@ -94,11 +92,10 @@ func TestClockSleepsUnread(t *testing.T) {
 			t.Fatalf("two reads %d ms apart left the ticker asleep (state %d, try %d)", again-prev, state.Load(), try)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for nowMs.Load() == got {
-		if time.Now().After(deadline) {
-			t.Fatalf("woken ticker does not move the clock from %d", got)
+	poll.Until(t, 5*time.Second, Resolution, func() error {
+		if nowMs.Load() == got {
+			return fmt.Errorf("woken ticker does not move the clock from %d", got)
 		}
-		time.Sleep(Resolution)
-	}
+		return nil
+	})
 }

@@ -9,24 +9,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	waitpoll "github.com/edgeplane/edgeplane/internal/testenv/poll"
 	"github.com/edgeplane/edgeplane/natsd"
 )
 
 // CheckFor calls f every poll until it returns nil, failing the test with
-// f's last error once timeout has passed.
+// f's last error once timeout has passed (poll.Until).
 func CheckFor(t testing.TB, timeout, poll time.Duration, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for {
-		if err = f(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %v", timeout, err)
-		}
-		time.Sleep(poll)
-	}
+	waitpoll.Until(t, timeout, poll, f)
 }
 
 // NATS starts an embedded server with JetStream in a temp dir; with mqtt
