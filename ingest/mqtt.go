@@ -123,6 +123,8 @@ type MQTTSource struct {
 	// epoch counts the network connections opened (see Epoch).
 	epoch atomic.Uint64
 
+	connMu sync.Mutex // serializes setConnected; a leaf lock
+
 	mu      sync.Mutex // guards started, stopped
 	started bool
 	stopped bool
@@ -239,11 +241,15 @@ func (s *MQTTSource) watchdog() {
 	}
 }
 
-// setConnected recomputes Stats.Connected and Stats.Connections.
+// setConnected recomputes Stats.Connected and Stats.Connections. Each
+// paho callback calls it; connMu keeps two of them from storing their
+// counts out of order.
 func (s *MQTTSource) setConnected() {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
 	n := 0
 	for _, c := range s.conns {
-		if c.connected.Load() {
+		if c.isUp() {
 			n++
 		}
 	}

@@ -22,16 +22,23 @@ import (
 // and the receiver (decoder, batch) and held-ack queue that paho's receive
 // goroutine of this connection owns.
 type mqttConn struct {
-	s         *MQTTSource
-	idx       int
-	id        string
-	client    mqtt.Client
-	rx        *receiver
-	acks      *ackQueue // nil without HoldAcks
-	connected atomic.Bool
-	net       atomic.Pointer[watchConn] // the current network connection
-	up        chan struct{}             // closed on the first subscription
-	upOnce    sync.Once
+	s      *MQTTSource
+	idx    int
+	id     string
+	client mqtt.Client
+	rx     *receiver
+	acks   *ackQueue                 // nil without HoldAcks
+	net    atomic.Pointer[watchConn] // the current network connection
+	// subscribed is the network connection whose subscription the broker
+	// last confirmed; the connection counts as up while that one is open.
+	// Up is not a flag set by onConnect and cleared by onLost: paho starts
+	// the lost handler and the reconnect on goroutines of their own, and a
+	// lost handler that ran after the reconnect's onConnect cleared a
+	// connection that was up (seen in CI: a reconnected source reported
+	// not connected until its next reconnect).
+	subscribed atomic.Pointer[watchConn]
+	up         chan struct{} // closed on the first subscription
+	upOnce     sync.Once
 	// closed stops paho from dialing again: set before the source stops or
 	// is killed, so an auto-reconnect cannot race the stop and take the
 	// session over from the source's successor.
@@ -90,7 +97,8 @@ func (c *mqttConn) start() {
 func (c *mqttConn) stop(quiesce time.Duration) {
 	c.closed.Store(true)
 	c.client.Disconnect(uint(quiesce.Milliseconds()))
-	c.connected.Store(false)
+	c.subscribed.Store(nil)
+	c.s.setConnected()
 	if c.acks != nil {
 		c.acks.reset()
 	}
@@ -102,6 +110,7 @@ func (c *mqttConn) stop(quiesce time.Duration) {
 // default handler exactly once, even when several filters match it.
 func (c *mqttConn) onConnect(cl mqtt.Client) {
 	o := &c.s.opts
+	wc := c.net.Load() // the connection paho just opened
 	topics := c.topics()
 	filters := make(map[string]byte, len(topics))
 	for _, t := range topics {
@@ -134,7 +143,7 @@ func (c *mqttConn) onConnect(cl mqtt.Client) {
 		}
 	}
 	c.s.Stats.Connects.Add(1)
-	c.connected.Store(true)
+	c.subscribed.Store(wc)
 	c.s.setConnected()
 	c.upOnce.Do(func() { close(c.up) })
 	c.s.rl.Info("mqtt connected", "broker", o.Broker, "client_id", c.id, "topics", topics, "qos", o.QoS)
@@ -153,8 +162,17 @@ func (c *mqttConn) topics() []string {
 	return ts
 }
 
+// isUp reports whether the connection the broker last confirmed a
+// subscription on is still open.
+func (c *mqttConn) isUp() bool {
+	wc := c.subscribed.Load()
+	return wc != nil && !wc.closed.Load()
+}
+
+// onLost runs after paho closed the lost connection (stopCommsWorkers),
+// so setConnected no longer counts it, unless a reconnect has already
+// subscribed on a new one.
 func (c *mqttConn) onLost(_ mqtt.Client, err error) {
-	c.connected.Store(false)
 	c.s.setConnected()
 	c.s.Stats.ConnLost.Add(1)
 	c.s.rl.Warn("mqtt connection lost; reconnecting", "broker", c.s.opts.Broker, "client_id", c.id, "err", err)

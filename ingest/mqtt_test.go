@@ -297,6 +297,46 @@ func TestMQTTWatchdog(t *testing.T) {
 	c.waitFor(t, 5)
 }
 
+// TestMQTTLateLostHandler: paho starts the lost handler and the reconnect
+// on goroutines of their own, so the handler of a lost connection can run
+// after the next connection subscribed. It must not mark that connection
+// down: CI saw a reconnected source report not connected until its next
+// reconnect. The test breaks the connection, waits for the reconnect, and
+// then runs the lost handler as a late goroutine would.
+func TestMQTTLateLostHandler(t *testing.T) {
+	ns := testenv.NATS(t, true)
+	s := startMQTT(t, MQTTOptions{Broker: ns.MQTTAddr(), Topics: []string{"city/#"}, QoS: 1,
+		ClientID: "late-lost", MaxReconnectInterval: 100 * time.Millisecond}, new(collector))
+	c := s.conns[0]
+	first := c.net.Load()
+	first.kill()
+	testenv.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if s.Stats.Connects.Load() < 2 || c.net.Load() == first || !s.Connected() {
+			return fmt.Errorf("connects %d, connected %v", s.Stats.Connects.Load(), s.Connected())
+		}
+		return nil
+	})
+	c.onLost(c.client, errConnKilled) // the first connection's handler, late
+	if !s.Connected() || s.Stats.Connections.Load() != 1 {
+		t.Fatalf("after a late lost handler: connected %v, connections %d; want true, 1",
+			s.Stats.Connected.Load(), s.Stats.Connections.Load())
+	}
+	// The handler of the connection in use still counts it down (unless
+	// a reconnect has subscribed on a new one already).
+	second := c.net.Load()
+	second.kill()
+	c.onLost(c.client, errConnKilled)
+	if n := s.Stats.Connections.Load(); n != 0 && c.subscribed.Load() == second {
+		t.Fatalf("connections %d after the subscribed connection was lost", n)
+	}
+	testenv.CheckFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if !s.Connected() {
+			return fmt.Errorf("not reconnected")
+		}
+		return nil
+	})
+}
+
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }

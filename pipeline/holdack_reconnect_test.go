@@ -22,18 +22,22 @@ import (
 	"github.com/edgeplane/edgeplane/pipeline"
 )
 
-// ackProxy forwards TCP connections to upstream (set once known). While
-// frozen, what clients send is read and thrown away: PUBACKs never reach
-// the broker, as when they are lost with a dying connection. cut closes
-// every open connection.
+// ackProxy forwards TCP connections to upstream (set once known). On a
+// frozen connection what the client sends is read and thrown away: PUBACKs
+// never reach the broker, as when they are lost with a dying connection.
+// freeze freezes the connections open now; later ones are not, so a
+// reconnect's CONNECT cannot be lost to a flag cleared too late. cut
+// closes every open connection.
 type ackProxy struct {
 	ln       net.Listener
 	upstream atomic.Pointer[string]
-	frozen   atomic.Bool
+	frozen   atomic.Int64 // connections 1…frozen are frozen
 	mu       sync.Mutex
 	conns    []net.Conn
 	accepted atomic.Int64
 }
+
+func (p *ackProxy) freeze() { p.frozen.Store(p.accepted.Load()) }
 
 func newAckProxy(t *testing.T) *ackProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -65,13 +69,13 @@ func (p *ackProxy) serve() {
 		p.mu.Lock()
 		p.conns = append(p.conns, c, u)
 		p.mu.Unlock()
-		p.accepted.Add(1)
+		i := p.accepted.Add(1)
 		go func() { _, _ = io.Copy(c, u); c.Close(); u.Close() }()
 		go func() {
 			buf := make([]byte, 32<<10)
 			for {
 				n, err := c.Read(buf)
-				if n > 0 && !p.frozen.Load() {
+				if n > 0 && i > p.frozen.Load() {
 					if _, werr := u.Write(buf[:n]); werr != nil {
 						break
 					}
@@ -191,7 +195,7 @@ func TestHeldAcksReplayAfterReconnect(t *testing.T) {
 		return nil
 	})
 	// From here on the listener gets no PUBACK from the source.
-	px.frozen.Store(true)
+	px.freeze()
 
 	pub := mqttPublisher(t, g.MQTTAddr())
 	t0 := time.Now().Add(-time.Hour).UnixMilli() / 10_000 * 10_000
@@ -229,7 +233,6 @@ func TestHeldAcksReplayAfterReconnect(t *testing.T) {
 	// The connection breaks with the acknowledgements in flight lost.
 	before := px.accepted.Load()
 	px.cut()
-	px.frozen.Store(false)
 	testenv.CheckFor(t, 30*time.Second, 20*time.Millisecond, func() error {
 		if px.accepted.Load() == before {
 			return fmt.Errorf("source has not reconnected")
