@@ -29,16 +29,8 @@ type mqttConn struct {
 	rx     *receiver
 	acks   *ackQueue                 // nil without HoldAcks
 	net    atomic.Pointer[watchConn] // the current network connection
-	// subscribed is the network connection whose subscription the broker
-	// last confirmed; the connection counts as up while that one is open.
-	// Up is not a flag set by onConnect and cleared by onLost: paho starts
-	// the lost handler and the reconnect on goroutines of their own, and a
-	// lost handler that ran after the reconnect's onConnect cleared a
-	// connection that was up (seen in CI: a reconnected source reported
-	// not connected until its next reconnect).
-	subscribed atomic.Pointer[watchConn]
-	up         chan struct{} // closed on the first subscription
-	upOnce     sync.Once
+	up     chan struct{}             // closed on the first subscription
+	upOnce sync.Once
 	// closed stops paho from dialing again: set before the source stops or
 	// is killed, so an auto-reconnect cannot race the stop and take the
 	// session over from the source's successor.
@@ -97,7 +89,6 @@ func (c *mqttConn) start() {
 func (c *mqttConn) stop(quiesce time.Duration) {
 	c.closed.Store(true)
 	c.client.Disconnect(uint(quiesce.Milliseconds()))
-	c.subscribed.Store(nil)
 	c.s.setConnected()
 	if c.acks != nil {
 		c.acks.reset()
@@ -111,6 +102,11 @@ func (c *mqttConn) stop(quiesce time.Duration) {
 func (c *mqttConn) onConnect(cl mqtt.Client) {
 	o := &c.s.opts
 	wc := c.net.Load() // the connection paho just opened
+	kill := func() {
+		if wc != nil {
+			wc.kill() // paho reconnects, and onConnect retries
+		}
+	}
 	topics := c.topics()
 	filters := make(map[string]byte, len(topics))
 	for _, t := range topics {
@@ -119,9 +115,7 @@ func (c *mqttConn) onConnect(cl mqtt.Client) {
 	tok := cl.SubscribeMultiple(filters, nil)
 	if !tok.WaitTimeout(o.ConnectTimeout) || tok.Error() != nil {
 		c.s.rl.Error("mqtt subscribe failed; reconnecting to retry", "client_id", c.id, "topics", topics, "err", tok.Error())
-		if wc := c.net.Load(); wc != nil {
-			wc.kill() // paho reconnects, and onConnect retries
-		}
+		kill()
 		return
 	}
 	if st, ok := tok.(*mqtt.SubscribeToken); ok {
@@ -133,9 +127,7 @@ func (c *mqttConn) onConnect(cl mqtt.Client) {
 				// A token completed without this filter's SUBACK: the
 				// broker may not have the subscription yet.
 				c.s.rl.Error("mqtt subscribe completed without the broker's SUBACK; reconnecting to retry", "client_id", c.id, "topic", t)
-				if wc := c.net.Load(); wc != nil {
-					wc.kill()
-				}
+				kill()
 				return
 			case r == 0x80:
 				c.s.rl.Error("mqtt subscription refused by the broker", "client_id", c.id, "topic", t)
@@ -143,7 +135,9 @@ func (c *mqttConn) onConnect(cl mqtt.Client) {
 		}
 	}
 	c.s.Stats.Connects.Add(1)
-	c.subscribed.Store(wc)
+	if wc != nil {
+		wc.subscribed.Store(true)
+	}
 	c.s.setConnected()
 	c.upOnce.Do(func() { close(c.up) })
 	c.s.rl.Info("mqtt connected", "broker", o.Broker, "client_id", c.id, "topics", topics, "qos", o.QoS)
@@ -162,11 +156,16 @@ func (c *mqttConn) topics() []string {
 	return ts
 }
 
-// isUp reports whether the connection the broker last confirmed a
-// subscription on is still open.
+// isUp reports whether the current network connection is open and the
+// broker confirmed its subscription. Up is not a flag that onConnect sets
+// and onLost clears: paho runs each handler on a goroutine of its own and
+// starts the lost handler and the reconnect together, and a lost handler
+// that ran after the reconnect's onConnect cleared a connection that was
+// up (seen in CI: a reconnected source reported not connected until its
+// next reconnect). Each handler now writes only to its own connection.
 func (c *mqttConn) isUp() bool {
-	wc := c.subscribed.Load()
-	return wc != nil && !wc.closed.Load()
+	wc := c.net.Load()
+	return wc != nil && wc.subscribed.Load() && !wc.closed.Load()
 }
 
 // onLost runs after paho closed the lost connection (stopCommsWorkers),
@@ -266,10 +265,11 @@ func (c *mqttConn) open(uri *url.URL, o mqtt.ClientOptions) (net.Conn, error) {
 // calls per message without a buffer. Only paho's reader goroutine reads.
 type watchConn struct {
 	net.Conn
-	br       *bufio.Reader
-	lastRead atomic.Int64 // Unix ms, coarse clock
-	closed   atomic.Bool
-	killed   atomic.Bool
+	br         *bufio.Reader
+	lastRead   atomic.Int64 // Unix ms, coarse clock
+	closed     atomic.Bool
+	killed     atomic.Bool
+	subscribed atomic.Bool // the broker confirmed the subscription on it
 }
 
 // errConnKilled is what paho's reader sees on a connection the source

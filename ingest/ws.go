@@ -220,13 +220,14 @@ func (s *WSSource) Start(_ context.Context) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.core.log.Handler(), slog.LevelWarn),
 	}
+	// Up before Serve starts, so a Serve that fails at once leaves it down.
+	s.Stats.Connected.Store(true)
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.core.log.Error("websocket server failed", "err", err)
 			s.Stats.Connected.Store(false)
 		}
 	}()
-	s.Stats.Connected.Store(true)
 	s.core.log.Info("websocket source listening", "addr", ln.Addr().String(), "path", s.opts.Path, "tls", tc != nil)
 	return nil
 }
