@@ -115,7 +115,7 @@ func TestMQTTTLSAndPassword(t *testing.T) {
 	var c collector
 	o := MQTTOptions{Broker: broker, Topics: []string{"city/#"}, QoS: 1, ClientID: "tls", TLS: tc,
 		Username: "edge", Password: "s3cret"}
-	startMQTT(t, o, &c)
+	sub := startMQTT(t, o, &c)
 
 	// Publish over the same TLS listener with the same credentials.
 	var pc collector
@@ -129,7 +129,11 @@ func TestMQTTTLSAndPassword(t *testing.T) {
 		}
 	}
 	c.waitFor(t, 5)
-	v, _ := c.snapshot()
+	v, seqs := c.snapshot()
+	if len(v) != 5 {
+		t.Logf("values %v, sequence numbers %v; connects/lost: subscriber %d/%d, publisher %d/%d", v, seqs,
+			sub.Stats.Connects.Load(), sub.Stats.ConnLost.Load(), ps.Stats.Connects.Load(), ps.Stats.ConnLost.Load())
+	}
 	wantValues(t, v, 0, 5)
 
 	// A wrong password is refused: Start does not connect.

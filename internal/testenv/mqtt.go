@@ -139,6 +139,9 @@ func MosquittoWith(t testing.TB, scheme, extra string) string {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
+		if t.Failed() {
+			t.Logf("mosquitto's log:\n%s", out.String())
+		}
 	})
 	// FreeAddr's port can be taken by another process before Mosquitto
 	// binds it (go test runs packages in parallel, each with listeners):
